@@ -1,0 +1,73 @@
+"""The invoicing SaaS: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from saas import config as settings
+from saas.extensions import csrf, db, limiter, login_manager, migrate
+from saas.extensions import htmx as htmx_extension  # "htmx" is the saas.htmx module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, overridden by config."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(settings.from_environment())
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    htmx_extension.init_app(app)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+
+    _import_models()
+
+    from saas.tenants import access
+
+    access.init_app(app)
+    _register_blueprints(app)
+
+    from saas import errors, security
+
+    errors.init_app(app)
+    security.init_app(app)
+
+    from saas import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _import_models() -> None:
+    # Every model module is imported here so that mappers and metadata are complete
+    # before the first query, in web processes, workers and migrations alike.
+    import saas.tenants.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from saas.api.views import bp as api_bp
+    from saas.portal.views import bp as portal_bp
+    from saas.tenants.auth import bp as auth_bp
+    from saas.tenants.views import bp as tenant_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tenant_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(api_bp)
+    # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
+    csrf.exempt(api_bp)

@@ -1,0 +1,29 @@
+"""Command-line tools: `flask demo seed`, `flask db-roles`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from saas.extensions import db
+
+demo = AppGroup("demo", help="Demo data.")
+
+
+@demo.command("seed")
+def seed_command() -> None:
+    """Create the demo companies and users (again: only what is missing)."""
+    from saas.demo import DEMO_PASSWORD, seed
+
+    logins = seed()
+    db.session.commit()
+    click.echo("\nDemo data is ready. Sign in at http://127.0.0.1:5000/login with:")
+    width = max(len(email) for _, email, _ in logins)
+    for company, email, role in logins:
+        click.echo(f"  {email:<{width}}  {role:<10}  {company}")
+    click.echo(f"  password for all: {DEMO_PASSWORD}\n")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)

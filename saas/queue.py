@@ -1,0 +1,156 @@
+"""Background jobs: RQ on Redis when REDIS_URL is set, in-process otherwise.
+
+Jobs are asked for with enqueue() inside a unit of work and sent only when it commits,
+so a rolled-back request never leaves a job behind. Job functions are decorated with
+@job: they take ids, run in an app context with a session of their own, enter the
+tenant they are given, and commit once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from saas.extensions import db
+from saas.tenants import scoping
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default", "email")
+_PENDING = "saas.pending_jobs"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    queue: str = "default"
+    job_id: str | None = None
+    retry: Retry | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    job_id: str | None = None,
+    retry: Retry | None = None,
+    **kwargs: Any,
+) -> None:
+    """Ask for func(*args, **kwargs) to run once the current transaction commits.
+
+    A job_id makes the job unique: asking again while one with that id exists does nothing.
+    """
+    request = JobRequest(func, args, kwargs, queue=queue, job_id=job_id, retry=retry)
+    db.session().info.setdefault(_PENDING, []).append(request)
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if pending:
+        app = current_app._get_current_object()
+        for request in pending:
+            dispatch(app, request)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def redis_connection(app: Flask | None = None) -> Redis | None:
+    """Return the app's Redis connection, or None when jobs run in-process."""
+    app = app or current_app
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    connections = app.extensions.setdefault("saas.redis", {})
+    if url not in connections:
+        connections[url] = Redis.from_url(url)
+    return connections[url]
+
+
+def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
+    """Return the named RQ queue on the app's Redis."""
+    connection = redis_connection(app)
+    if connection is None:
+        raise RuntimeError("REDIS_URL is not set: jobs run in-process")
+    return Queue(name, connection=connection)
+
+
+def dispatch(app: Flask, request: JobRequest) -> None:
+    """Send one job to RQ, or run it here and now when there is no Redis."""
+    connection = redis_connection(app)
+    if connection is None:
+        _run_in_process(app, request)
+        return
+    try:
+        Queue(request.queue, connection=connection).enqueue_call(
+            request.func,
+            args=request.args,
+            kwargs=request.kwargs,
+            job_id=request.job_id,
+            retry=request.retry,
+            unique=request.job_id is not None,
+        )
+    except DuplicateJobError:
+        log.info("job %s already queued", request.job_id)
+
+
+def _run_in_process(app: Flask, request: JobRequest) -> None:
+    # A job runs in an app context of its own, so it gets its own session, as in a worker.
+    try:
+        with app.app_context():
+            request.func(*request.args, **request.kwargs)
+    except Exception:  # a failed job must not fail the request that asked for it
+        log.exception("in-process job %s failed", getattr(request.func, "__name__", request.func))
+
+
+_worker_app: Flask | None = None
+
+
+def _app_for_job() -> Flask:
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from saas import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def job(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Make func a background job: own app context and session, tenant entered, one commit.
+
+    Pass tenant_id=... to run inside that tenant.
+    """
+
+    @functools.wraps(func)
+    def run(*args: Any, tenant_id: int | None = None, **kwargs: Any) -> Any:
+        with _app_for_job().app_context():
+            context = scoping.tenant_context(tenant_id) if tenant_id else nullcontext()
+            with context:
+                try:
+                    result = func(*args, **kwargs)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+            return result
+
+    return run

@@ -1,0 +1,189 @@
+"""Forms of the tenants package: sign-up, sign-in, passwords, members and settings."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from babel import Locale
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from saas.tenants import validation
+from saas.tenants.models import Role
+from saas.tenants.services import MIN_PASSWORD_LENGTH
+
+COUNTRY_CODES = (
+    "AT BE BG CH CY CZ DE DK EE ES FI FR GB GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO "
+    "RS SE SI SK US"
+).split()
+CURRENCY_CODES = "EUR NOK SEK DKK PLN CZK RON RSD HUF CHF GBP USD".split()
+LANGUAGES = {"en": "English", "pl": "Polski", "cs": "Čeština", "nb": "Norsk bokmål",
+             "sr": "Srpski", "ro": "Română"}
+
+
+@cache
+def country_choices() -> list[tuple[str, str]]:
+    names = Locale("en").territories
+    return sorted(((code, names.get(code, code)) for code in COUNTRY_CODES), key=lambda c: c[1])
+
+
+@cache
+def currency_choices() -> list[tuple[str, str]]:
+    names = Locale("en").currencies
+    return [(code, f"{code} – {names.get(code, code)}") for code in CURRENCY_CODES]
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "America/")))
+    return [("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+
+
+def role_choices(include_owner: bool = True) -> list[tuple[str, str]]:
+    return [(r.value, r.label) for r in Role if include_owner or r is not Role.OWNER]
+
+
+def _strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _check(field, check, *args: str) -> None:
+    """Run a validation function on the field; its ValueError becomes the field's error."""
+    try:
+        field.data = check(field.data, *args)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class PasswordFields:
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+    )
+
+
+class SignupForm(PasswordFields, FlaskForm):
+    company_name = StringField("Company name", filters=[_strip],
+                               validators=[DataRequired(), Length(max=200)])
+    country = SelectField("Country", choices=country_choices(), default="NO")
+    currency = SelectField("Currency", choices=currency_choices(), default="EUR")
+    name = StringField("Your name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", filters=[_strip],
+                       validators=[DataRequired(), Email(check_deliverability=False)])
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", filters=[_strip],
+                       validators=[DataRequired(), Email(check_deliverability=False)])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail", filters=[_strip],
+                       validators=[DataRequired(), Email(check_deliverability=False)])
+
+
+class ResetPasswordForm(PasswordFields, FlaskForm):
+    pass
+
+
+class AcceptInvitationForm(PasswordFields, FlaskForm):
+    name = StringField("Your name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("E-mail", filters=[_strip],
+                       validators=[DataRequired(), Email(check_deliverability=False)])
+    role = SelectField("Role", choices=role_choices(include_owner=False), default="staff")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=role_choices())
+
+
+class TenantProfileForm(FlaskForm):
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    legal_name = StringField("Legal name", filters=[_strip],
+                             validators=[DataRequired(), Length(max=200)])
+    org_number = StringField("Organisation number", filters=[_strip],
+                             validators=[Optional(), Length(max=40)])
+    vat_id = StringField("VAT id", filters=[_strip], validators=[Optional(), Length(max=40)])
+    address_line1 = StringField("Address", filters=[_strip], validators=[Length(max=200)])
+    address_line2 = StringField("Address, line 2", filters=[_strip], validators=[Length(max=200)])
+    postal_code = StringField("Postal code", filters=[_strip], validators=[Length(max=20)])
+    city = StringField("City", filters=[_strip], validators=[Length(max=100)])
+    country = SelectField("Country", choices=country_choices())
+    default_currency = SelectField("Default currency", choices=currency_choices())
+    locale = SelectField("Language", choices=list(LANGUAGES.items()))
+    timezone = SelectField("Time zone", choices=timezone_choices())
+
+    def validate_org_number(self, field: StringField) -> None:
+        if field.data:
+            _check(field, validation.org_number, self.country.data)
+
+    def validate_vat_id(self, field: StringField) -> None:
+        if field.data:
+            _check(field, validation.vat_id, self.country.data)
+
+
+class BankAccountForm(FlaskForm):
+    label = StringField("Label", filters=[_strip], validators=[Length(max=100)])
+    country = SelectField("Bank country", choices=country_choices())
+    iban = StringField("IBAN", filters=[_strip], validators=[Length(max=50)])
+    bban = StringField("Domestic account number", filters=[_strip], validators=[Length(max=40)])
+    bic = StringField("BIC", filters=[_strip], validators=[Length(max=20)])
+    currency = SelectField("Currency", choices=currency_choices())
+    is_default = BooleanField("Default account for payments")
+
+    def validate_iban(self, field: StringField) -> None:
+        if not field.data and not self.bban.data:
+            raise ValidationError("Give an IBAN, a domestic account number, or both.")
+        if field.data:
+            _check(field, validation.iban)
+
+    def validate_bban(self, field: StringField) -> None:
+        if field.data:
+            _check(field, validation.bban, self.country.data)
+
+    def validate_bic(self, field: StringField) -> None:
+        if field.data:
+            _check(field, validation.bic)
+        elif self.iban.data:
+            raise ValidationError("Give the BIC with an IBAN (needed for international payments).")
+
+    def account_values(self) -> dict[str, object]:
+        return {
+            "label": self.label.data,
+            "iban": self.iban.data or "",
+            "bban": self.bban.data or "",
+            "bic": self.bic.data or "",
+            "currency": self.currency.data,
+            "is_default": self.is_default.data,
+        }
+
+
+class BrandingForm(FlaskForm):
+    primary_color = StringField("Primary colour", filters=[_strip], validators=[DataRequired()])
+    footer_text = TextAreaField("Document footer", validators=[Length(max=1000)])
+    email_sender_name = StringField("Sender name for e-mails", filters=[_strip],
+                                    validators=[DataRequired(), Length(max=200)])
+    logo = FileField("Logo (PNG or JPEG)",
+                     validators=[FileAllowed(["png", "jpg", "jpeg"], "Use a PNG or JPEG file.")])
+    remove_logo = BooleanField("Remove the logo")
+
+    def validate_primary_color(self, field: StringField) -> None:
+        _check(field, validation.color)

@@ -1,0 +1,205 @@
+"""Tenants, users, memberships, invitations, branding, bank accounts and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from saas.extensions import db
+from saas.tenants.scoping import TenantScoped
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _string_enum(enum_class: type[enum.Enum]) -> Enum:
+    """Store an enum by its value in a VARCHAR (no database enum type to migrate)."""
+    return Enum(
+        enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class TenantKind(enum.StrEnum):
+    BUSINESS = "business"
+    BUREAU = "bureau"
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    ACCOUNTANT = "accountant"
+    STAFF = "staff"
+    COLLECTOR = "collector"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Tenant(db.Model):
+    """A company using the product: a self-serve business or an invoicing bureau."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[TenantKind] = mapped_column(_string_enum(TenantKind))
+    legal_name: Mapped[str] = mapped_column(String(200), default="")
+    org_number: Mapped[str] = mapped_column(String(40), default="")
+    vat_id: Mapped[str] = mapped_column(String(40), default="")
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="NO")
+    default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
+    # The bureau that serves this client company, if any (R8).
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    bureau: Mapped[Tenant | None] = relationship(remote_side=[id])
+
+    @property
+    def display_name(self) -> str:
+        return self.legal_name or self.name
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in to the staff app; belongs to tenants through memberships."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_active_user: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_user
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership(TenantScoped, db.Model):
+    """A user's role in one tenant."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_string_enum(Role))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship()
+    tenant: Mapped[Tenant] = relationship()
+
+
+class Invitation(TenantScoped, db.Model):
+    """An e-mailed invitation to join a tenant with a role; accepted by a signed link."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_tenant_email", "tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[Role] = mapped_column(_string_enum(Role))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    invited_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class Branding(TenantScoped, db.Model):
+    """How a tenant looks on documents, e-mails and the portal."""
+
+    __tablename__ = "brandings"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    primary_color: Mapped[str] = mapped_column(String(7), default="#1f4e79")
+    footer_text: Mapped[str] = mapped_column(Text, default="")
+    email_sender_name: Mapped[str] = mapped_column(String(200), default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(String(20))
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class BankAccount(TenantScoped, db.Model):
+    """A bank account of the tenant, printed on documents for payment."""
+
+    __tablename__ = "bank_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    iban: Mapped[str] = mapped_column(String(34), default="")
+    bban: Mapped[str] = mapped_column(String(40), default="")
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(TenantScoped, db.Model):
+    """Who did what to which object, in which tenant, acting for whom, when."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when a bureau's staff acted in a client's name: the bureau tenant.
+    acting_tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str] = mapped_column(String(80), default="")
+    object_id: Mapped[str] = mapped_column(String(80), default="")
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+    acting_tenant: Mapped[Tenant | None] = relationship(foreign_keys=[acting_tenant_id])

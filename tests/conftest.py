@@ -1,0 +1,194 @@
+"""Fixtures: a throwaway database migrated as its owner, the app connected as the app role,
+each test in a transaction that is rolled back, and clients signed in as given users."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from saas import create_app
+from saas.extensions import db
+from saas.tenants import scoping
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+OWNER_ROLE, APP_ROLE = "saas_owner", "saas_app"
+
+if IN_CI and not (ON_POSTGRES and REDIS_URL):
+    raise pytest.UsageError("CI runs on PostgreSQL and Redis: set TEST_DATABASE_URL and REDIS_URL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (TEST_DATABASE_URL)")
+    skip_redis = pytest.mark.skip(reason="needs Redis (REDIS_URL)")
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL")
+    config.addinivalue_line("markers", "redis: needs Redis")
+
+
+def _create_postgres_database() -> tuple[str, str, str]:
+    """Create the two roles and a fresh database owned by the owner role."""
+    admin_url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+    name = f"saas_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for role, options in ((OWNER_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS"),
+                              (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS")):
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f"CREATE ROLE {role} {options}"))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+    admin.dispose()
+    owner_url = admin_url.set(username=OWNER_ROLE, password=None, database=name)
+    app_url = admin_url.set(username=APP_ROLE, password=None, database=name)
+    return (
+        owner_url.render_as_string(hide_password=False),
+        app_url.render_as_string(hide_password=False),
+        name,
+    )
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin_url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """URLs of a migrated throwaway database: owner (migrations) and app role."""
+    if ON_POSTGRES:
+        owner_url, app_url, name = _create_postgres_database()
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        owner_url = app_url = f"sqlite:///{path}"
+        name = ""
+    migrate_app = create_app(_test_config(owner_url, app_url))
+    with migrate_app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    yield {"owner": owner_url, "app": app_url}
+    if name:
+        _drop_postgres_database(name)
+
+
+def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, object]:
+    redis_url = None
+    if REDIS_URL:
+        # A database of its own on the server, emptied at the start of the run.
+        redis_url = make_url_redis_db(REDIS_URL, 15)
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": app_url,
+        "MIGRATION_DATABASE_URL": owner_url,
+        "APP_DB_ROLE": APP_ROLE,
+        "WTF_CSRF_ENABLED": False,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "SMTP_URL": None,
+        "PUBLIC_URL": "http://testserver",
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+def make_url_redis_db(url: str, index: int) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{index}" if base.count("/") >= 2 else f"{url.rstrip('/')}/{index}"
+
+
+@pytest.fixture(scope="session")
+def app(database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    outbox = tmp_path_factory.mktemp("outbox")
+    application = create_app(
+        _test_config(database_urls["owner"], database_urls["app"], OUTBOX_DIR=str(outbox))
+    )
+    if application.config["REDIS_URL"]:
+        from saas.queue import redis_connection
+
+        redis_connection(application).flushdb()
+    return application
+
+
+@pytest.fixture()
+def db_session(app: Flask) -> Iterator[scoped_session]:
+    """An app context whose session runs inside a transaction rolled back after the test.
+
+    Commits by the code under test become savepoint releases, so they are real to that
+    code and to the database's constraints, and vanish afterwards.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
+        )
+        scope = scoping.snapshot()
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            scoping.restore(scope)
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app: Flask, db_session: scoped_session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def make_client(app: Flask, db_session: scoped_session):
+    """Return a new test client signed in as the given user (no login form, no limiter)."""
+
+    def make(user=None) -> FlaskClient:
+        test_client = app.test_client()
+        if user is not None:
+            with test_client.session_transaction() as session:
+                session["_user_id"] = str(user.id)
+                session["_fresh"] = True
+        return test_client
+
+    return make
+
+
+@pytest.fixture()
+def outbox(app: Flask) -> Iterator[os.PathLike]:
+    """The folder where e-mail lands without SMTP; emptied before the test."""
+    from pathlib import Path
+
+    folder = Path(app.config["OUTBOX_DIR"])
+    for old in folder.glob("*.eml"):
+        old.unlink()
+    yield folder
