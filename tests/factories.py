@@ -53,7 +53,7 @@ class UserFactory(BaseFactory):
     class Meta:
         model = User
 
-    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Sequence(lambda n: f"User {n}")
     password_hash = factory.LazyFunction(lambda: _password_hash())
 
@@ -91,7 +91,7 @@ class InvitationFactory(TenantScopedFactory):
     class Meta:
         model = Invitation
 
-    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     role = Role.STAFF
 
 

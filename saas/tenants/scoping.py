@@ -102,11 +102,16 @@ def restore(scope: Scope) -> None:
 
 @contextmanager
 def tenant_context(tenant_id: int) -> Iterator[None]:
-    """Work inside one tenant for the duration of the block (jobs, sweeps, sign-up)."""
+    """Work inside one tenant for the duration of the block (jobs, sweeps, sign-up).
+
+    Changes made in the block are flushed before it ends, so they are stamped and checked
+    against this tenant rather than whatever tenant is current when the caller commits.
+    """
     token = _current_tenant.set(tenant_id)
     _apply_to_open_transaction()
     try:
         yield
+        _flush_pending()
     finally:
         _current_tenant.reset(token)
         _apply_to_open_transaction()
@@ -183,6 +188,17 @@ def _set_transaction_settings(session: Session, transaction: object, connection)
     if connection.dialect.name == "postgresql":
         statement, params = _settings_sql()
         connection.execute(statement, params)
+
+
+def _flush_pending() -> None:
+    from saas.extensions import db
+
+    try:
+        session = db.session()
+    except RuntimeError:  # outside an application context
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()
 
 
 def _apply_to_open_transaction() -> None:

@@ -1,0 +1,250 @@
+"""The three guards of tenant isolation, run against the live schema and URL map.
+
+(a) every table outside a short allow-list carries tenant_id NOT NULL and row-level security;
+(b) every URL that takes an object id answers 404 to a user of another tenant;
+(c) raw SQL on a tenant table without the tenant setting sees no rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import inspect, text
+
+from saas.extensions import db
+from saas.tenants import scoping
+from saas.tenants.access import STAFF_BLUEPRINTS
+from saas.tenants.models import Role
+from tests.factories import (
+    AuditEntryFactory,
+    BankAccountFactory,
+    InvitationFactory,
+    MembershipFactory,
+    TenantFactory,
+    UserFactory,
+    member,
+)
+
+
+def tenant_tables(connection) -> list[str]:
+    names = inspect(connection).get_table_names()
+    return sorted(name for name in names if name not in scoping.GLOBAL_TABLES)
+
+
+def test_every_tenant_table_has_a_non_null_tenant_id(db_session):
+    connection = db_session.connection()
+    tables = tenant_tables(connection)
+    assert tables, "no tenant tables found: is the schema migrated?"
+    missing = []
+    for table in tables:
+        columns = {c["name"]: c for c in inspect(connection).get_columns(table)}
+        if "tenant_id" not in columns or columns["tenant_id"]["nullable"]:
+            missing.append(table)
+    assert missing == []
+
+
+@pytest.mark.postgres
+def test_every_tenant_table_has_forced_row_level_security_with_a_policy(db_session):
+    connection = db_session.connection()
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+            " (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+    ).all()
+    state = {name: (enabled, forced, policies) for name, enabled, forced, policies in rows}
+    unprotected = [
+        table for table in tenant_tables(connection)
+        if state[table] != (True, True, 1)
+    ]
+    assert unprotected == []
+
+
+@pytest.mark.postgres
+def test_app_role_neither_owns_tables_nor_bypasses_rls(db_session):
+    connection = db_session.connection()
+    me = connection.execute(
+        text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    ).one()
+    assert tuple(me) == (False, False)
+    owned = connection.execute(
+        text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+             " AND tableowner = current_user")
+    ).scalar()
+    assert owned == 0
+
+
+# --- (b) every URL with an object id -------------------------------------------------------
+
+# How to make an object of each kind that URLs name by id. A new URL argument must be
+# added here, or test_every_object_url_argument_is_known fails: no URL escapes the probe.
+OBJECT_FACTORIES = {
+    "bank_account_id": lambda tenant: BankAccountFactory(tenant=tenant),
+    "membership_id": lambda tenant: MembershipFactory(tenant=tenant, role=Role.ADMIN),
+    "invitation_id": lambda tenant: InvitationFactory(tenant=tenant),
+}
+
+
+def object_id_rules(app):
+    for rule in app.url_map.iter_rules():
+        ids = [arg for arg in rule.arguments if arg.endswith("_id")]
+        if ids:
+            yield rule, ids
+
+
+def test_every_object_url_argument_is_known(app):
+    unknown = {
+        (rule.rule, arg) for rule, ids in object_id_rules(app) for arg in ids
+        if arg not in OBJECT_FACTORIES
+    }
+    assert unknown == set()
+
+
+def _fill(rule, values: dict[str, object]) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_objects_of_another_tenant_are_404_on_every_url(app, make_client, db_session):
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    objects_a = {arg: make(tenant_a).id for arg, make in OBJECT_FACTORIES.items()}
+    user_b = member(tenant_b, Role.OWNER)
+    client_b = make_client(user_b)
+
+    probes = []
+    for rule, _ in object_id_rules(app):
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for slug in (tenant_b.slug, tenant_a.slug):  # A's ids in B's space, and A's space
+            url = _fill(rule, {"tenant_slug": slug, **objects_a})
+            for method in methods:
+                response = client_b.open(url, method=method)
+                probes.append((method, url, response.status_code))
+    assert probes, "no URL with an object id was probed"
+    assert [p for p in probes if p[2] != 404] == []
+
+
+def test_a_tenant_is_invisible_to_non_members(app, make_client, db_session):
+    tenant_a = TenantFactory()
+    outsider = member(TenantFactory(), Role.OWNER)
+    client = make_client(outsider)
+    staff_rules = [
+        rule for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in STAFF_BLUEPRINTS and not rule.arguments - {"tenant_slug"}
+    ]
+    assert staff_rules
+    statuses = {
+        rule.rule: client.get(_fill(rule, {"tenant_slug": tenant_a.slug})).status_code
+        for rule in staff_rules if "GET" in rule.methods
+    }
+    assert set(statuses.values()) == {404}, statuses
+
+
+# --- (c) raw SQL without the tenant setting ------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_raw_sql_without_tenant_setting_sees_no_rows(db_session):
+    tenant = TenantFactory()
+    member(tenant)
+    BankAccountFactory(tenant=tenant)
+    InvitationFactory(tenant=tenant)
+    AuditEntryFactory(tenant=tenant)
+    db_session.flush()
+    connection = db_session.connection()
+
+    def counts(tenant_setting: str) -> dict[str, int]:
+        connection.execute(
+            text("SELECT set_config('app.tenant_id', :t, true),"
+                 " set_config('app.user_id', '', true)"),
+            {"t": tenant_setting},
+        )
+        return {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in tenant_tables(connection)
+        }
+
+    with_setting = counts(str(tenant.id))
+    assert all(with_setting[t] > 0 for t in with_setting), with_setting  # rows exist
+    assert set(counts("").values()) == {0}
+
+
+@pytest.mark.postgres
+def test_raw_insert_into_another_tenant_is_refused(db_session):
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    connection = db_session.connection()
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_b.id)}
+    )
+    with pytest.raises(Exception, match="row-level security"):
+        with connection.begin_nested():
+            connection.execute(
+                text("INSERT INTO bank_accounts (tenant_id, label, iban, bban, bic, currency,"
+                     " is_default, created_at) VALUES (:t, '', '', '', '', 'EUR', false, now())"),
+                {"t": tenant_a.id},
+            )
+
+
+# --- the ORM walls -------------------------------------------------------------------------
+
+
+def test_orm_query_without_a_tenant_fails_closed(db_session):
+    TenantFactory()
+    scoping.restore(scoping.EMPTY_SCOPE)
+    from saas.tenants.models import Membership
+
+    with pytest.raises(scoping.TenantNotSet):
+        db.session.query(Membership).all()
+
+
+def test_orm_query_returns_only_current_tenant_rows(db_session):
+    from sqlalchemy import select
+
+    from saas.tenants.models import BankAccount
+
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    own = BankAccountFactory(tenant=tenant_a)
+    BankAccountFactory(tenant=tenant_b)
+    with scoping.tenant_context(tenant_a.id):
+        assert db.session.scalars(select(BankAccount)).all() == [own]
+
+
+def test_new_rows_are_stamped_with_the_current_tenant(db_session):
+    from saas.tenants.models import BankAccount
+
+    tenant = TenantFactory()
+    with scoping.tenant_context(tenant.id):
+        account = BankAccount(currency="EUR")
+        db.session.add(account)
+        db.session.flush()
+    assert account.tenant_id == tenant.id
+
+
+def test_writing_a_row_of_another_tenant_is_refused(db_session):
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    account = BankAccountFactory(tenant=tenant_a)
+    with pytest.raises(scoping.CrossTenantWrite):
+        with scoping.tenant_context(tenant_b.id):
+            account.label = "hijacked"
+    db.session.rollback()
+
+
+def test_every_staff_view_declares_the_roles_it_needs(app):
+    undeclared = [
+        endpoint for endpoint, view in app.view_functions.items()
+        if endpoint.split(".")[0] in STAFF_BLUEPRINTS and not hasattr(view, "required_roles")
+    ]
+    assert undeclared == []
+
+
+def test_user_memberships_are_listed_across_tenants_but_only_their_own(db_session):
+    from saas.tenants.services import memberships_of
+
+    user = UserFactory()
+    first, second = TenantFactory(), TenantFactory()
+    MembershipFactory(tenant=first, user=user)
+    MembershipFactory(tenant=second, user=user, role=Role.VIEWER)
+    member(TenantFactory())  # someone else's membership
+    scoping.set_current_user(user.id)
+    assert {m.tenant_id for m in memberships_of(user)} == {first.id, second.id}
