@@ -26,7 +26,9 @@ class BaseFactory(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731 - resolved per test
-        sqlalchemy_session_persistence = "flush"
+        # Commit = release a savepoint inside the test transaction: a rollback in the code
+        # under test then cannot take the fixtures with it (as in production).
+        sqlalchemy_session_persistence = "commit"
 
 
 class TenantFactory(BaseFactory):
@@ -76,7 +78,10 @@ class TenantScopedFactory(BaseFactory):
     def _create(cls, model_class, *args, **kwargs):
         tenant = kwargs.pop("tenant")
         with scoping.tenant_context(tenant.id):
-            return super()._create(model_class, *args, tenant_id=tenant.id, **kwargs)
+            obj = super()._create(model_class, *args, tenant_id=tenant.id, **kwargs)
+            # Load it again while its tenant is set: row-level security hides it outside.
+            db.session.refresh(obj)
+            return obj
 
 
 class MembershipFactory(TenantScopedFactory):

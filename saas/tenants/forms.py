@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from babel import Locale
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
@@ -181,8 +181,8 @@ class BrandingForm(FlaskForm):
     footer_text = TextAreaField("Document footer", validators=[Length(max=1000)])
     email_sender_name = StringField("Sender name for e-mails", filters=[_strip],
                                     validators=[DataRequired(), Length(max=200)])
-    logo = FileField("Logo (PNG or JPEG)",
-                     validators=[FileAllowed(["png", "jpg", "jpeg"], "Use a PNG or JPEG file.")])
+    # Checked by decoding the image (services.check_logo), not by its file name.
+    logo = FileField("Logo (PNG or JPEG)")
     remove_logo = BooleanField("Remove the logo")
 
     def validate_primary_color(self, field: StringField) -> None:
