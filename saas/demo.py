@@ -38,7 +38,7 @@ class DemoCompany:
 
 NORDLYS = DemoCompany(
     "nordlys", "Nordlys Rørlegger AS", TenantKind.BUSINESS, "NO", "NOK", "nb", "Europe/Oslo",
-    "974760673", "974760673MVA", ("Storgata 12", "0155", "Oslo"),
+    "974760673", "NO974760673MVA", ("Storgata 12", "0155", "Oslo"),
     "NO9386011117947", "DNBANOKKXXX", "#0b6e4f",
     "Nordlys Rørlegger AS · Org.nr 974 760 673 MVA · Foretaksregisteret",
 )

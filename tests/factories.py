@@ -47,7 +47,7 @@ class TenantFactory(BaseFactory):
                                         bureau=kwargs.pop("bureau", None))
         for key, value in kwargs.items():
             setattr(tenant, key, value)
-        db.session.flush()
+        db.session.commit()
         return tenant
 
 

@@ -19,6 +19,13 @@ _UNDECOMPOSABLE = str.maketrans(
 )
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Countries whose VAT ids are written with a country prefix (Greece uses EL).
+VAT_PREFIXES = {
+    code: "EL" if code == "GR" else code
+    for code in (
+        "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL NO PL PT RO SE SI SK"
+    ).split()
+}
 # Per-country modules for company registration numbers, where stdnum has one.
 ORG_NUMBER_MODULES = {
     "no": "orgnr",
@@ -39,9 +46,14 @@ def vat_id(value: str, country: str) -> str:
     if module is None:
         raise ValueError(f"VAT ids of country {country.upper()} cannot be checked.")
     try:
-        return module.validate(value)
+        number = module.validate(value)
     except ValidationError as exc:
         raise ValueError(f"Not a valid {country.upper()} VAT id: {exc.message}") from exc
+    prefix = VAT_PREFIXES.get(country.upper())
+    # One form for invoices: the prefix that VIES and e-invoices use, then the number.
+    if prefix and not number.startswith(prefix):
+        number = prefix + number.removeprefix(country.upper())
+    return number
 
 
 def org_number(value: str, country: str) -> str:

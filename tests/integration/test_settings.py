@@ -43,7 +43,7 @@ def test_company_details_are_validated_per_country_and_saved(tenant, admin_clien
     response = admin_client.post(f"/t/{tenant.slug}/settings", data=PROFILE)
     assert response.status_code == 302
     assert (tenant.legal_name, tenant.vat_id, tenant.locale) == (
-        "Settings Holding AS", "974760673MVA", "nb",
+        "Settings Holding AS", "NO974760673MVA", "nb",
     )
     with scoping.tenant_context(tenant.id):
         actions = db.session.scalars(select(AuditEntry.action)).all()
