@@ -11,18 +11,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from saas import create_app
 from saas.extensions import db
 from saas.tenants import scoping
+from tests.database import APP_ROLE, create_database, drop_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
-OWNER_ROLE, APP_ROLE = "saas_owner", "saas_app"
 
 if IN_CI and not (ON_POSTGRES and REDIS_URL):
     raise pytest.UsageError("CI runs on PostgreSQL and Redis: set TEST_DATABASE_URL and REDIS_URL")
@@ -43,43 +42,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "redis: needs Redis")
 
 
-def _create_postgres_database() -> tuple[str, str, str]:
-    """Create the two roles and a fresh database owned by the owner role."""
-    admin_url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
-    name = f"saas_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for role, options in ((OWNER_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS"),
-                              (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS")):
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-            ).scalar()
-            if not exists:
-                connection.execute(text(f"CREATE ROLE {role} {options}"))
-        connection.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
-    admin.dispose()
-    owner_url = admin_url.set(username=OWNER_ROLE, password=None, database=name)
-    app_url = admin_url.set(username=APP_ROLE, password=None, database=name)
-    return (
-        owner_url.render_as_string(hide_password=False),
-        app_url.render_as_string(hide_password=False),
-        name,
-    )
-
-
-def _drop_postgres_database(name: str) -> None:
-    admin_url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """URLs of a migrated throwaway database: owner (migrations) and app role."""
     if ON_POSTGRES:
-        owner_url, app_url, name = _create_postgres_database()
+        owner_url, app_url, name = create_database(TEST_DATABASE_URL)
     else:
         path = tmp_path_factory.mktemp("db") / "test.db"
         owner_url = app_url = f"sqlite:///{path}"
@@ -92,7 +59,7 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         db.engine.dispose()
     yield {"owner": owner_url, "app": app_url}
     if name:
-        _drop_postgres_database(name)
+        drop_database(TEST_DATABASE_URL, name)
 
 
 def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, object]:

@@ -104,7 +104,9 @@ def test_role_change_by_htmx_returns_only_the_row_and_is_audited(tenant, make_cl
     assert response.headers["Vary"].count("HX-Request") == 1
     assert _membership(tenant, staff).role is Role.COLLECTOR
     with scoping.tenant_context(tenant.id):
-        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "member.role_changed"))
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "member.role_changed")
+        )
     assert (entry.user_id, entry.details) == (admin.id, {"from": "staff", "to": "collector"})
 
 
