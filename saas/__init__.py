@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from saas import config as settings
 from saas.extensions import csrf, db, limiter, login_manager, migrate
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
+    _configure_sqlite(app)
     migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -51,6 +53,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """Make SQLite (the zero-setup demo database) keep foreign keys and real savepoints."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN.
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _import_models() -> None:

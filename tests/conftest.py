@@ -29,17 +29,13 @@ if IN_CI and not (ON_POSTGRES and REDIS_URL):
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (TEST_DATABASE_URL)")
-    skip_redis = pytest.mark.skip(reason="needs Redis (REDIS_URL)")
     for item in items:
         if "postgres" in item.keywords and not ON_POSTGRES:
             item.add_marker(skip_pg)
-        if "redis" in item.keywords and not REDIS_URL:
-            item.add_marker(skip_redis)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs PostgreSQL")
-    config.addinivalue_line("markers", "redis: needs Redis")
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +59,9 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, object]:
-    redis_url = None
-    if REDIS_URL:
-        # A database of its own on the server, emptied at the start of the run.
-        redis_url = make_url_redis_db(REDIS_URL, 15)
+    # A database of its own on the server, emptied at the start of the run; fakeredis only
+    # when no server could be had (tests/run.py says so).
+    redis_url = make_url_redis_db(REDIS_URL, 15) if REDIS_URL else "fakeredis://"
     config: dict[str, object] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -75,7 +70,7 @@ def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, obj
         "APP_DB_ROLE": APP_ROLE,
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": "memory://" if redis_url.startswith("fake") else redis_url,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "SMTP_URL": None,

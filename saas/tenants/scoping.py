@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
-from sqlalchemy import ForeignKey, event, text
+from sqlalchemy import ForeignKey, Table, event, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import visitors
 
 _current_tenant: ContextVar[int | None] = ContextVar("current_tenant", default=None)
 _current_user: ContextVar[int | None] = ContextVar("current_user", default=None)
@@ -127,14 +129,36 @@ def all_tenants() -> Iterator[None]:
         _across_tenants.reset(token)
 
 
+@cache
+def _tenant_table_names() -> frozenset[str]:
+    from saas.extensions import db
+
+    return frozenset(
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, TenantScoped)
+    )
+
+
 def _touches_tenant_tables(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    # all_mappers misses entities named only in FROM, as in
+    # select(func.count()).select_from(Model): look at the tables themselves.
+    tenant_tables = _tenant_table_names()
+    return any(
+        isinstance(element, Table) and element.name in tenant_tables
+        for element in visitors.iterate(state.statement)
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _filter_by_tenant(state: ORMExecuteState) -> None:
     """Add the tenant criterion to every ORM SELECT, UPDATE and DELETE."""
     if state.is_column_load or _across_tenants.get():
+        return
+    if state.is_insert:
+        _check_bulk_insert(state)
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -148,6 +172,21 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+
+
+def _check_bulk_insert(state: ORMExecuteState) -> None:
+    """Stamp and check rows of ORM bulk inserts, which bypass the flush hook."""
+    if not _touches_tenant_tables(state):
+        return
+    tenant_id = require_tenant_id()
+    rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    for row in rows:
+        if isinstance(row, dict):
+            row.setdefault("tenant_id", tenant_id)
+            if row["tenant_id"] != tenant_id:
+                raise CrossTenantWrite(
+                    f"bulk insert of tenant {row['tenant_id']} rows in tenant {tenant_id}"
+                )
 
 
 @event.listens_for(Session, "before_flush")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, event, func, insert, inspect, select, text, update
 
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.access import STAFF_BLUEPRINTS
-from saas.tenants.models import Role
+from saas.tenants.models import BankAccount, Role, Tenant
 from tests.factories import (
     AuditEntryFactory,
     BankAccountFactory,
@@ -199,10 +199,6 @@ def test_orm_query_without_a_tenant_fails_closed(db_session):
 
 
 def test_orm_query_returns_only_current_tenant_rows(db_session):
-    from sqlalchemy import select
-
-    from saas.tenants.models import BankAccount
-
     tenant_a, tenant_b = TenantFactory(), TenantFactory()
     own = BankAccountFactory(tenant=tenant_a)
     BankAccountFactory(tenant=tenant_b)
@@ -211,8 +207,6 @@ def test_orm_query_returns_only_current_tenant_rows(db_session):
 
 
 def test_new_rows_are_stamped_with_the_current_tenant(db_session):
-    from saas.tenants.models import BankAccount
-
     tenant = TenantFactory()
     with scoping.tenant_context(tenant.id):
         account = BankAccount(currency="EUR")
@@ -248,3 +242,56 @@ def test_user_memberships_are_listed_across_tenants_but_only_their_own(db_sessio
     member(TenantFactory())  # someone else's membership
     scoping.set_current_user(user.id)
     assert {m.tenant_id for m in memberships_of(user)} == {first.id, second.id}
+
+
+STATEMENT_FORMS = {
+    "count over select_from": lambda: select(func.count()).select_from(BankAccount),
+    "count of a column": lambda: select(func.count(BankAccount.id)),
+    "entity": lambda: select(BankAccount),
+    "column": lambda: select(BankAccount.iban),
+    "join from a global table": lambda: select(Tenant.id).join(
+        BankAccount, BankAccount.tenant_id == Tenant.id
+    ),
+    "update": lambda: update(BankAccount).values(label="x"),
+    "delete": lambda: delete(BankAccount),
+}
+
+
+@pytest.mark.parametrize("form", STATEMENT_FORMS)
+def test_every_statement_form_gets_the_tenant_filter(db_session, form):
+    """Checked on the SQL sent, so the ORM wall is tested apart from row-level security."""
+    tenant = TenantFactory()
+    sent: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with scoping.tenant_context(tenant.id):
+            db.session.execute(STATEMENT_FORMS[form]())
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [statement] = [s for s in sent if "bank_accounts" in s]
+    assert "bank_accounts.tenant_id =" in statement
+
+
+def test_a_count_over_select_from_sees_only_the_current_tenant(db_session):
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    BankAccountFactory(tenant=tenant_a)
+    BankAccountFactory(tenant=tenant_b)
+    BankAccountFactory(tenant=tenant_b)
+    with scoping.tenant_context(tenant_a.id):
+        assert db.session.scalar(select(func.count()).select_from(BankAccount)) == 1
+
+
+def test_a_bulk_insert_is_stamped_and_checked(db_session):
+    tenant_a, tenant_b = TenantFactory(), TenantFactory()
+    with scoping.tenant_context(tenant_a.id):
+        db.session.execute(insert(BankAccount), [{"currency": "EUR", "label": "bulk"}])
+        with pytest.raises(scoping.CrossTenantWrite):
+            db.session.execute(insert(BankAccount),
+                               [{"currency": "EUR", "tenant_id": tenant_b.id}])
+        stamped = db.session.scalar(select(BankAccount).where(BankAccount.label == "bulk"))
+    assert stamped.tenant_id == tenant_a.id

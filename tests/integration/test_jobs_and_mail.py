@@ -36,7 +36,6 @@ def notes(tenant) -> list[str]:
         ).all()
 
 
-@pytest.mark.redis
 def test_a_job_is_sent_only_when_the_transaction_commits(app, db_session):
     tenant = TenantFactory()
     queue = get_queue("default", app)
@@ -52,7 +51,6 @@ def test_a_job_is_sent_only_when_the_transaction_commits(app, db_session):
     assert notes(tenant) == ["committed"]
 
 
-@pytest.mark.redis
 def test_a_job_id_keeps_a_job_from_being_queued_twice(app, db_session):
     tenant = TenantFactory()
     queue = get_queue("default", app)
@@ -128,7 +126,6 @@ def test_mail_is_delivered_over_smtp_with_sender_name_and_attachment(app, smtp_s
     assert "=?utf-8?" in text  # the non-ASCII sender name and subject are encoded
 
 
-@pytest.mark.redis
 def test_queued_mail_goes_out_through_the_worker(app, db_session, smtp_server, monkeypatch):
     inbox, url = smtp_server
     monkeypatch.setitem(app.config, "SMTP_URL", url)
