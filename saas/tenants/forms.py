@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -9,6 +10,7 @@ from babel import Locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from saas.tenants import validation
@@ -24,26 +26,31 @@ LANGUAGES = {"en": "English", "pl": "Polski", "cs": "Čeština", "nb": "Norsk bo
              "sr": "Srpski", "ro": "Română"}
 
 
+def _choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 @cache
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[SelectChoice]:
     names = Locale("en").territories
-    return sorted(((code, names.get(code, code)) for code in COUNTRY_CODES), key=lambda c: c[1])
+    pairs = sorted(((code, names.get(code, code)) for code in COUNTRY_CODES), key=lambda c: c[1])
+    return _choices(pairs)
 
 
 @cache
-def currency_choices() -> list[tuple[str, str]]:
+def currency_choices() -> list[SelectChoice]:
     names = Locale("en").currencies
-    return [(code, f"{code} – {names.get(code, code)}") for code in CURRENCY_CODES]
+    return _choices((code, f"{code} – {names.get(code, code)}") for code in CURRENCY_CODES)
 
 
 @cache
-def timezone_choices() -> list[tuple[str, str]]:
+def timezone_choices() -> list[SelectChoice]:
     zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "America/")))
-    return [("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+    return _choices([("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)])
 
 
-def role_choices(include_owner: bool = True) -> list[tuple[str, str]]:
-    return [(r.value, r.label) for r in Role if include_owner or r is not Role.OWNER]
+def role_choices(include_owner: bool = True) -> list[SelectChoice]:
+    return _choices((r.value, r.label) for r in Role if include_owner or r is not Role.OWNER)
 
 
 def _strip(value: str | None) -> str:
@@ -128,7 +135,7 @@ class TenantProfileForm(FlaskForm):
     city = StringField("City", filters=[_strip], validators=[Length(max=100)])
     country = SelectField("Country", choices=country_choices())
     default_currency = SelectField("Default currency", choices=currency_choices())
-    locale = SelectField("Language", choices=list(LANGUAGES.items()))
+    locale = SelectField("Language", choices=_choices(LANGUAGES.items()))
     timezone = SelectField("Time zone", choices=timezone_choices())
 
     def validate_org_number(self, field: StringField) -> None:
