@@ -229,9 +229,13 @@ def upgrade():
 
     for table in ("audit_entries", "bank_accounts", "brandings", "invitations"):
         enable_tenant_rls(op, table)
-    # A signed-in user may also read its own memberships in other tenants (tenant switcher).
+    # With no tenant set (sign-in, the tenant switcher), a user may read its own
+    # memberships in every tenant; inside a tenant, only that tenant's, like every table.
     enable_tenant_rls(
-        op, "memberships", "user_id = NULLIF(current_setting('app.user_id', true), '')::integer"
+        op,
+        "memberships",
+        "NULLIF(current_setting('app.tenant_id', true), '') IS NULL"
+        " AND user_id = NULLIF(current_setting('app.user_id', true), '')::integer",
     )
 
 

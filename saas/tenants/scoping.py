@@ -121,12 +121,20 @@ def tenant_context(tenant_id: int) -> Iterator[None]:
 
 @contextmanager
 def all_tenants() -> Iterator[None]:
-    """Opt out of the ORM tenant filter, visibly. Row-level security still applies."""
-    token = _across_tenants.set(True)
+    """Work across tenants, visibly: no ORM tenant filter and no current tenant.
+
+    Row-level security still applies: with no tenant set, PostgreSQL shows only what a
+    policy allows without one (a signed-in user's own memberships).
+    """
+    across = _across_tenants.set(True)
+    tenant = _current_tenant.set(None)
+    _apply_to_open_transaction()
     try:
         yield
     finally:
-        _across_tenants.reset(token)
+        _current_tenant.reset(tenant)
+        _across_tenants.reset(across)
+        _apply_to_open_transaction()
 
 
 @cache

@@ -295,3 +295,26 @@ def test_a_bulk_insert_is_stamped_and_checked(db_session):
                                [{"currency": "EUR", "tenant_id": tenant_b.id}])
         stamped = db.session.scalar(select(BankAccount).where(BankAccount.label == "bulk"))
     assert stamped.tenant_id == tenant_a.id
+
+
+@pytest.mark.postgres
+def test_a_users_own_memberships_show_across_tenants_only_outside_any_tenant(db_session):
+    user = UserFactory()
+    first, second = TenantFactory(), TenantFactory()
+    MembershipFactory(tenant=first, user=user)
+    MembershipFactory(tenant=second, user=user)
+    connection = db_session.connection()
+
+    def visible(tenant_setting: str, user_setting: str) -> int:
+        connection.execute(
+            text("SELECT set_config('app.tenant_id', :t, true),"
+                 " set_config('app.user_id', :u, true)"),
+            {"t": tenant_setting, "u": user_setting},
+        )
+        return connection.execute(
+            text("SELECT count(*) FROM memberships WHERE user_id = :u"), {"u": user.id}
+        ).scalar()
+
+    assert visible("", str(user.id)) == 2  # the tenant switcher
+    assert visible(str(first.id), str(user.id)) == 1  # inside a tenant: that tenant only
+    assert visible("", "") == 0
