@@ -184,7 +184,7 @@ def invite_user(tenant: Tenant, email: str, role: Role, invited_by: User) -> Inv
                 f"Accept the invitation: {link}\n\n"
                 "The link is valid for two days."
             ),
-            sender_name=tenant.name,
+            sender_name=branding_of_current_tenant().email_sender_name or tenant.name,
         )
     )
     return invitation
