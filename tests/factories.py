@@ -3,9 +3,24 @@ exactly as the app creates them, so the scoping hooks see every write."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
+
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from saas.billing.catalog.models import (
+    CategoryDiscount,
+    CustomerPrice,
+    ExchangeRate,
+    PriceList,
+    PriceListItem,
+    Product,
+    ProductCategory,
+    VatCategory,
+    VatRate,
+)
+from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.extensions import db
 from saas.tenants import scoping, services
 from saas.tenants.models import (
@@ -123,3 +138,124 @@ def member(tenant: Tenant, role: Role = Role.OWNER, **user_fields) -> User:
     user = UserFactory(**user_fields)
     MembershipFactory(tenant=tenant, user=user, role=role)
     return user
+
+
+# --- customers and catalog -----------------------------------------------------------------
+
+
+class CustomerCategoryFactory(TenantScopedFactory):
+    class Meta:
+        model = CustomerCategory
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class CustomerFactory(TenantScopedFactory):
+    class Meta:
+        model = Customer
+
+    number = factory.Sequence(lambda n: 10000 + n)
+    name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    country = "NO"
+    currency = "NOK"
+    search_text = factory.LazyAttribute(lambda o: f"{o.name} {o.number}".lower())
+
+
+class ContactFactory(TenantScopedFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(
+        CustomerFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+
+
+class SiteFactory(TenantScopedFactory):
+    class Meta:
+        model = Site
+
+    customer = factory.SubFactory(
+        CustomerFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    code = factory.Sequence(lambda n: f"S-{n:04d}")
+    name = factory.Sequence(lambda n: f"Site {n}")
+
+
+class VatRateFactory(TenantScopedFactory):
+    class Meta:
+        model = VatRate
+
+    code = factory.Sequence(lambda n: f"V{n}")
+    name = "Standard rate"
+    rate = Decimal("25.00")
+    category = VatCategory.STANDARD
+
+
+class ProductCategoryFactory(TenantScopedFactory):
+    class Meta:
+        model = ProductCategory
+
+    name = factory.Sequence(lambda n: f"Product category {n}")
+
+
+class ProductFactory(TenantScopedFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    vat_rate = factory.SubFactory(VatRateFactory, tenant=factory.SelfAttribute("..tenant"))
+    base_price = Decimal("100.00")
+    currency = "NOK"
+
+
+class PriceListFactory(TenantScopedFactory):
+    class Meta:
+        model = PriceList
+
+    name = factory.Sequence(lambda n: f"Price list {n}")
+    currency = "NOK"
+
+
+class PriceListItemFactory(TenantScopedFactory):
+    class Meta:
+        model = PriceListItem
+
+    price_list = factory.SubFactory(PriceListFactory, tenant=factory.SelfAttribute("..tenant"))
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))
+    price = Decimal("90.00")
+
+
+class CustomerPriceFactory(TenantScopedFactory):
+    class Meta:
+        model = CustomerPrice
+
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))
+    price = Decimal("80.00")
+    currency = "NOK"
+
+
+class CategoryDiscountFactory(TenantScopedFactory):
+    class Meta:
+        model = CategoryDiscount
+
+    customer_category = factory.SubFactory(
+        CustomerCategoryFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    product_category = factory.SubFactory(
+        ProductCategoryFactory, tenant=factory.SelfAttribute("..tenant")
+    )
+    percent = Decimal("10.00")
+
+
+class ExchangeRateFactory(TenantScopedFactory):
+    class Meta:
+        model = ExchangeRate
+
+    base_currency = "EUR"
+    quote_currency = "NOK"
+    valid_on = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
+    rate = Decimal("11.50")

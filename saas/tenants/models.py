@@ -9,7 +9,6 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     LargeBinary,
@@ -20,19 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from saas.columns import string_enum
 from saas.extensions import db
 from saas.tenants.scoping import TenantScoped
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _string_enum(enum_class: type[enum.Enum]) -> Enum:
-    """Store an enum by its value in a VARCHAR (no database enum type to migrate)."""
-    return Enum(
-        enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class TenantKind(enum.StrEnum):
@@ -61,7 +54,7 @@ class Tenant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[TenantKind] = mapped_column(_string_enum(TenantKind))
+    kind: Mapped[TenantKind] = mapped_column(string_enum(TenantKind))
     legal_name: Mapped[str] = mapped_column(String(200), default="")
     org_number: Mapped[str] = mapped_column(String(40), default="")
     vat_id: Mapped[str] = mapped_column(String(40), default="")
@@ -121,7 +114,7 @@ class Membership(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_string_enum(Role))
+    role: Mapped[Role] = mapped_column(string_enum(Role))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     user: Mapped[User] = relationship()
@@ -136,7 +129,7 @@ class Invitation(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
-    role: Mapped[Role] = mapped_column(_string_enum(Role))
+    role: Mapped[Role] = mapped_column(string_enum(Role))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

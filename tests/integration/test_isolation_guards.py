@@ -19,8 +19,14 @@ from saas.tenants.models import BankAccount, Role, Tenant
 from tests.factories import (
     AuditEntryFactory,
     BankAccountFactory,
+    CategoryDiscountFactory,
+    ContactFactory,
+    CustomerPriceFactory,
+    ExchangeRateFactory,
     InvitationFactory,
     MembershipFactory,
+    PriceListItemFactory,
+    SiteFactory,
     TenantFactory,
     UserFactory,
     member,
@@ -76,6 +82,19 @@ def test_app_role_neither_owns_tables_nor_bypasses_rls(db_session):
     ).scalar()
     assert owned == 0
 
+
+# One row of every tenant-owned model: (c) needs rows in every table to prove it hides them.
+ONE_OF_EACH = (
+    lambda t: BankAccountFactory(tenant=t),
+    lambda t: InvitationFactory(tenant=t),
+    lambda t: AuditEntryFactory(tenant=t),
+    lambda t: ContactFactory(tenant=t),
+    lambda t: SiteFactory(tenant=t),
+    lambda t: PriceListItemFactory(tenant=t),
+    lambda t: CustomerPriceFactory(tenant=t),
+    lambda t: CategoryDiscountFactory(tenant=t),
+    lambda t: ExchangeRateFactory(tenant=t),
+)
 
 # --- (b) every URL with an object id -------------------------------------------------------
 
@@ -148,9 +167,8 @@ def test_a_tenant_is_invisible_to_non_members(app, make_client, db_session):
 def test_raw_sql_without_tenant_setting_sees_no_rows(db_session):
     tenant = TenantFactory()
     member(tenant)
-    BankAccountFactory(tenant=tenant)
-    InvitationFactory(tenant=tenant)
-    AuditEntryFactory(tenant=tenant)
+    for make in ONE_OF_EACH:
+        make(tenant)
     db_session.flush()
     connection = db_session.connection()
 

@@ -1,0 +1,139 @@
+"""The customer register (R1): customers, their contacts and sites, customer categories."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas.columns import PERCENT, string_enum
+from saas.extensions import db
+from saas.tenants.models import utcnow
+from saas.tenants.scoping import TenantScoped
+
+
+class DeliveryPreference(enum.StrEnum):
+    EMAIL = "email"
+    POST = "post"
+    BOTH = "both"
+
+    @property
+    def label(self) -> str:
+        return {"email": "E-mail", "post": "Post", "both": "E-mail and post"}[self.value]
+
+
+class CustomerCategory(TenantScoped, db.Model):
+    """A group of customers that shares discounts (e.g. 'Public sector', 'Partners')."""
+
+    __tablename__ = "customer_categories"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Customer(TenantScoped, db.Model):
+    """Someone the tenant sells to."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_customers_tenant_archived_name", "tenant_id", "is_archived", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(200))
+    org_number: Mapped[str] = mapped_column(String(40), default="")
+    vat_id: Mapped[str] = mapped_column(String(40), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    delivery_address_line1: Mapped[str] = mapped_column(String(200), default="")
+    delivery_address_line2: Mapped[str] = mapped_column(String(200), default="")
+    delivery_postal_code: Mapped[str] = mapped_column(String(20), default="")
+    delivery_city: Mapped[str] = mapped_column(String(100), default="")
+    delivery_country: Mapped[str] = mapped_column(String(2), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_terms_days: Mapped[int] = mapped_column(default=14)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_categories.id", ondelete="SET NULL")
+    )
+    price_list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("price_lists.id", ondelete="SET NULL")
+    )
+    discount_percent: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal("0"))
+    delivery_preference: Mapped[DeliveryPreference] = mapped_column(
+        string_enum(DeliveryPreference), default=DeliveryPreference.EMAIL
+    )
+    region: Mapped[str] = mapped_column(String(100), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    is_archived: Mapped[bool] = mapped_column(default=False)
+    # Lower-cased name, number, org/VAT ids, contact e-mails and site codes and names, kept
+    # by the services: one indexed column serves the list's search box.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    category: Mapped[CustomerCategory | None] = relationship()
+    price_list: Mapped[PriceList | None] = relationship()  # noqa: F821 - catalog model
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id"
+    )
+    sites: Mapped[list[Site]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Site.code"
+    )
+
+    @property
+    def has_delivery_address(self) -> bool:
+        return bool(self.delivery_address_line1 or self.delivery_city)
+
+
+class Contact(TenantScoped, db.Model):
+    """A person at a customer."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    receives_invoices: Mapped[bool] = mapped_column(default=False)
+    portal_access: Mapped[bool] = mapped_column(default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class Site(TenantScoped, db.Model):
+    """A customer's site or object: a guarded building, an installation (R1.2)."""
+
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+
+    customer: Mapped[Customer] = relationship(back_populates="sites")
+
+    def is_active_on(self, day: date) -> bool:
+        return (self.active_from is None or self.active_from <= day) and (
+            self.active_to is None or day <= self.active_to
+        )
