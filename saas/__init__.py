@@ -83,12 +83,18 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from saas.api.views import bp as api_bp
+    from saas.billing.catalog.views import bp as catalog_bp
+    from saas.billing.customers.views import bp as customers_bp
+    from saas.billing.imports.views import bp as imports_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
     from saas.tenants.views import bp as tenant_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(tenant_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.

@@ -49,6 +49,23 @@ def staff_blueprint(name: str, import_name: str, url_prefix: str = "") -> Bluepr
     return bp
 
 
+M = TypeVar("M")
+
+
+def get_or_404(model: type[M], object_id: int) -> M:
+    """Load one object of the current tenant by id, or answer 404.
+
+    The tenant filter makes other tenants' objects invisible, so they are 404 too.
+    """
+    obj = db.session.get(model, object_id)
+    # get() may answer from the identity map without a query; check the tenant anyway.
+    if obj is None or (
+        isinstance(obj, scoping.TenantScoped) and obj.tenant_id != scoping.current_tenant_id()
+    ):
+        abort(404)
+    return obj
+
+
 def current_membership() -> Membership:
     return g.membership
 

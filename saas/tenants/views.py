@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
@@ -15,6 +15,7 @@ from saas.tenants.access import (
     MANAGERS,
     current_membership,
     current_tenant,
+    get_or_404,
     requires,
     staff_blueprint,
 )
@@ -30,14 +31,6 @@ from saas.tenants.models import AuditEntry, BankAccount, Invitation, Membership,
 bp = staff_blueprint("tenant", __name__)
 
 AUDIT_PAGE_SIZE = 50
-
-
-def get_or_404(model: type, object_id: int) -> object:
-    """Load one object of the current tenant (the scoping filter makes others invisible)."""
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 @bp.route("/")
