@@ -2,67 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
-from zoneinfo import available_timezones
-
-from babel import Locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from saas.forms import (
+    LANGUAGES,
+    check,
+    choices,
+    country_choices,
+    currency_choices,
+    role_choices,
+    strip,
+    timezone_choices,
+)
 from saas.tenants import validation
-from saas.tenants.models import Role
 from saas.tenants.services import MIN_PASSWORD_LENGTH
-
-COUNTRY_CODES = (
-    "AT BE BG CH CY CZ DE DK EE ES FI FR GB GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO "
-    "RS SE SI SK US"
-).split()
-CURRENCY_CODES = "EUR NOK SEK DKK PLN CZK RON RSD HUF CHF GBP USD".split()
-LANGUAGES = {"en": "English", "pl": "Polski", "cs": "Čeština", "nb": "Norsk bokmål",
-             "sr": "Srpski", "ro": "Română"}
-
-
-def _choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-@cache
-def country_choices() -> list[SelectChoice]:
-    names = Locale("en").territories
-    pairs = sorted(((code, names.get(code, code)) for code in COUNTRY_CODES), key=lambda c: c[1])
-    return _choices(pairs)
-
-
-@cache
-def currency_choices() -> list[SelectChoice]:
-    names = Locale("en").currencies
-    return _choices((code, f"{code} – {names.get(code, code)}") for code in CURRENCY_CODES)
-
-
-@cache
-def timezone_choices() -> list[SelectChoice]:
-    zones = sorted(z for z in available_timezones() if z.startswith(("Europe/", "America/")))
-    return _choices([("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)])
-
-
-def role_choices(include_owner: bool = True) -> list[SelectChoice]:
-    return _choices((r.value, r.label) for r in Role if include_owner or r is not Role.OWNER)
-
-
-def _strip(value: str | None) -> str:
-    return (value or "").strip()
-
-
-def _check(field, check, *args: str) -> None:
-    """Run a validation function on the field; its ValueError becomes the field's error."""
-    try:
-        field.data = check(field.data, *args)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
 
 
 class PasswordFields:
@@ -83,24 +39,24 @@ class PasswordFields:
 
 
 class SignupForm(PasswordFields, FlaskForm):
-    company_name = StringField("Company name", filters=[_strip],
+    company_name = StringField("Company name", filters=[strip],
                                validators=[DataRequired(), Length(max=200)])
     country = SelectField("Country", choices=country_choices(), default="NO")
     currency = SelectField("Currency", choices=currency_choices(), default="EUR")
-    name = StringField("Your name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", filters=[_strip],
+    name = StringField("Your name", filters=[strip], validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", filters=[strip],
                        validators=[DataRequired(), Email(check_deliverability=False)])
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", filters=[_strip],
+    email = EmailField("E-mail", filters=[strip],
                        validators=[DataRequired(), Email(check_deliverability=False)])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in")
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("E-mail", filters=[_strip],
+    email = EmailField("E-mail", filters=[strip],
                        validators=[DataRequired(), Email(check_deliverability=False)])
 
 
@@ -109,11 +65,11 @@ class ResetPasswordForm(PasswordFields, FlaskForm):
 
 
 class AcceptInvitationForm(PasswordFields, FlaskForm):
-    name = StringField("Your name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField("Your name", filters=[strip], validators=[DataRequired(), Length(max=200)])
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("E-mail", filters=[_strip],
+    email = EmailField("E-mail", filters=[strip],
                        validators=[DataRequired(), Email(check_deliverability=False)])
     role = SelectField("Role", choices=role_choices(include_owner=False), default="staff")
 
@@ -123,36 +79,36 @@ class RoleForm(FlaskForm):
 
 
 class TenantProfileForm(FlaskForm):
-    name = StringField("Name", filters=[_strip], validators=[DataRequired(), Length(max=200)])
-    legal_name = StringField("Legal name", filters=[_strip],
+    name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
+    legal_name = StringField("Legal name", filters=[strip],
                              validators=[DataRequired(), Length(max=200)])
-    org_number = StringField("Organisation number", filters=[_strip],
+    org_number = StringField("Organisation number", filters=[strip],
                              validators=[Optional(), Length(max=40)])
-    vat_id = StringField("VAT id", filters=[_strip], validators=[Optional(), Length(max=40)])
-    address_line1 = StringField("Address", filters=[_strip], validators=[Length(max=200)])
-    address_line2 = StringField("Address, line 2", filters=[_strip], validators=[Length(max=200)])
-    postal_code = StringField("Postal code", filters=[_strip], validators=[Length(max=20)])
-    city = StringField("City", filters=[_strip], validators=[Length(max=100)])
+    vat_id = StringField("VAT id", filters=[strip], validators=[Optional(), Length(max=40)])
+    address_line1 = StringField("Address", filters=[strip], validators=[Length(max=200)])
+    address_line2 = StringField("Address, line 2", filters=[strip], validators=[Length(max=200)])
+    postal_code = StringField("Postal code", filters=[strip], validators=[Length(max=20)])
+    city = StringField("City", filters=[strip], validators=[Length(max=100)])
     country = SelectField("Country", choices=country_choices())
     default_currency = SelectField("Default currency", choices=currency_choices())
-    locale = SelectField("Language", choices=_choices(LANGUAGES.items()))
+    locale = SelectField("Language", choices=choices(LANGUAGES.items()))
     timezone = SelectField("Time zone", choices=timezone_choices())
 
     def validate_org_number(self, field: StringField) -> None:
         if field.data:
-            _check(field, validation.org_number, self.country.data)
+            check(field, validation.org_number, self.country.data)
 
     def validate_vat_id(self, field: StringField) -> None:
         if field.data:
-            _check(field, validation.vat_id, self.country.data)
+            check(field, validation.vat_id, self.country.data)
 
 
 class BankAccountForm(FlaskForm):
-    label = StringField("Label", filters=[_strip], validators=[Length(max=100)])
+    label = StringField("Label", filters=[strip], validators=[Length(max=100)])
     country = SelectField("Bank country", choices=country_choices())
-    iban = StringField("IBAN", filters=[_strip], validators=[Length(max=50)])
-    bban = StringField("Domestic account number", filters=[_strip], validators=[Length(max=40)])
-    bic = StringField("BIC", filters=[_strip], validators=[Length(max=20)])
+    iban = StringField("IBAN", filters=[strip], validators=[Length(max=50)])
+    bban = StringField("Domestic account number", filters=[strip], validators=[Length(max=40)])
+    bic = StringField("BIC", filters=[strip], validators=[Length(max=20)])
     currency = SelectField("Currency", choices=currency_choices())
     is_default = BooleanField("Default account for payments")
 
@@ -160,15 +116,15 @@ class BankAccountForm(FlaskForm):
         if not field.data and not self.bban.data:
             raise ValidationError("Give an IBAN, a domestic account number, or both.")
         if field.data:
-            _check(field, validation.iban)
+            check(field, validation.iban)
 
     def validate_bban(self, field: StringField) -> None:
         if field.data:
-            _check(field, validation.bban, self.country.data)
+            check(field, validation.bban, self.country.data)
 
     def validate_bic(self, field: StringField) -> None:
         if field.data:
-            _check(field, validation.bic)
+            check(field, validation.bic)
         elif self.iban.data:
             raise ValidationError("Give the BIC with an IBAN (needed for international payments).")
 
@@ -184,13 +140,13 @@ class BankAccountForm(FlaskForm):
 
 
 class BrandingForm(FlaskForm):
-    primary_color = StringField("Primary colour", filters=[_strip], validators=[DataRequired()])
+    primary_color = StringField("Primary colour", filters=[strip], validators=[DataRequired()])
     footer_text = TextAreaField("Document footer", validators=[Length(max=1000)])
-    email_sender_name = StringField("Sender name for e-mails", filters=[_strip],
+    email_sender_name = StringField("Sender name for e-mails", filters=[strip],
                                     validators=[DataRequired(), Length(max=200)])
     # Checked by decoding the image (services.check_logo), not by its file name.
     logo = FileField("Logo (PNG or JPEG)")
     remove_logo = BooleanField("Remove the logo")
 
     def validate_primary_color(self, field: StringField) -> None:
-        _check(field, validation.color)
+        check(field, validation.color)

@@ -21,6 +21,7 @@ from tests.factories import (
     BankAccountFactory,
     CategoryDiscountFactory,
     ContactFactory,
+    CustomerFactory,
     CustomerPriceFactory,
     ExchangeRateFactory,
     InvitationFactory,
@@ -104,6 +105,9 @@ OBJECT_FACTORIES = {
     "bank_account_id": lambda tenant: BankAccountFactory(tenant=tenant),
     "membership_id": lambda tenant: MembershipFactory(tenant=tenant, role=Role.ADMIN),
     "invitation_id": lambda tenant: InvitationFactory(tenant=tenant),
+    "customer_id": lambda tenant: CustomerFactory(tenant=tenant),
+    "contact_id": lambda tenant: ContactFactory(tenant=tenant),
+    "site_id": lambda tenant: SiteFactory(tenant=tenant),
 }
 
 

@@ -1,7 +1,206 @@
-"""Pages of billing.customers (being built)."""
+"""Customer register pages: the list with active search, the customer page, editing."""
 
 from __future__ import annotations
 
-from saas.tenants.access import staff_blueprint
+from flask import flash, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
 
-bp = staff_blueprint("customers", __name__)
+from saas.billing.catalog.models import CustomerPrice
+from saas.billing.customers import services
+from saas.billing.customers.forms import ContactForm, CustomerForm, SiteForm
+from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.extensions import db
+from saas.htmx import redirect_to, render, wants_fragment
+from saas.pagination import paginate
+from saas.tenants.access import ALL_ROLES, MANAGERS, get_or_404, requires, staff_blueprint
+from saas.tenants.models import Role
+from saas.tenants.services import ServiceError
+
+bp = staff_blueprint("customers", __name__, "/customers")
+
+EDITORS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
+PAGE_SIZE = 25
+
+
+def _list_args() -> dict[str, object]:
+    """The list's query string, cleaned, so links and the pager keep every filter."""
+    args = {
+        "q": request.args.get("q", "").strip(),
+        "category": request.args.get("category", type=int),
+        "region": request.args.get("region", "").strip(),
+        "country": request.args.get("country", "").strip().upper(),
+        "archived": request.args.get("archived") == "1",
+        "sort": request.args.get("sort", "name"),
+    }
+    if args["sort"] not in services.SORTS:
+        args["sort"] = "name"
+    return args
+
+
+def _url_args(args: dict[str, object]) -> dict[str, object]:
+    return {k: ("1" if v is True else v) for k, v in args.items() if v not in ("", None, False)}
+
+
+@bp.route("/")
+@requires(ALL_ROLES)
+def index() -> Response:
+    args = _list_args()
+    statement = services.customer_search(
+        args["q"], category_id=args["category"], region=args["region"],
+        country=args["country"], include_archived=args["archived"], sort=args["sort"],
+    )
+    page = paginate(statement, request.args.get("page", 1, type=int), PAGE_SIZE)
+    return render(
+        "customers/list.html",
+        block="customer_results" if request.headers.get("HX-Target") == "customer-results"
+        else None,
+        page=page,
+        args=args,
+        url_args=_url_args(args),
+        categories=db.session.scalars(select(CustomerCategory).order_by(CustomerCategory.name)),
+        regions=services.regions(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(EDITORS)
+def create() -> Response:
+    form = CustomerForm()
+    if request.method == "GET":
+        form.currency.data = form.currency.data or _tenant_currency()
+    if form.validate_on_submit():
+        customer = services.create_customer(form.values())
+        db.session.commit()
+        flash(f"Customer {customer.number} {customer.name} registered.", "success")
+        return redirect_to(url_for("customers.show", customer_id=customer.id))
+    return render("customers/form.html", block="customer_form" if form.errors else None,
+                  form=form, customer=None, status=422 if form.errors else 200)
+
+
+def _tenant_currency() -> str:
+    from flask import g
+
+    return g.tenant.default_currency
+
+
+@bp.route("/<int:customer_id>")
+@requires(ALL_ROLES)
+def show(customer_id: int) -> Response:
+    customer = get_or_404(Customer, customer_id)
+    prices = db.session.scalars(
+        select(CustomerPrice).where(CustomerPrice.customer_id == customer.id)
+    ).all()
+    return render(
+        "customers/show.html",
+        customer=customer,
+        prices=prices,
+        contact_form=ContactForm(formdata=None),
+        site_form=SiteForm(formdata=None),
+    )
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@requires(EDITORS)
+def edit(customer_id: int) -> Response:
+    """The details panel as a form; htmx swaps it in place and back."""
+    customer = get_or_404(Customer, customer_id)
+    form = CustomerForm(obj=customer)
+    if form.validate_on_submit():
+        services.update_customer(customer, form.values())
+        db.session.commit()
+        if wants_fragment():
+            return render("customers/show.html", block="customer_details", customer=customer)
+        flash("Customer saved.", "success")
+        return redirect_to(url_for("customers.show", customer_id=customer.id))
+    return render("customers/form.html", block="customer_form" if wants_fragment() else None,
+                  form=form, customer=customer, status=422 if form.errors else 200)
+
+
+@bp.route("/<int:customer_id>/details")
+@requires(ALL_ROLES)
+def details(customer_id: int) -> Response:
+    """The read-only details panel (Cancel in the in-place editor)."""
+    customer = get_or_404(Customer, customer_id)
+    return render("customers/show.html", block="customer_details", customer=customer)
+
+
+@bp.route("/<int:customer_id>/archive", methods=["POST"])
+@requires(EDITORS)
+def archive(customer_id: int) -> Response:
+    customer = get_or_404(Customer, customer_id)
+    if customer.is_archived:
+        services.restore_customer(customer)
+        flash(f"{customer.name} is active again.", "success")
+    else:
+        services.archive_customer(customer)
+        flash(f"{customer.name} is archived.", "success")
+    db.session.commit()
+    return redirect_to(url_for("customers.show", customer_id=customer.id))
+
+
+# --- contacts and sites: rows edited in place ----------------------------------------------
+
+
+def _panel(customer: Customer, block: str, **forms: object) -> Response:
+    status = 422 if any(getattr(f, "errors", None) for f in forms.values()) else 200
+    context = {"contact_form": ContactForm(formdata=None), "site_form": SiteForm(formdata=None)}
+    context.update(forms)
+    if not wants_fragment():
+        if status == 422:
+            flash("Not saved: " + "; ".join(
+                f"{name}: {' '.join(errors)}" for form in forms.values()
+                for name, errors in form.errors.items()
+            ), "error")
+        return redirect_to(url_for("customers.show", customer_id=customer.id))
+    return render("customers/show.html", block=block, customer=customer, status=status,
+                  **context)
+
+
+@bp.route("/<int:customer_id>/contacts", methods=["POST"])
+@requires(EDITORS)
+def add_contact(customer_id: int) -> Response:
+    customer = get_or_404(Customer, customer_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        services.add_contact(customer, form.values())
+        db.session.commit()
+        return _panel(customer, "contacts")
+    return _panel(customer, "contacts", contact_form=form)
+
+
+@bp.route("/contacts/<int:contact_id>/delete", methods=["POST"])
+@requires(EDITORS)
+def delete_contact(contact_id: int) -> Response:
+    contact = get_or_404(Contact, contact_id)
+    customer = contact.customer
+    services.remove_contact(contact)
+    db.session.commit()
+    return _panel(customer, "contacts")
+
+
+@bp.route("/<int:customer_id>/sites", methods=["POST"])
+@requires(EDITORS)
+def add_site(customer_id: int) -> Response:
+    customer = get_or_404(Customer, customer_id)
+    form = SiteForm()
+    if form.validate_on_submit():
+        try:
+            services.add_site(customer, form.values())
+        except ServiceError as exc:
+            db.session.rollback()
+            form.code.errors = [str(exc)]
+        else:
+            db.session.commit()
+            return _panel(customer, "sites")
+    return _panel(customer, "sites", site_form=form)
+
+
+@bp.route("/sites/<int:site_id>/delete", methods=["POST"])
+@requires(EDITORS)
+def delete_site(site_id: int) -> Response:
+    site = get_or_404(Site, site_id)
+    customer = site.customer
+    services.remove_site(site)
+    db.session.commit()
+    return _panel(customer, "sites")

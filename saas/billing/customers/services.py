@@ -1,0 +1,205 @@
+"""State changes of the customer register: one function per change; callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.extensions import db
+from saas.tenants import audit, scoping
+from saas.tenants.models import Tenant
+from saas.tenants.services import ServiceError
+
+FIRST_CUSTOMER_NUMBER = 10001
+
+CUSTOMER_FIELDS = (
+    "name", "org_number", "vat_id", "country", "address_line1", "address_line2",
+    "postal_code", "city", "delivery_address_line1", "delivery_address_line2",
+    "delivery_postal_code", "delivery_city", "delivery_country", "language", "currency",
+    "payment_terms_days", "category_id", "price_list_id", "discount_percent",
+    "delivery_preference", "region", "notes",
+)
+CONTACT_FIELDS = ("name", "email", "phone", "receives_invoices", "portal_access")
+SITE_FIELDS = ("code", "name", "address_line1", "postal_code", "city", "country",
+               "active_from", "active_to")
+
+
+def next_customer_number() -> int:
+    """The next number in the tenant's customer series (taken under a lock on PostgreSQL)."""
+    tenant_id = scoping.require_tenant_id()
+    # Lock the tenant row so two requests cannot take the same number; the unique
+    # constraint on (tenant_id, number) stays as the backstop.
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    highest = db.session.scalar(select(func.max(Customer.number)))
+    return max(FIRST_CUSTOMER_NUMBER, (highest or 0) + 1)
+
+
+def _check_number_free(number: int, customer: Customer | None = None) -> None:
+    other = db.session.scalar(select(Customer).where(Customer.number == number))
+    if other is not None and other is not customer:
+        raise ServiceError(f"Customer number {number} is taken by {other.name}.")
+
+
+def create_customer(values: dict[str, Any], number: int | None = None) -> Customer:
+    """Register a customer; the number is the next in the series unless given."""
+    if number is not None:
+        _check_number_free(number)
+    customer = Customer(number=number or next_customer_number())
+    for name in CUSTOMER_FIELDS:
+        if name in values:
+            setattr(customer, name, values[name])
+    db.session.add(customer)
+    refresh_search_text(customer)
+    db.session.flush()
+    audit.record("customer.created", customer, f"Customer {customer.number} {customer.name}")
+    return customer
+
+
+def update_customer(customer: Customer, values: dict[str, Any]) -> None:
+    """Change a customer's details; the audit entry lists what changed."""
+    changes = {}
+    for name in CUSTOMER_FIELDS:
+        if name in values and getattr(customer, name) != values[name]:
+            changes[name] = [str(getattr(customer, name)), str(values[name])]
+            setattr(customer, name, values[name])
+    if changes:
+        refresh_search_text(customer)
+        audit.record("customer.updated", customer,
+                     f"Customer {customer.number} {customer.name} changed", changes)
+
+
+def archive_customer(customer: Customer) -> None:
+    """Hide a customer from lists and pickers; its history stays."""
+    customer.is_archived = True
+    audit.record("customer.archived", customer, f"Customer {customer.number} archived")
+
+
+def restore_customer(customer: Customer) -> None:
+    customer.is_archived = False
+    audit.record("customer.restored", customer, f"Customer {customer.number} restored")
+
+
+def add_contact(customer: Customer, values: dict[str, Any]) -> Contact:
+    contact = Contact(**{name: values[name] for name in CONTACT_FIELDS if name in values})
+    customer.contacts.append(contact)
+    refresh_search_text(customer)
+    db.session.flush()
+    return contact
+
+
+def update_contact(contact: Contact, values: dict[str, Any]) -> None:
+    for name in CONTACT_FIELDS:
+        if name in values:
+            setattr(contact, name, values[name])
+    refresh_search_text(contact.customer)
+
+
+def remove_contact(contact: Contact) -> None:
+    customer = contact.customer
+    customer.contacts.remove(contact)
+    refresh_search_text(customer)
+
+
+def _check_site_code_free(code: str, site: Site | None = None) -> None:
+    other = db.session.scalar(select(Site).where(Site.code == code))
+    if other is not None and other is not site:
+        raise ServiceError(f"Site code {code} is used by {other.name} ({other.customer.name}).")
+
+
+def add_site(customer: Customer, values: dict[str, Any]) -> Site:
+    _check_site_code_free(values["code"])
+    site = Site(**{name: values[name] for name in SITE_FIELDS if name in values})
+    customer.sites.append(site)
+    refresh_search_text(customer)
+    db.session.flush()
+    return site
+
+
+def update_site(site: Site, values: dict[str, Any]) -> None:
+    if "code" in values:
+        _check_site_code_free(values["code"], site)
+    for name in SITE_FIELDS:
+        if name in values:
+            setattr(site, name, values[name])
+    refresh_search_text(site.customer)
+
+
+def remove_site(site: Site) -> None:
+    customer = site.customer
+    customer.sites.remove(site)
+    refresh_search_text(customer)
+
+
+def refresh_search_text(customer: Customer) -> None:
+    """Keep the one column the search box looks in up to date."""
+    parts: list[str] = [customer.name or "", str(customer.number or ""),
+                        customer.org_number or "", customer.vat_id or "",
+                        customer.city or "", customer.region or ""]
+    parts += [contact.email for contact in customer.contacts if contact.email]
+    parts += [contact.name for contact in customer.contacts]
+    parts += [f"{site.code} {site.name}" for site in customer.sites]
+    customer.search_text = " ".join(p for p in parts if p).lower()
+
+
+def category_named(name: str) -> CustomerCategory:
+    """The customer category of that name, created when missing (imports use it)."""
+    category = db.session.scalar(select(CustomerCategory).where(CustomerCategory.name == name))
+    if category is None:
+        category = CustomerCategory(name=name)
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
+# --- finding customers ---------------------------------------------------------------------
+
+SORTS = {
+    "number": (Customer.number,),
+    "-number": (Customer.number.desc(),),
+    "name": (Customer.name, Customer.id),
+    "-name": (Customer.name.desc(), Customer.id),
+    "city": (Customer.city, Customer.name),
+    "-city": (Customer.city.desc(), Customer.name),
+    "-created": (Customer.created_at.desc(), Customer.id.desc()),
+}
+
+
+def customer_search(
+    query: str = "",
+    *,
+    category_id: int | None = None,
+    region: str = "",
+    country: str = "",
+    include_archived: bool = False,
+    sort: str = "name",
+) -> Select[Any]:
+    """The customers that match every word of query, with the list's filters, sorted."""
+    statement = select(Customer)
+    for word in _words(query):
+        conditions = [Customer.search_text.contains(word, autoescape=True)]
+        if word.isdigit():
+            conditions.append(Customer.number == int(word))
+        statement = statement.where(or_(*conditions))
+    if not include_archived:
+        statement = statement.where(Customer.is_archived.is_(False))
+    if category_id:
+        statement = statement.where(Customer.category_id == category_id)
+    if region:
+        statement = statement.where(Customer.region == region)
+    if country:
+        statement = statement.where(Customer.country == country)
+    return statement.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def _words(query: str) -> Iterable[str]:
+    return [word for word in query.lower().split() if word][:6]
+
+
+def regions() -> list[str]:
+    """Regions in use, for the list's filter."""
+    return list(db.session.scalars(
+        select(Customer.region).where(Customer.region != "").distinct().order_by(Customer.region)
+    ))
