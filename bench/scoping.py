@@ -42,7 +42,10 @@ def main() -> None:
         with scoping.tenant_context(other.id):
             other_ids = db.session.scalars(select(AuditEntry.id)).all()
         db.session.commit()
-        db.session.execute(text("ANALYZE"))
+        owner = create_engine(app.config["MIGRATION_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+        with owner.connect() as connection:  # the app role may not ANALYZE
+            connection.execute(text("ANALYZE"))
+        owner.dispose()
         rng = random.Random(7)
         picks = [rng.choice(own_ids) for _ in range(LOOKUPS)]
 

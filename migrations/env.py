@@ -41,11 +41,6 @@ def grant_app_role(connection) -> None:
     connection.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
 
 
-def include_object(obj, name, type_, reflected, compare_to):
-    """Leave PostgreSQL-only trigram indexes (created in migrations by hand) to themselves."""
-    return not (type_ == "index" and name and name.endswith("_trgm"))
-
-
 def run_migrations_offline():
     context.configure(url=database_url, target_metadata=target_db.metadata, literal_binds=True)
     with context.begin_transaction():
@@ -63,7 +58,6 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["compare_type"] = True
-    conf_args["include_object"] = include_object
     engine = create_engine(database_url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(

@@ -158,7 +158,27 @@ class CustomerFactory(TenantScopedFactory):
     name = factory.Sequence(lambda n: f"Customer {n} Ltd")
     country = "NO"
     currency = "NOK"
-    search_text = factory.LazyAttribute(lambda o: f"{o.name} {o.number}".lower())
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = kwargs["tenant"]
+        customer = super()._create(model_class, *args, **kwargs)
+        _refresh_search(tenant, customer.id)
+        return customer
+
+
+def _refresh_search(tenant, customer_id: int, created: object = None) -> None:
+    """Index the customer's words for search, as the services do on every change."""
+    from saas.billing.customers.services import refresh_search_text
+
+    with scoping.tenant_context(tenant.id):
+        customer = db.session.get(Customer, customer_id)
+        db.session.refresh(customer)
+        refresh_search_text(customer)
+        db.session.commit()
+        db.session.refresh(customer)
+        if created is not None:
+            db.session.refresh(created)
 
 
 class ContactFactory(TenantScopedFactory):
@@ -171,6 +191,13 @@ class ContactFactory(TenantScopedFactory):
     name = factory.Sequence(lambda n: f"Contact {n}")
     email = factory.Sequence(lambda n: f"contact{n}@example.com")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = kwargs["tenant"]
+        obj = super()._create(model_class, *args, **kwargs)
+        _refresh_search(tenant, obj.customer_id, obj)
+        return obj
+
 
 class SiteFactory(TenantScopedFactory):
     class Meta:
@@ -181,6 +208,13 @@ class SiteFactory(TenantScopedFactory):
     )
     code = factory.Sequence(lambda n: f"S-{n:04d}")
     name = factory.Sequence(lambda n: f"Site {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = kwargs["tenant"]
+        obj = super()._create(model_class, *args, **kwargs)
+        _refresh_search(tenant, obj.customer_id, obj)
+        return obj
 
 
 class VatRateFactory(TenantScopedFactory):

@@ -75,8 +75,8 @@ class Customer(TenantScoped, db.Model):
     region: Mapped[str] = mapped_column(String(100), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     is_archived: Mapped[bool] = mapped_column(default=False)
-    # Lower-cased name, number, org/VAT ids, contact e-mails and site codes and names, kept
-    # by the services: one indexed column serves the list's search box.
+    # Lower-cased name, number, org/VAT ids, contact e-mails and names, site codes and
+    # names, kept by the services; its words are indexed in customer_search_terms.
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -137,3 +137,27 @@ class Site(TenantScoped, db.Model):
         return (self.active_from is None or self.active_from <= day) and (
             self.active_to is None or day <= self.active_to
         )
+
+
+class CustomerSearchTerm(TenantScoped, db.Model):
+    """One word a customer is found by; the search box matches word prefixes here.
+
+    A separate table of words with a b-tree index, rather than a trigram index on the
+    text: row-level security lets PostgreSQL use an index only for leakproof operators,
+    which LIKE is not and text comparison (the prefix range used here) is.
+    """
+
+    __tablename__ = "customer_search_terms"
+    # customer_id in the index too: a prefix search reads the index alone.
+    __table_args__ = (
+        Index("ix_customer_search_terms_tenant_term", "tenant_id", "term", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    # Byte order ("C") on PostgreSQL, so that a prefix is a plain range of the index.
+    term: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql")
+    )

@@ -12,7 +12,7 @@ from saas.billing.customers.forms import ContactForm, CustomerForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
-from saas.pagination import paginate
+from saas.pagination import paginate, paginate_with_window_count
 from saas.tenants.access import ALL_ROLES, MANAGERS, get_or_404, requires, staff_blueprint
 from saas.tenants.models import Role
 from saas.tenants.services import ServiceError
@@ -50,16 +50,20 @@ def index() -> Response:
         args["q"], category_id=args["category"], region=args["region"],
         country=args["country"], include_archived=args["archived"], sort=args["sort"],
     )
-    page = paginate(statement, request.args.get("page", 1, type=int), PAGE_SIZE)
+    number = request.args.get("page", 1, type=int)
+    if args["q"]:  # the matches are gathered first: count them in the same query
+        page = paginate_with_window_count(statement, number, PAGE_SIZE)
+    else:
+        page = paginate(statement, number, PAGE_SIZE)
+    context = {"page": page, "args": args, "url_args": _url_args(args)}
+    if wants_fragment() and request.headers.get("HX-Target") == "customer-results":
+        # Search as you type: only the results; the filter options stay on the page.
+        return render("customers/list.html", block="customer_results", **context)
     return render(
         "customers/list.html",
-        block="customer_results" if request.headers.get("HX-Target") == "customer-results"
-        else None,
-        page=page,
-        args=args,
-        url_args=_url_args(args),
         categories=db.session.scalars(select(CustomerCategory).order_by(CustomerCategory.name)),
         regions=services.regions(),
+        **context,
     )
 
 
