@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -116,6 +118,151 @@ def _company(company: DemoCompany, bureau: Tenant | None = None) -> Tenant:
     return tenant
 
 
+VAT_TABLES = {
+    "NO": [("25", "Standard rate", "25", "standard", ""), ("15", "Food", "15", "reduced", ""),
+           ("0", "Zero rated", "0", "zero", ""),
+           ("AE", "Reverse charge", "0", "reverse_charge",
+            "Omvendt avgiftsplikt, merverdiavgiftsloven § 11-1")],
+    "PL": [("23", "Stawka podstawowa", "23", "standard", ""),
+           ("8", "Stawka obniżona", "8", "reduced", ""),
+           ("zw", "Zwolnione", "0", "exempt", "Zwolnienie z VAT, art. 43 ust. 1 ustawy o VAT"),
+           ("np", "Odwrotne obciążenie", "0", "reverse_charge", "Odwrotne obciążenie")],
+    "CZ": [("21", "Základní sazba", "21", "standard", ""),
+           ("12", "Snížená sazba", "12", "reduced", ""),
+           ("PDP", "Přenesená daňová povinnost", "0", "reverse_charge",
+            "Daň odvede zákazník, § 92a zákona o DPH")],
+}
+
+# (sku, name, unit, category, price, increment, minimum) per company.
+DEMO_PRODUCTS = {
+    "nordlys": [("SERV-H", "Rørleggertime", "h", "Arbeid", "950", "0.5", "1"),
+                ("UTRYK", "Utrykning", "stk", "Arbeid", "650", None, None),
+                ("VV-200", "Varmtvannsbereder 200 l", "stk", "Materiell", "12490", None, None)],
+    "sokol": [("OCH-H", "Ochrona fizyczna – godzina", "h", "Ochrona", "38.50", "1", None),
+              ("OCH-M", "Ochrona fizyczna – ryczałt miesięczny", "mies.", "Ochrona", "9800", None,
+               None),
+              ("KONW", "Konwój wartości – odbiór", "szt.", "Konwoje", "180", None, None),
+              ("SERW", "Serwis systemu alarmowego", "h", "Serwis", "145", "0.25", "1")],
+    "vltava": [("TISK-A4", "Tisk A4 barevně", "ks", "Tisk", "4.20", None, "100"),
+               ("GRAF-H", "Grafické práce", "h", "Služby", "850", "0.25", "0.5")],
+    "biuro": [("FAKT", "Wystawienie faktury", "szt.", "Usługi biura", "4.50", None, None),
+              ("LIST", "Wysyłka listowna", "szt.", "Usługi biura", "6.80", None, None),
+              ("ABON", "Abonament miesięczny", "mies.", "Usługi biura", "490", None, None)],
+}
+
+# (name, city, vat_id, category, region, contact, e-mail, sites) per company.
+DEMO_CUSTOMERS = {
+    "nordlys": [
+        ("Fjellheim Borettslag", "Oslo", "", "Borettslag", "Oslo", "Ingrid Berg",
+         "styret@fjellheim.example", [("FH-A", "Blokk A"), ("FH-B", "Blokk B")]),
+        ("Havbris Hotell AS", "Bergen", "NO974760673MVA", "Næring", "Vestland", "Per Havik",
+         "drift@havbris.example", []),
+    ],
+    "sokol": [
+        ("Galeria Mokotów Sp. z o.o.", "Warszawa", "PL5260250274", "Centra handlowe",
+         "Mazowieckie", "Anna Nowak", "ochrona@galeria.example",
+         [("GM-01", "Galeria – budynek główny"), ("GM-02", "Parking podziemny")]),
+        ("Szpital Miejski nr 3", "Łódź", "PL7751001452", "Sektor publiczny", "Łódzkie",
+         "Tomasz Wiśniewski", "administracja@szpital3.example", [("SZ-3", "Pawilon A")]),
+        ("Bank Spółdzielczy w Rawie", "Rawa Mazowiecka", "", "Banki", "Łódzkie",
+         "Ewa Zielińska", "ewa@bsrawa.example", [("BS-R1", "Oddział Rawa")]),
+    ],
+    "vltava": [
+        ("Kavárna U Mostu s.r.o.", "Praha", "CZ25596641", "Gastro", "Praha", "Jana Dvořáková",
+         "jana@umostu.example", []),
+        ("Městská knihovna Brno", "Brno", "CZ00177041", "Veřejný sektor", "Jihomoravský",
+         "Petr Novák", "knihovna@brno.example", [("KB-1", "Hlavní budova")]),
+    ],
+    "biuro": [
+        ("Ochrona Sokół Sp. z o.o.", "Warszawa", "PL5260250274", "Klienci biura", "Mazowieckie",
+         "Owner Sokół", "owner@sokol.example", []),
+    ],
+}
+
+
+def _catalog(tenant: Tenant) -> None:
+    """VAT table, products, a price list with a customer on it, rules and a rate."""
+    from decimal import Decimal
+
+    from saas.billing.catalog.models import (
+        CategoryDiscount,
+        CustomerPrice,
+        ExchangeRate,
+        PriceList,
+        PriceListItem,
+        Product,
+        ProductCategory,
+        VatCategory,
+        VatRate,
+    )
+    from saas.billing.customers import services as customers
+
+    with scoping.tenant_context(tenant.id):
+        if db.session.scalar(select(VatRate.id).limit(1)) is not None:
+            return
+        rates = {}
+        for code, name, rate, category, note in VAT_TABLES[tenant.country]:
+            rates[code] = VatRate(code=code, name=name, rate=Decimal(rate),
+                                  category=VatCategory(category), note=note)
+            db.session.add(rates[code])
+        standard = next(iter(rates.values()))
+        product_categories: dict[str, ProductCategory] = {}
+        products = []
+        for sku, name, unit, category, price, increment, minimum in DEMO_PRODUCTS[tenant.slug]:
+            if category not in product_categories:
+                product_categories[category] = ProductCategory(name=category)
+                db.session.add(product_categories[category])
+            product = Product(
+                sku=sku, name=name, unit=unit, category=product_categories[category],
+                vat_rate=standard, base_price=Decimal(price), currency=tenant.default_currency,
+                cost_price=(Decimal(price) * Decimal("0.6")).quantize(Decimal("0.01")),
+                quantity_increment=Decimal(increment) if increment else None,
+                minimum_quantity=Decimal(minimum) if minimum else None,
+            )
+            db.session.add(product)
+            products.append(product)
+        price_list = PriceList(name="Partners 2026", currency=tenant.default_currency)
+        db.session.add(price_list)
+        db.session.flush()
+        for product in products[:2]:
+            db.session.add(PriceListItem(price_list_id=price_list.id, product_id=product.id,
+                                         price=(product.base_price * Decimal("0.9")).quantize(
+                                             Decimal("0.01"))))
+        created = []
+        for (name, city, vat_id, category, region, contact, email,
+             sites) in DEMO_CUSTOMERS[tenant.slug]:
+            customer = customers.create_customer({
+                "name": name, "city": city, "vat_id": vat_id, "country": tenant.country,
+                "currency": tenant.default_currency, "language": tenant.locale,
+                "region": region, "category_id": customers.category_named(category).id,
+                "payment_terms_days": 14,
+            })
+            customers.add_contact(customer, {"name": contact, "email": email,
+                                             "receives_invoices": True, "portal_access": True})
+            for code, site_name in sites:
+                customers.add_site(customer, {"code": code, "name": site_name, "city": city,
+                                              "country": tenant.country})
+            created.append(customer)
+        first = created[0]
+        first.price_list_id = price_list.id
+        if len(created) > 1:
+            db.session.add(CustomerPrice(customer_id=created[1].id, product_id=products[0].id,
+                                         price=products[0].base_price * Decimal("0.8"),
+                                         currency=tenant.default_currency))
+            db.session.add(CategoryDiscount(
+                customer_category_id=created[1].category_id,
+                product_category_id=products[-1].category.id, percent=Decimal("7.5"),
+            ))
+        if tenant.default_currency != "EUR":
+            db.session.add(ExchangeRate(base_currency="EUR", quote_currency=tenant.default_currency,
+                                        valid_on=date(2026, 11, 2),
+                                        rate=EUR_RATES[tenant.default_currency]))
+        db.session.flush()
+
+
+EUR_RATES = {"NOK": Decimal("11.6420"), "PLN": Decimal("4.2315"), "CZK": Decimal("24.3650")}
+
+
 def seed() -> list[tuple[str, str, str]]:
     """Create the demo companies and users; return (company, e-mail, role) logins."""
     logins: list[tuple[str, str, str]] = []
@@ -141,4 +288,8 @@ def seed() -> list[tuple[str, str, str]]:
         _member(client, bureau_owner, Role.ADMIN)
         _member(client, bureau_staff, Role.STAFF)
         logins.append((client.name, client_owner.email, "owner"))
+    for tenant in db.session.scalars(select(Tenant).where(
+        Tenant.slug.in_([c.slug for c in (NORDLYS, BUREAU, *CLIENTS)])
+    )):
+        _catalog(tenant)
     return logins

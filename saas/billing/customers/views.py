@@ -39,7 +39,11 @@ def _list_args() -> dict[str, object]:
 
 
 def _url_args(args: dict[str, object]) -> dict[str, object]:
-    return {k: ("1" if v is True else v) for k, v in args.items() if v not in ("", None, False)}
+    """The non-default filters, for links: empty ones and the default sort are left out."""
+    return {
+        k: ("1" if v is True else v) for k, v in args.items()
+        if v not in ("", None, False) and not (k == "sort" and v == "name")
+    }
 
 
 @bp.route("/")
@@ -57,8 +61,14 @@ def index() -> Response:
         page = paginate(statement, number, PAGE_SIZE)
     context = {"page": page, "args": args, "url_args": _url_args(args)}
     if wants_fragment() and request.headers.get("HX-Target") == "customer-results":
-        # Search as you type: only the results; the filter options stay on the page.
-        return render("customers/list.html", block="customer_results", **context)
+        # Search as you type: only the results; the filter options stay on the page. The
+        # address bar gets the tidy URL of this search, without empty filters.
+        response = render("customers/list.html", block="customer_results", **context)
+        response.headers["HX-Push-Url"] = url_for(
+            "customers.index", **context["url_args"],
+            **({"page": page.number} if page.number > 1 else {}),
+        )
+        return response
     return render(
         "customers/list.html",
         categories=db.session.scalars(select(CustomerCategory).order_by(CustomerCategory.name)),
