@@ -103,6 +103,14 @@ def upgrade():
             name=op.f("fk_price_lists_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
+        sa.CheckConstraint(
+            "custom_rate IS NULL OR custom_rate > 0",
+            name=op.f("ck_price_lists_custom_rate_positive"),
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name=op.f("ck_price_lists_valid_period"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_price_lists")),
         sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_price_lists_tenant_id_name")),
     )
@@ -258,6 +266,14 @@ def upgrade():
             name=op.f("fk_customers_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
+        sa.CheckConstraint(
+            "discount_percent >= 0 AND discount_percent <= 100",
+            name=op.f("ck_customers_discount_range"),
+        ),
+        sa.CheckConstraint(
+            "payment_terms_days >= 0",
+            name=op.f("ck_customers_terms_not_negative"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_customers_tenant_id_number")),
     )
@@ -302,6 +318,10 @@ def upgrade():
         ),
         sa.ForeignKeyConstraint(
             ["vat_rate_id"], ["vat_rates.id"], name=op.f("fk_products_vat_rate_id_vat_rates")
+        ),
+        sa.CheckConstraint(
+            "minimum_quantity IS NULL OR minimum_quantity >= 0",
+            name=op.f("ck_products_minimum_not_negative"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("tenant_id", "sku", name=op.f("uq_products_tenant_id_sku")),
@@ -365,6 +385,10 @@ def upgrade():
             ["tenants.id"],
             name=op.f("fk_customer_prices_tenant_id_tenants"),
             ondelete="CASCADE",
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name=op.f("ck_customer_prices_valid_period"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_prices")),
     )

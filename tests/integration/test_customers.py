@@ -270,3 +270,20 @@ def test_the_customer_page_gathers_contacts_sites_and_terms(tenant, staff_client
     page = staff_client.get(f"/t/{tenant.slug}/customers/{customer_id}").get_data(as_text=True)
     for text in ("Gathered AS", "Kari Kontakt", "Lager Nord", "Partners 2026", "30 days"):
         assert text in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("discount_percent", "150"), ("payment_terms_days", -1)]
+)
+def test_the_database_refuses_out_of_range_terms(tenant, field, value):
+    from decimal import Decimal
+
+    from sqlalchemy.exc import IntegrityError
+
+    customer = CustomerFactory(tenant=tenant)
+    with scoping.tenant_context(tenant.id):
+        db.session.refresh(customer)
+        setattr(customer, field, Decimal(value) if isinstance(value, str) else value)
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()

@@ -64,6 +64,9 @@ class Product(TenantScoped, db.Model):
         CheckConstraint(
             "quantity_increment IS NULL OR quantity_increment > 0", name="increment_positive"
         ),
+        CheckConstraint(
+            "minimum_quantity IS NULL OR minimum_quantity >= 0", name="minimum_not_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +95,14 @@ class PriceList(TenantScoped, db.Model):
     """Prices for a group of customers, in one currency, valid for a period."""
 
     __tablename__ = "price_lists"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        CheckConstraint("custom_rate IS NULL OR custom_rate > 0", name="custom_rate_positive"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name="valid_period",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -131,7 +141,13 @@ class CustomerPrice(TenantScoped, db.Model):
     """A customer's own agreed price for a product (R2.3)."""
 
     __tablename__ = "customer_prices"
-    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name="valid_period",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(

@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.columns import PERCENT, string_enum
@@ -42,6 +51,10 @@ class Customer(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         Index("ix_customers_tenant_archived_name", "tenant_id", "is_archived", "name"),
+        CheckConstraint(
+            "discount_percent >= 0 AND discount_percent <= 100", name="discount_range"
+        ),
+        CheckConstraint("payment_terms_days >= 0", name="terms_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
