@@ -287,3 +287,43 @@ def test_the_database_refuses_out_of_range_terms(tenant, field, value):
         with pytest.raises(IntegrityError):
             db.session.flush()
         db.session.rollback()
+
+
+def test_the_price_check_shows_the_price_and_the_rule_that_decided_it(tenant, staff_client):
+    from decimal import Decimal
+
+    from tests.factories import PriceListItemFactory, ProductFactory
+
+    product = ProductFactory(tenant=tenant, name="Guard hour", base_price=Decimal("100"),
+                             quantity_increment=Decimal("1"))
+    item = PriceListItemFactory(tenant=tenant, product=product, price=Decimal("90"))
+    with scoping.tenant_context(tenant.id):
+        customer = CustomerFactory(tenant=tenant, price_list=item.price_list,
+                                   discount_percent=Decimal("10"))
+        customer_id, product_id = customer.id, product.id
+    response = staff_client.get(
+        f"/t/{tenant.slug}/customers/{customer_id}/price",
+        query_string={"product_id": product_id, "quantity": "2.2", "on": "2026-11-22"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.strip().startswith('<section class="panel" id="price-check">')
+    assert "81.0000 NOK" in body  # 90 on the list, 10 % customer discount
+    assert "243.00 NOK" in body  # 2.2 h billed as 3 started hours
+    assert "Price list" in body and "customer discount 10" in body
+
+
+def test_the_price_check_names_a_missing_exchange_rate(tenant, staff_client):
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(tenant=tenant, currency="EUR")
+    product_id = product.id
+    customer_id = CustomerFactory(tenant=tenant, currency="NOK").id
+    response = staff_client.get(
+        f"/t/{tenant.slug}/customers/{customer_id}/price",
+        query_string={"product_id": product_id, "quantity": "1", "on": "2026-11-22"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "EUR" in response.get_data(as_text=True) and "NOK" in response.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -26,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from saas.billing.catalog.models import PriceList
+from saas.billing.catalog.models import PriceList, Product
 from saas.billing.customers.models import CustomerCategory, DeliveryPreference
 from saas.extensions import db
 from saas.forms import LANGUAGES, check, choices, country_choices, currency_choices, strip
@@ -157,3 +158,24 @@ class SiteForm(FlaskForm):
         for name in ("address_line1", "postal_code", "city", "country"):
             data[name] = data[name] or ""
         return data
+
+
+class PriceCheckForm(FlaskForm):
+    """Ask the pricing engine what a customer pays (no state change: no CSRF token)."""
+
+    product_id = SelectField("Product", coerce=_optional_id,
+                             validators=[DataRequired(message="Choose a product.")])
+    quantity = DecimalField("Quantity", default=Decimal("1"), places=None,
+                            validators=[DataRequired(message="Give a quantity."),
+                                        NumberRange(min=0, message="Use 0 or more.")])
+    on = DateField("Date", default=date.today, validators=[DataRequired()])
+    currency = SelectField("Currency", choices=[NONE_CHOICE, *currency_choices()], default="")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        products = db.session.scalars(
+            select(Product).where(Product.is_archived.is_(False)).order_by(Product.name).limit(500)
+        )
+        self.product_id.choices = [
+            NONE_CHOICE, *(SelectChoice(str(p.id), f"{p.name} ({p.sku})") for p in products)
+        ]

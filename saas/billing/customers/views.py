@@ -7,8 +7,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from saas.billing.catalog.models import CustomerPrice
+from saas.billing.catalog.prices import quote_price
 from saas.billing.customers import services
-from saas.billing.customers.forms import ContactForm, CustomerForm, SiteForm
+from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
@@ -111,7 +112,26 @@ def show(customer_id: int) -> Response:
         prices=prices,
         contact_form=ContactForm(formdata=None),
         site_form=SiteForm(formdata=None),
+        price_form=PriceCheckForm(formdata=None, meta={"csrf": False}),
     )
+
+
+@bp.route("/<int:customer_id>/price")
+@requires(ALL_ROLES)
+def price_check(customer_id: int) -> Response:
+    """What this customer pays for a product: the pricing engine's answer and its reasons."""
+    customer = get_or_404(Customer, customer_id)
+    form = PriceCheckForm(request.args, meta={"csrf": False})
+    quote = error = None
+    if request.args and form.validate():
+        try:
+            quote = quote_price(customer.id, form.product_id.data, form.quantity.data,
+                                form.on.data, form.currency.data or None)
+        except (ValueError, LookupError) as exc:
+            error = str(exc)
+    return render("customers/show.html", block="price_check", customer=customer,
+                  price_form=form, quote=quote, price_error=error,
+                  status=422 if form.errors or error else 200)
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
