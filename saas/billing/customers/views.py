@@ -14,7 +14,14 @@ from saas.billing.customers.models import Contact, Customer, CustomerCategory, S
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.pagination import paginate, paginate_with_window_count
-from saas.tenants.access import ALL_ROLES, MANAGERS, get_or_404, requires, staff_blueprint
+from saas.tenants.access import (
+    ALL_ROLES,
+    MANAGERS,
+    current_tenant,
+    get_or_404,
+    requires,
+    staff_blueprint,
+)
 from saas.tenants.models import Role
 from saas.tenants.services import ServiceError
 
@@ -83,7 +90,7 @@ def index() -> Response:
 def create() -> Response:
     form = CustomerForm()
     if request.method == "GET":
-        form.currency.data = form.currency.data or _tenant_currency()
+        form.currency.data = form.currency.data or current_tenant().default_currency
     if form.validate_on_submit():
         customer = services.create_customer(form.values())
         db.session.commit()
@@ -91,12 +98,6 @@ def create() -> Response:
         return redirect_to(url_for("customers.show", customer_id=customer.id))
     return render("customers/form.html", block="customer_form" if form.errors else None,
                   form=form, customer=None, status=422 if form.errors else 200)
-
-
-def _tenant_currency() -> str:
-    from flask import g
-
-    return g.tenant.default_currency
 
 
 @bp.route("/<int:customer_id>")
