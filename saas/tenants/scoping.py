@@ -200,14 +200,15 @@ def _check_bulk_insert(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_flush")
 def _stamp_and_check_writes(session: Session, flush_context: object, instances: object) -> None:
     """Stamp new rows with the current tenant; refuse writes to another tenant's rows."""
-    changed = [obj for obj in (*session.new, *session.dirty, *session.deleted)]
-    scoped = [obj for obj in changed if isinstance(obj, TenantScoped)]
-    if not scoped:
+    new = [obj for obj in session.new if isinstance(obj, TenantScoped)]
+    changed = [obj for obj in (*session.dirty, *session.deleted) if isinstance(obj, TenantScoped)]
+    if not new and not changed:
         return
     tenant_id = require_tenant_id()
-    for obj in scoped:
-        if obj in session.new and obj.tenant_id is None:
+    for obj in new:
+        if obj.tenant_id is None:
             obj.tenant_id = tenant_id
+    for obj in (*new, *changed):
         if obj.tenant_id != tenant_id:
             raise CrossTenantWrite(
                 f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {tenant_id}"

@@ -21,15 +21,20 @@ from tests.factories import (
     BankAccountFactory,
     CategoryDiscountFactory,
     ContactFactory,
+    CustomerCategoryFactory,
     CustomerFactory,
     CustomerPriceFactory,
     ExchangeRateFactory,
     InvitationFactory,
     MembershipFactory,
+    PriceListFactory,
     PriceListItemFactory,
+    ProductCategoryFactory,
+    ProductFactory,
     SiteFactory,
     TenantFactory,
     UserFactory,
+    VatRateFactory,
     member,
 )
 
@@ -108,6 +113,15 @@ OBJECT_FACTORIES = {
     "customer_id": lambda tenant: CustomerFactory(tenant=tenant),
     "contact_id": lambda tenant: ContactFactory(tenant=tenant),
     "site_id": lambda tenant: SiteFactory(tenant=tenant),
+    "product_id": lambda tenant: ProductFactory(tenant=tenant),
+    "vat_rate_id": lambda tenant: VatRateFactory(tenant=tenant),
+    "product_category_id": lambda tenant: ProductCategoryFactory(tenant=tenant),
+    "customer_category_id": lambda tenant: CustomerCategoryFactory(tenant=tenant),
+    "price_list_id": lambda tenant: PriceListFactory(tenant=tenant),
+    "price_list_item_id": lambda tenant: PriceListItemFactory(tenant=tenant),
+    "customer_price_id": lambda tenant: CustomerPriceFactory(tenant=tenant),
+    "category_discount_id": lambda tenant: CategoryDiscountFactory(tenant=tenant),
+    "exchange_rate_id": lambda tenant: ExchangeRateFactory(tenant=tenant),
 }
 
 

@@ -54,8 +54,13 @@ def _check_number_free(number: int, customer: Customer | None = None) -> None:
         raise ServiceError(f"Customer number {number} is taken by {other.name}.")
 
 
-def create_customer(values: dict[str, Any], number: int | None = None) -> Customer:
-    """Register a customer; the number is the next in the series unless given."""
+def create_customer(
+    values: dict[str, Any], number: int | None = None, *, index: bool = True
+) -> Customer:
+    """Register a customer; the number is the next in the series unless given.
+
+    index=False leaves the search words to the caller (an import indexes once per customer).
+    """
     if number is not None:
         _check_number_free(number)
     customer = Customer(number=number or next_customer_number())
@@ -63,8 +68,9 @@ def create_customer(values: dict[str, Any], number: int | None = None) -> Custom
         if name in values:
             setattr(customer, name, values[name])
     db.session.add(customer)
-    refresh_search_text(customer)
     db.session.flush()
+    if index:
+        refresh_search_text(customer)
     audit.record("customer.created", customer, f"Customer {customer.number} {customer.name}")
     return customer
 
@@ -93,10 +99,11 @@ def restore_customer(customer: Customer) -> None:
     audit.record("customer.restored", customer, f"Customer {customer.number} restored")
 
 
-def add_contact(customer: Customer, values: dict[str, Any]) -> Contact:
+def add_contact(customer: Customer, values: dict[str, Any], *, index: bool = True) -> Contact:
     contact = Contact(**{name: values[name] for name in CONTACT_FIELDS if name in values})
     customer.contacts.append(contact)
-    refresh_search_text(customer)
+    if index:
+        refresh_search_text(customer)
     db.session.flush()
     return contact
 
@@ -120,11 +127,12 @@ def _check_site_code_free(code: str, site: Site | None = None) -> None:
         raise ServiceError(f"Site code {code} is used by {other.name} ({other.customer.name}).")
 
 
-def add_site(customer: Customer, values: dict[str, Any]) -> Site:
+def add_site(customer: Customer, values: dict[str, Any], *, index: bool = True) -> Site:
     _check_site_code_free(values["code"])
     site = Site(**{name: values[name] for name in SITE_FIELDS if name in values})
     customer.sites.append(site)
-    refresh_search_text(customer)
+    if index:
+        refresh_search_text(customer)
     db.session.flush()
     return site
 

@@ -1,0 +1,272 @@
+"""Customers and products in and out as CSV: read, import all-or-nothing, export.
+
+Imports work in the current tenant and never commit: the caller commits once, so a file
+is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import zip_longest
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from saas.billing.catalog.models import Product, ProductCategory, VatRate
+from saas.billing.customers import services as customer_services
+from saas.billing.customers.models import Contact, Customer, DeliveryPreference, Site
+from saas.billing.imports import formats
+from saas.billing.imports.formats import (
+    COLUMNS,
+    CustomerRecord,
+    Kind,
+    ParsedFile,
+    ProductRecord,
+    csv_line,
+    plain_decimal,
+    yes_no,
+)
+from saas.extensions import db
+from saas.forms import COUNTRY_CODES, CURRENCY_CODES, LANGUAGES
+from saas.tenants import audit, scoping
+from saas.tenants.services import ServiceError
+
+EXPORT_BATCH = 500
+FLUSH_BATCH = 500
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def reference(kind: Kind) -> formats.Reference:
+    """Load what a file of kind is checked against in the current tenant."""
+    lists: dict[str, Any] = {
+        "countries": frozenset(COUNTRY_CODES),
+        "currencies": frozenset(CURRENCY_CODES),
+        "languages": frozenset(LANGUAGES),
+    }
+    if kind is Kind.CUSTOMERS:
+        return formats.Reference(
+            **lists,
+            customer_numbers=frozenset(db.session.scalars(select(Customer.number))),
+            site_codes=frozenset(db.session.scalars(select(Site.code))),
+        )
+    rates = db.session.execute(select(VatRate.code, VatRate.is_archived)).all()
+    return formats.Reference(
+        **lists,
+        skus=frozenset(db.session.scalars(select(Product.sku))),
+        vat_codes=frozenset(code for code, archived in rates if not archived),
+        archived_vat_codes=frozenset(code for code, archived in rates if archived),
+    )
+
+
+def read_file(kind: Kind, data: bytes) -> ParsedFile:
+    """Read an uploaded file and check it against the current tenant's data."""
+    return formats.parse(kind, data, reference(kind))
+
+
+def read_text(kind: Kind, text: str) -> ParsedFile:
+    """Check an already decoded file again (at the confirm step, data may have changed)."""
+    return formats.parse_text(kind, text, reference(kind))
+
+
+# --- importing -----------------------------------------------------------------------------
+
+
+def import_file(parsed: ParsedFile, filename: str) -> int:
+    """Create every record of a checked file in the current tenant; return how many.
+
+    Raises ServiceError when anything fails; the caller then rolls back, so nothing of
+    the file stays.
+    """
+    if not parsed.ok:
+        raise ServiceError("The file has errors: fix them and upload it again.")
+    try:
+        if parsed.kind is Kind.CUSTOMERS:
+            count = _import_customers(parsed.records)
+        else:
+            count = _import_products(parsed.records)
+    except IntegrityError as exc:
+        # Another request took a number, site code or SKU since the file was checked.
+        raise ServiceError("A customer number, site code or SKU in the file was taken "
+                           "meanwhile. Upload the file again to see which.") from exc
+    noun = parsed.kind.value if count != 1 else parsed.kind.value.removesuffix("s")
+    audit.record(f"import.{parsed.kind.value}", summary=f"Imported {count} {noun} from {filename}")
+    return count
+
+
+def _import_customers(records: list[CustomerRecord]) -> int:
+    category_ids: dict[str, int] = {}
+    for record in records:
+        values = dict(record.values)
+        category = values.pop("category")
+        if category and category not in category_ids:
+            category_ids[category] = customer_services.category_named(category).id
+        values["category_id"] = category_ids.get(category)
+        values["delivery_preference"] = DeliveryPreference(values["delivery_preference"])
+        customer = customer_services.create_customer(values, number=record.number, index=False)
+        for contact in record.contacts:
+            customer_services.add_contact(customer, contact, index=False)
+        for site in record.sites:
+            customer_services.add_site(customer, site, index=False)
+        customer_services.refresh_search_text(customer)  # once, with contacts and sites
+    return len(records)
+
+
+def _import_products(records: list[ProductRecord]) -> int:
+    vat_rate_ids: dict[str, int] = dict(db.session.execute(
+        select(VatRate.code, VatRate.id).where(VatRate.is_archived == False)  # noqa: E712
+    ).all())
+    categories = {c.name: c for c in db.session.scalars(select(ProductCategory))}
+    for index, record in enumerate(records, start=1):
+        values = dict(record.values)
+        category_name = values.pop("category")
+        vat_code = values.pop("vat_code")
+        if vat_code not in vat_rate_ids:
+            raise ServiceError(f"VAT code {vat_code} was removed meanwhile.")
+        category = None
+        if category_name:
+            category = categories.get(category_name)
+            if category is None:
+                category = categories[category_name] = ProductCategory(name=category_name)
+                db.session.add(category)
+        db.session.add(Product(**values, category=category, vat_rate_id=vat_rate_ids[vat_code]))
+        if index % FLUSH_BATCH == 0:
+            # Small flushes: the tenant hook's cost grows with the square of a flush's size.
+            db.session.flush()
+    db.session.flush()
+    return len(records)
+
+
+# --- exporting -----------------------------------------------------------------------------
+
+
+def export_customers() -> Iterator[str]:
+    """Stream the current tenant's active customers as a customers import file."""
+    return _stream(scoping.require_tenant_id(), Kind.CUSTOMERS, _customer_lines)
+
+
+def export_products() -> Iterator[str]:
+    """Stream the current tenant's active products as a products import file."""
+    return _stream(scoping.require_tenant_id(), Kind.PRODUCTS, _product_lines)
+
+
+def _stream(tenant_id: int, kind: Kind, lines: Callable[[], Iterator[str]]) -> Iterator[str]:
+    # The body is sent after the view has returned: enter the tenant explicitly rather
+    # than rely on the request's scope still being in place.
+    with scoping.tenant_context(tenant_id):
+        # A byte order mark, so spreadsheets open the file as UTF-8; imports accept it.
+        yield "\ufeff" + csv_line(COLUMNS[kind])
+        yield from lines()
+
+
+def _customer_lines() -> Iterator[str]:
+    last_number = 0
+    while True:
+        batch = db.session.scalars(
+            select(Customer)
+            .where(Customer.is_archived == False, Customer.number > last_number)  # noqa: E712
+            .order_by(Customer.number)
+            .limit(EXPORT_BATCH)
+            .options(selectinload(Customer.contacts), selectinload(Customer.sites),
+                     selectinload(Customer.category))
+        ).all()
+        if not batch:
+            return
+        for customer in batch:
+            for row in customer_rows(customer):
+                yield csv_line(row.get(column, "") for column in COLUMNS[Kind.CUSTOMERS])
+            db.session.expunge(customer)  # keep memory flat over large registers
+        last_number = batch[-1].number
+
+
+def customer_rows(customer: Customer) -> list[dict[str, str]]:
+    """Write a customer as import rows: its details first, then one per extra contact/site."""
+    rows = []
+    pairs = list(zip_longest(customer.contacts, customer.sites)) or [(None, None)]
+    for index, (contact, site) in enumerate(pairs):
+        row = _customer_cells(customer) if index == 0 else {"number": str(customer.number)}
+        if contact is not None:
+            row.update(_contact_cells(contact))
+        if site is not None:
+            row.update(_site_cells(site))
+        rows.append(row)
+    return rows
+
+
+# Customer columns written as they are stored; the others are formatted one by one.
+_TEXT_COLUMNS = tuple(
+    name for name in formats.CUSTOMER_OWN_COLUMNS
+    if name not in {"category", "discount_percent", "payment_terms_days", "delivery_preference"}
+)
+
+
+def _customer_cells(customer: Customer) -> dict[str, str]:
+    cells = {name: getattr(customer, name) or "" for name in _TEXT_COLUMNS}
+    cells.update({
+        "number": str(customer.number),
+        "payment_terms_days": str(customer.payment_terms_days),
+        "category": customer.category.name if customer.category else "",
+        "discount_percent": plain_decimal(customer.discount_percent),
+        "delivery_preference": DeliveryPreference(customer.delivery_preference).value,
+    })
+    return cells
+
+
+def _contact_cells(contact: Contact) -> dict[str, str]:
+    return {
+        "contact_name": contact.name,
+        "contact_email": contact.email,
+        "contact_phone": contact.phone,
+        "contact_receives_invoices": yes_no(contact.receives_invoices),
+        "contact_portal_access": yes_no(contact.portal_access),
+    }
+
+
+def _site_cells(site: Site) -> dict[str, str]:
+    return {
+        "site_code": site.code,
+        "site_name": site.name,
+        "site_address": site.address_line1,
+        "site_postal_code": site.postal_code,
+        "site_city": site.city,
+        "site_country": site.country,
+    }
+
+
+def _product_lines() -> Iterator[str]:
+    last_id = 0
+    while True:
+        batch = db.session.scalars(
+            select(Product)
+            .where(Product.is_archived == False, Product.id > last_id)  # noqa: E712
+            .order_by(Product.id)
+            .limit(EXPORT_BATCH)
+            .options(selectinload(Product.category), selectinload(Product.vat_rate))
+        ).all()
+        if not batch:
+            return
+        for product in batch:
+            yield csv_line(product_row(product).get(column, "")
+                           for column in COLUMNS[Kind.PRODUCTS])
+            db.session.expunge(product)
+        last_id = batch[-1].id
+
+
+def product_row(product: Product) -> dict[str, str]:
+    """Write a product as an import row."""
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "unit": product.unit,
+        "category": product.category.name if product.category else "",
+        "vat_code": product.vat_rate.code,
+        "base_price": plain_decimal(product.base_price, 2),
+        "currency": product.currency,
+        "cost_price": plain_decimal(product.cost_price, 2),
+        "quantity_increment": plain_decimal(product.quantity_increment),
+        "minimum_quantity": plain_decimal(product.minimum_quantity),
+    }
