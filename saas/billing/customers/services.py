@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, intersect, select
+from sqlalchemy import Select, any_, delete, func, insert, intersect, select
 
 from saas.billing.customers.models import (
     Contact,
@@ -223,9 +223,8 @@ def customer_search(
     words = _words(query)
     if words:
         # Customers having a word that starts with each query word ("havb" finds
-        # "havbris"): prefix ranges on the words' b-tree. The matches are collected first
-        # (a materialized CTE) so the planner never walks every customer in name order
-        # probing for them.
+        # "havbris"): prefix ranges on the words' b-tree. The matching ids are collected
+        # first, so the planner never walks every customer in name order probing for them.
         per_word = [
             select(CustomerSearchTerm.customer_id).where(
                 CustomerSearchTerm.term >= word, CustomerSearchTerm.term < word + _HIGHEST
@@ -233,8 +232,12 @@ def customer_search(
             for word in words
         ]
         matches = (intersect(*per_word) if len(per_word) > 1 else per_word[0].distinct())
-        found = matches.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
-        statement = statement.join(found, Customer.id == found.c.customer_id)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # id = ANY(ARRAY(...)): the ids are gathered once, then fetched by primary key.
+            ids = func.array(matches.scalar_subquery())
+            statement = statement.where(Customer.id == any_(ids))
+        else:
+            statement = statement.where(Customer.id.in_(matches))
     if not include_archived:
         statement = statement.where(Customer.is_archived == False)  # noqa: E712 - SQL
     if category_id:
