@@ -181,7 +181,21 @@ def _refresh_search(tenant, customer_id: int, created: object = None) -> None:
             db.session.refresh(created)
 
 
-class ContactFactory(TenantScopedFactory):
+class CustomerPartFactory(TenantScopedFactory):
+    """A contact or site: its customer's search words are refreshed, as services do."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = kwargs["tenant"]
+        obj = super()._create(model_class, *args, **kwargs)
+        _refresh_search(tenant, obj.customer_id, obj)
+        return obj
+
+
+class ContactFactory(CustomerPartFactory):
     class Meta:
         model = Contact
 
@@ -191,15 +205,8 @@ class ContactFactory(TenantScopedFactory):
     name = factory.Sequence(lambda n: f"Contact {n}")
     email = factory.Sequence(lambda n: f"contact{n}@example.com")
 
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        tenant = kwargs["tenant"]
-        obj = super()._create(model_class, *args, **kwargs)
-        _refresh_search(tenant, obj.customer_id, obj)
-        return obj
 
-
-class SiteFactory(TenantScopedFactory):
+class SiteFactory(CustomerPartFactory):
     class Meta:
         model = Site
 
@@ -208,13 +215,6 @@ class SiteFactory(TenantScopedFactory):
     )
     code = factory.Sequence(lambda n: f"S-{n:04d}")
     name = factory.Sequence(lambda n: f"Site {n}")
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        tenant = kwargs["tenant"]
-        obj = super()._create(model_class, *args, **kwargs)
-        _refresh_search(tenant, obj.customer_id, obj)
-        return obj
 
 
 class VatRateFactory(TenantScopedFactory):
