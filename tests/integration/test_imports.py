@@ -139,14 +139,13 @@ def test_one_bad_row_among_many_keeps_the_whole_file_out(tenant, staff_client):
 
 def test_a_failure_while_importing_rolls_back_every_row(tenant, staff_client, monkeypatch):
     html = upload(staff_client, tenant, CUSTOMERS_CSV).get_data(as_text=True)
-    real_add_site = customer_services.add_site
+    real_register = customer_services.register_customers
 
-    def add_site_failing_on_the_last(customer, values, **options):
-        if values["code"] == "KR-9":
-            raise ServiceError("Site code KR-9 is used by someone else.")
-        return real_add_site(customer, values, **options)
+    def register_then_fail(entries):
+        real_register(entries)  # every row is written ...
+        raise ServiceError("Site code KR-9 is used by someone else.")  # ... then it fails
 
-    monkeypatch.setattr(customer_services, "add_site", add_site_failing_on_the_last)
+    monkeypatch.setattr(customer_services, "register_customers", register_then_fail)
     response = confirm(staff_client, tenant, payload_in(html))
     assert response.headers["Location"] == f"/t/{tenant.slug}/imports"
     page = staff_client.get(response.headers["Location"]).get_data(as_text=True)

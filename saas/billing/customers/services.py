@@ -154,21 +154,67 @@ def remove_site(site: Site) -> None:
 
 def refresh_search_text(customer: Customer) -> None:
     """Rebuild the words the search box finds this customer by."""
+    customer.search_text = _search_text(customer)
+    if customer.id is None:
+        db.session.flush()
+    db.session.execute(
+        delete(CustomerSearchTerm).where(CustomerSearchTerm.customer_id == customer.id)
+    )
+    _insert_search_terms([customer])
+
+
+def _search_text(customer: Customer) -> str:
     parts: list[str] = [customer.name or "", str(customer.number or ""),
                         customer.org_number or "", customer.vat_id or "",
                         customer.city or "", customer.region or ""]
     parts += [contact.email for contact in customer.contacts if contact.email]
     parts += [contact.name for contact in customer.contacts]
     parts += [f"{site.code} {site.name}" for site in customer.sites]
-    customer.search_text = " ".join(p for p in parts if p).lower()
-    if customer.id is None:
-        db.session.flush()
-    db.session.execute(
-        delete(CustomerSearchTerm).where(CustomerSearchTerm.customer_id == customer.id)
-    )
-    db.session.execute(insert(CustomerSearchTerm), [
-        {"customer_id": customer.id, "term": term} for term in search_terms(customer.search_text)
-    ])
+    return " ".join(p for p in parts if p).lower()
+
+
+def _insert_search_terms(customers: Iterable[Customer]) -> None:
+    rows = [
+        {"customer_id": customer.id, "term": term}
+        for customer in customers
+        for term in search_terms(customer.search_text)
+    ]
+    for start in range(0, len(rows), 10_000):
+        db.session.execute(insert(CustomerSearchTerm), rows[start:start + 10_000])
+
+
+def register_customers(
+    entries: Iterable[tuple[dict[str, Any], int | None, list[dict], list[dict]]],
+) -> list[Customer]:
+    """Register many new customers at once (imports): (values, number, contacts, sites).
+
+    Numbers are taken in one go (a given number is kept; the others continue the series
+    after the highest), everything is flushed once and the search words inserted at once. The
+    caller has checked numbers and site codes; the unique constraints stay the backstop.
+    """
+    entries = list(entries)
+    given = [number for _, number, _, _ in entries if number is not None]
+    # New numbers continue the series after the highest one, the file's included.
+    next_number = max(next_customer_number(), max(given, default=0) + 1)
+    customers = []
+    for values, number, contacts, sites in entries:
+        if number is None:
+            number = next_number
+            next_number += 1
+        customer = Customer(number=number)
+        for name in CUSTOMER_FIELDS:
+            if name in values:
+                setattr(customer, name, values[name])
+        customer.contacts = [
+            Contact(**{k: c[k] for k in CONTACT_FIELDS if k in c}) for c in contacts
+        ]
+        customer.sites = [Site(**{k: v[k] for k in SITE_FIELDS if k in v}) for v in sites]
+        customer.search_text = _search_text(customer)
+        customers.append(customer)
+    db.session.add_all(customers)
+    db.session.flush()
+    _insert_search_terms(customers)
+    return customers
 
 
 def search_terms(text: str) -> list[str]:

@@ -99,6 +99,7 @@ def import_file(parsed: ParsedFile, filename: str) -> int:
 
 def _import_customers(records: list[CustomerRecord]) -> int:
     category_ids: dict[str, int] = {}
+    entries = []
     for record in records:
         values = dict(record.values)
         category = values.pop("category")
@@ -106,13 +107,8 @@ def _import_customers(records: list[CustomerRecord]) -> int:
             category_ids[category] = customer_services.category_named(category).id
         values["category_id"] = category_ids.get(category)
         values["delivery_preference"] = DeliveryPreference(values["delivery_preference"])
-        customer = customer_services.create_customer(values, number=record.number, index=False)
-        for contact in record.contacts:
-            customer_services.add_contact(customer, contact, index=False)
-        for site in record.sites:
-            customer_services.add_site(customer, site, index=False)
-        customer_services.refresh_search_text(customer)  # once, with contacts and sites
-    return len(records)
+        entries.append((values, record.number, record.contacts, record.sites))
+    return len(customer_services.register_customers(entries))
 
 
 def _import_products(records: list[ProductRecord]) -> int:
