@@ -327,3 +327,23 @@ def test_the_price_check_names_a_missing_exchange_rate(tenant, staff_client):
     )
     assert response.status_code == 422
     assert "EUR" in response.get_data(as_text=True) and "NOK" in response.get_data(as_text=True)
+
+
+def test_a_contact_is_edited_in_its_row(tenant, staff_client):
+    contact = ContactFactory(tenant=tenant, name="Old Name", email="old@example.com")
+    contact_id = contact.id
+    url = f"/t/{tenant.slug}/customers/contacts/{contact_id}/edit"
+    htmx = {"HX-Request": "true"}
+    form = staff_client.get(url, headers=htmx).get_data(as_text=True)
+    assert 'value="Old Name"' in form and "Save contact" in form
+    full_page = staff_client.get(url).get_data(as_text=True)  # works without htmx too
+    assert "<html" in full_page and "Save contact" in full_page
+    refused = staff_client.post(url, headers=htmx, data={"name": "", "email": "x"})
+    assert refused.status_code == 422 and "Save contact" in refused.get_data(as_text=True)
+    saved = staff_client.post(url, headers=htmx,
+                              data={"name": "New Name", "email": "NEW@example.com"})
+    body = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "New Name" in body and "Save contact" not in body
+    with scoping.tenant_context(tenant.id):
+        customer = db.session.get(Contact, contact_id).customer
+        assert "new@example.com" in customer.search_text

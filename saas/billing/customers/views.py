@@ -177,7 +177,8 @@ def archive(customer_id: int) -> Response:
 # --- contacts and sites: rows edited in place ----------------------------------------------
 
 
-def _panel(customer: Customer, block: str, **forms: object) -> Response:
+def _panel(customer: Customer, block: str, editing: int | None = None,
+           **forms: object) -> Response:
     status = 422 if any(getattr(f, "errors", None) for f in forms.values()) else 200
     context = {"contact_form": ContactForm(formdata=None), "site_form": SiteForm(formdata=None)}
     context.update(forms)
@@ -189,7 +190,7 @@ def _panel(customer: Customer, block: str, **forms: object) -> Response:
             ), "error")
         return redirect_to(url_for("customers.show", customer_id=customer.id))
     return render("customers/show.html", block=block, customer=customer, status=status,
-                  **context)
+                  editing=editing, **context)
 
 
 @bp.route("/<int:customer_id>/contacts", methods=["POST"])
@@ -202,6 +203,25 @@ def add_contact(customer_id: int) -> Response:
         db.session.commit()
         return _panel(customer, "contacts")
     return _panel(customer, "contacts", contact_form=form)
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@requires(EDITORS)
+def edit_contact(contact_id: int) -> Response:
+    """Edit one contact in its row; htmx swaps the contacts panel."""
+    contact = get_or_404(Contact, contact_id)
+    customer = contact.customer
+    form = ContactForm(obj=contact) if request.method == "GET" else ContactForm()
+    if request.method == "POST" and form.validate_on_submit():
+        services.update_contact(contact, form.values())
+        db.session.commit()
+        return _panel(customer, "contacts")
+    if request.method == "GET" and not wants_fragment():
+        return render("customers/show.html", customer=customer, prices=[],
+                      contact_form=ContactForm(formdata=None), site_form=SiteForm(formdata=None),
+                      price_form=PriceCheckForm(formdata=None, meta={"csrf": False}),
+                      edit_form=form, editing=contact.id)
+    return _panel(customer, "contacts", edit_form=form, editing=contact.id)
 
 
 @bp.route("/contacts/<int:contact_id>/delete", methods=["POST"])
