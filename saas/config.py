@@ -55,6 +55,8 @@ def from_environment() -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
         "TOKEN_MAX_AGE_SECONDS": int(os.environ.get("TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600)),
+        # Import files with more rows than this run as a background job with progress.
+        "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -21,6 +21,7 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.billing.imports.models import ImportRun
 from saas.extensions import db
 from saas.tenants import scoping, services
 from saas.tenants.models import (
@@ -293,3 +294,12 @@ class ExchangeRateFactory(TenantScopedFactory):
     quote_currency = "NOK"
     valid_on = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
     rate = Decimal("11.50")
+
+
+class ImportRunFactory(TenantScopedFactory):
+    class Meta:
+        model = ImportRun
+
+    kind = "customers"
+    filename = "customers.csv"
+    total = 10

@@ -141,8 +141,8 @@ def test_a_failure_while_importing_rolls_back_every_row(tenant, staff_client, mo
     html = upload(staff_client, tenant, CUSTOMERS_CSV).get_data(as_text=True)
     real_register = customer_services.register_customers
 
-    def register_then_fail(entries):
-        real_register(entries)  # every row is written ...
+    def register_then_fail(entries, **options):
+        real_register(entries, **options)  # every row is written ...
         raise ServiceError("Site code KR-9 is used by someone else.")  # ... then it fails
 
     monkeypatch.setattr(customer_services, "register_customers", register_then_fail)
@@ -367,3 +367,75 @@ def test_a_large_file_travels_back_through_a_csrf_protected_form(tenant, databas
                            data={"payload": payload, "csrf_token": token})
     assert response.status_code == 302
     assert len(customers_of(tenant)) == 400
+
+
+# --- large files: a background job with progress ---------------------------------------------
+
+
+def _run_of(tenant):
+    from saas.billing.imports.models import ImportRun
+
+    with scoping.tenant_context(tenant.id):
+        run = db.session.scalar(select(ImportRun))
+        db.session.refresh(run)
+        return run
+
+
+def test_a_large_file_is_imported_by_a_job_whose_progress_page_polls_until_done(
+    app, tenant, staff_client, monkeypatch
+):
+    from tests.helpers import run_jobs
+
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_ROWS", 1)
+    html = upload(staff_client, tenant, CUSTOMERS_CSV).get_data(as_text=True)
+    response = confirm(staff_client, tenant, payload_in(html))
+    run = _run_of(tenant)
+    assert response.headers["Location"] == f"/t/{tenant.slug}/imports/runs/{run.id}"
+    waiting = staff_client.get(response.headers["Location"], headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in waiting.get_data(as_text=True)
+    assert "Waiting to start" in waiting.get_data(as_text=True)
+
+    run_jobs(app)
+    run = _run_of(tenant)
+    assert (run.status.value, run.done, run.total) == ("done", 2, 2)
+    finished = staff_client.get(f"/t/{tenant.slug}/imports/runs/{run.id}",
+                                headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in finished and "All 2 rows are saved." in finished
+    assert [c.name for c in customers_of(tenant)] == ["Fjord Bygg AS", "Kraków Serwis sp. z o.o."]
+
+
+def test_a_failing_background_import_saves_nothing_and_says_why(
+    app, tenant, staff_client, monkeypatch
+):
+    from tests.helpers import run_jobs
+
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_ROWS", 1)
+    real_register = customer_services.register_customers
+
+    def register_then_fail(entries, **options):
+        real_register(entries, **options)
+        raise ServiceError("Site code KR-9 is used by someone else.")
+
+    monkeypatch.setattr(customer_services, "register_customers", register_then_fail)
+    html = upload(staff_client, tenant, CUSTOMERS_CSV).get_data(as_text=True)
+    confirm(staff_client, tenant, payload_in(html))
+    run_jobs(app)
+    run = _run_of(tenant)
+    assert run.status.value == "failed"
+    assert run.message == "Nothing was imported. Site code KR-9 is used by someone else."
+    assert customers_of(tenant) == []
+
+
+def test_running_an_import_job_twice_imports_once(app, tenant, staff_client, monkeypatch):
+    from saas.billing.imports import services as import_services
+
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_ROWS", 1)
+    html = upload(staff_client, tenant, CUSTOMERS_CSV).get_data(as_text=True)
+    payload = payload_in(html)
+    monkeypatch.setattr("saas.billing.imports.views.enqueue", lambda *a, **k: None)
+    confirm(staff_client, tenant, payload)
+    run_id = _run_of(tenant).id
+    text = CUSTOMERS_CSV
+    for _ in range(2):
+        import_services.run_import(run_id, text, tenant_id=tenant.id)
+    assert len(customers_of(tenant)) == 2

@@ -25,6 +25,7 @@ from tests.factories import (
     CustomerFactory,
     CustomerPriceFactory,
     ExchangeRateFactory,
+    ImportRunFactory,
     InvitationFactory,
     MembershipFactory,
     PriceListFactory,
@@ -100,6 +101,7 @@ ONE_OF_EACH = (
     lambda t: CustomerPriceFactory(tenant=t),
     lambda t: CategoryDiscountFactory(tenant=t),
     lambda t: ExchangeRateFactory(tenant=t),
+    lambda t: ImportRunFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -122,6 +124,7 @@ OBJECT_FACTORIES = {
     "customer_price_id": lambda tenant: CustomerPriceFactory(tenant=tenant),
     "category_discount_id": lambda tenant: CategoryDiscountFactory(tenant=tenant),
     "exchange_rate_id": lambda tenant: ExchangeRateFactory(tenant=tenant),
+    "import_run_id": lambda tenant: ImportRunFactory(tenant=tenant),
 }
 
 

@@ -185,17 +185,19 @@ def _insert_search_terms(customers: Iterable[Customer]) -> None:
 
 def register_customers(
     entries: Iterable[tuple[dict[str, Any], int | None, list[dict], list[dict]]],
+    at_least: int = 0,
 ) -> list[Customer]:
     """Register many new customers at once (imports): (values, number, contacts, sites).
 
-    Numbers are taken in one go (a given number is kept; the others continue the series
-    after the highest), everything is flushed once and the search words inserted at once. The
-    caller has checked numbers and site codes; the unique constraints stay the backstop.
+    Numbers are taken in one go: a given number is kept, the others continue the series
+    after the highest (and not below at_least). Everything is flushed once and the search
+    words are inserted at once. The caller has checked numbers and site codes; the unique
+    constraints stay the backstop.
     """
     entries = list(entries)
     given = [number for _, number, _, _ in entries if number is not None]
     # New numbers continue the series after the highest one, the file's included.
-    next_number = max(next_customer_number(), max(given, default=0) + 1)
+    next_number = max(next_customer_number(), max(given, default=0) + 1, at_least)
     customers = []
     for values, number, contacts, sites in entries:
         if number is None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,13 +28,17 @@ from saas.billing.imports.formats import (
     plain_decimal,
     yes_no,
 )
+from saas.billing.imports.models import ImportRun, ImportStatus
 from saas.extensions import db
 from saas.forms import COUNTRY_CODES, CURRENCY_CODES, LANGUAGES
+from saas.queue import job
 from saas.tenants import audit, scoping
+from saas.tenants.models import utcnow
 from saas.tenants.services import ServiceError
 
 EXPORT_BATCH = 500
 FLUSH_BATCH = 500
+PROGRESS_BATCH = 1000
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -75,7 +79,14 @@ def read_text(kind: Kind, text: str) -> ParsedFile:
 # --- importing -----------------------------------------------------------------------------
 
 
-def import_file(parsed: ParsedFile, filename: str) -> int:
+Progress = Callable[[int], None]
+
+
+def _no_progress(done: int) -> None:
+    return None
+
+
+def import_file(parsed: ParsedFile, filename: str, progress: Progress = _no_progress) -> int:
     """Create every record of a checked file in the current tenant; return how many.
 
     Raises ServiceError when anything fails; the caller then rolls back, so nothing of
@@ -85,9 +96,9 @@ def import_file(parsed: ParsedFile, filename: str) -> int:
         raise ServiceError("The file has errors: fix them and upload it again.")
     try:
         if parsed.kind is Kind.CUSTOMERS:
-            count = _import_customers(parsed.records)
+            count = _import_customers(parsed.records, progress)
         else:
-            count = _import_products(parsed.records)
+            count = _import_products(parsed.records, progress)
     except IntegrityError as exc:
         # Another request took a number, site code or SKU since the file was checked.
         raise ServiceError("A customer number, site code or SKU in the file was taken "
@@ -97,7 +108,7 @@ def import_file(parsed: ParsedFile, filename: str) -> int:
     return count
 
 
-def _import_customers(records: list[CustomerRecord]) -> int:
+def _import_customers(records: list[CustomerRecord], progress: Progress) -> int:
     category_ids: dict[str, int] = {}
     entries = []
     for record in records:
@@ -108,10 +119,17 @@ def _import_customers(records: list[CustomerRecord]) -> int:
         values["category_id"] = category_ids.get(category)
         values["delivery_preference"] = DeliveryPreference(values["delivery_preference"])
         entries.append((values, record.number, record.contacts, record.sites))
-    return len(customer_services.register_customers(entries))
+    # Numbers of the whole file are known up front, so chunks continue one series.
+    highest = max((number for _, number, _, _ in entries if number is not None), default=0)
+    done = 0
+    for start in range(0, len(entries), PROGRESS_BATCH):
+        chunk = entries[start:start + PROGRESS_BATCH]
+        done += len(customer_services.register_customers(chunk, at_least=highest + 1))
+        progress(done)
+    return done
 
 
-def _import_products(records: list[ProductRecord]) -> int:
+def _import_products(records: list[ProductRecord], progress: Progress) -> int:
     vat_rate_ids: dict[str, int] = dict(db.session.execute(
         select(VatRate.code, VatRate.id).where(VatRate.is_archived == False)  # noqa: E712
     ).all())
@@ -130,8 +148,9 @@ def _import_products(records: list[ProductRecord]) -> int:
                 db.session.add(category)
         db.session.add(Product(**values, category=category, vat_rate_id=vat_rate_ids[vat_code]))
         if index % FLUSH_BATCH == 0:
-            # Small flushes: the tenant hook's cost grows with the square of a flush's size.
             db.session.flush()
+        if index % PROGRESS_BATCH == 0:
+            progress(index)
     db.session.flush()
     return len(records)
 
@@ -266,3 +285,56 @@ def product_row(product: Product) -> dict[str, str]:
         "quantity_increment": plain_decimal(product.quantity_increment),
         "minimum_quantity": plain_decimal(product.minimum_quantity),
     }
+
+
+# --- large files: a background job with progress -------------------------------------------
+
+
+def start_import_run(kind: Kind, filename: str, total: int, user_id: int | None) -> ImportRun:
+    """Record a confirmed file and ask a job to import it (after this transaction commits)."""
+    run = ImportRun(kind=kind.value, filename=filename, total=total, created_by_id=user_id)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+@job
+def run_import(run_id: int, text: str) -> None:
+    """Background job: import a confirmed file whole or not at all, reporting progress."""
+    run = db.session.get(ImportRun, run_id)
+    if run is None or run.status is not ImportStatus.QUEUED:
+        return  # done already, or running elsewhere: running twice changes nothing
+    run.status = ImportStatus.RUNNING
+    db.session.commit()
+    tenant_id = run.tenant_id
+    parsed = read_text(Kind(run.kind), text)
+    message, count = "", 0
+    if not parsed.ok:
+        message = (f"{len(parsed.errors)} rows clash with data saved since the preview. "
+                   "Upload the file again to see them.")
+    else:
+        try:
+            count = import_file(parsed, run.filename,
+                                lambda done: _report_progress(tenant_id, run_id, done))
+        except (ServiceError, IntegrityError) as exc:
+            db.session.rollback()
+            message = (str(exc) if isinstance(exc, ServiceError)
+                       else "A row clashed with saved data.")
+    run = db.session.get(ImportRun, run_id)
+    run.status = ImportStatus.FAILED if message else ImportStatus.DONE
+    run.message = f"Nothing was imported. {message}" if message else ""
+    run.done = count
+    run.finished_at = utcnow()
+
+
+def _report_progress(tenant_id: int, run_id: int, done: int) -> None:
+    # On a connection of its own: the import's transaction is committed only at the end,
+    # but the page polling for progress must see it move.
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"),
+                               {"t": str(tenant_id)})
+        connection.execute(
+            text("UPDATE import_runs SET done = :done WHERE id = :id AND tenant_id = :t"),
+            {"done": done, "id": run_id, "t": tenant_id},
+        )

@@ -13,17 +13,26 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, request, stream_with_context, url_for
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from saas.billing.imports import formats, services
 from saas.billing.imports.formats import Kind, ParsedFile
+from saas.billing.imports.models import ImportRun
 from saas.errors import error_response
 from saas.extensions import db
 from saas.forms import LANGUAGES
-from saas.htmx import redirect_to, render
-from saas.tenants.access import MANAGERS, current_tenant, requires, staff_blueprint
+from saas.htmx import redirect_to, render, wants_fragment
+from saas.queue import enqueue
+from saas.tenants.access import (
+    MANAGERS,
+    current_tenant,
+    get_or_404,
+    requires,
+    staff_blueprint,
+)
 from saas.tenants.models import Role
 from saas.tenants.services import ServiceError
 
@@ -80,6 +89,13 @@ def confirm() -> Response:
     parsed = services.read_text(kind, text)
     if not parsed.ok:
         return _preview_page(parsed, filename)
+    if len(parsed.records) > current_app.config["IMPORT_INLINE_ROWS"]:
+        # A large file: a background job imports it; the run's page shows its progress.
+        run = services.start_import_run(kind, filename, len(parsed.records), current_user.id)
+        enqueue(services.run_import, run.id, text, tenant_id=current_tenant().id,
+                job_id=f"import-run-{run.id}")
+        db.session.commit()
+        return redirect_to(url_for("imports.run", import_run_id=run.id))
     try:
         count = services.import_file(parsed, filename)
         db.session.commit()
@@ -93,6 +109,15 @@ def confirm() -> Response:
     if kind is Kind.CUSTOMERS:
         return redirect_to(url_for("customers.index"))
     return redirect_to(url_for("imports.index"))
+
+
+@bp.route("/imports/runs/<int:import_run_id>")
+@requires(IMPORTERS)
+def run(import_run_id: int) -> Response:
+    """A background import's progress; the fragment polls itself until the run ends."""
+    import_run = get_or_404(ImportRun, import_run_id)
+    return render("imports/run.html", block="run_status" if wants_fragment() else None,
+                  run=import_run)
 
 
 @bp.route("/imports/errors.csv", methods=["POST"])
