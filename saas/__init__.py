@@ -78,6 +78,7 @@ def _import_models() -> None:
     # before the first query, in web processes, workers and migrations alike.
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
+    import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.api.views import bp as api_bp
     from saas.billing.catalog.views import bp as catalog_bp
     from saas.billing.customers.views import bp as customers_bp
+    from saas.billing.documents.views import bp as documents_bp
     from saas.billing.imports.views import bp as imports_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
@@ -95,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenant_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(documents_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)

@@ -21,6 +21,8 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.billing.documents.models import Document, DocumentLine
+from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
 from saas.extensions import db
 from saas.tenants import scoping, services
@@ -303,3 +305,62 @@ class ImportRunFactory(TenantScopedFactory):
     kind = "customers"
     filename = "customers.csv"
     total = 10
+
+
+class DocumentFactory(TenantScopedFactory):
+    """A draft invoice (no lines)."""
+
+    class Meta:
+        model = Document
+
+    kind = DocumentKind.INVOICE
+    status = DocumentStatus.DRAFT
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    currency = "NOK"
+    tenant_currency = "NOK"
+
+
+class DocumentLineFactory(TenantScopedFactory):
+    """A manual line on a draft document."""
+
+    class Meta:
+        model = DocumentLine
+
+    document = factory.SubFactory(DocumentFactory, tenant=factory.SelfAttribute("..tenant"))
+    position = factory.Sequence(lambda n: n + 1)
+    description = factory.Sequence(lambda n: f"Work item {n}")
+    quantity = Decimal("2")
+    unit = "h"
+    unit_price = Decimal("500.00")
+    net = Decimal("1000.00")
+    vat_rate = factory.SubFactory(VatRateFactory, tenant=factory.SelfAttribute("..tenant"))
+    vat_code = factory.LazyAttribute(lambda line: line.vat_rate.code)
+    vat_rate_percent = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        vat = kwargs.pop("vat_rate")
+        kwargs.pop("vat_rate_percent", None)
+        kwargs.update(vat_rate_id=vat.id, vat_rate=vat.rate, vat_category=str(vat.category))
+        return super()._create(model_class, *args, **kwargs)
+
+
+def issued_document(tenant: Tenant, kind: DocumentKind = DocumentKind.INVOICE,
+                    lines: int = 1) -> int:
+    """Issue a document through the services (numbered, snapshotted, PDF stored); its id."""
+    from saas.billing.documents import issuing as document_issuing
+    from saas.billing.documents import services as document_services
+
+    customer_id = CustomerFactory(tenant=tenant).id
+    vat_id = VatRateFactory(tenant=tenant).id
+    with scoping.tenant_context(tenant.id):
+        customer = db.session.get(Customer, customer_id)
+        document = document_services.create_document(kind, customer)
+        for n in range(lines):
+            document_services.add_line(document, {
+                "description": f"Service {n + 1}", "quantity": Decimal("1"),
+                "unit_price": Decimal("100"), "vat_rate_id": vat_id})
+        document_issuing.issue_document(document)
+        document_id = document.id
+        db.session.commit()
+    return document_id

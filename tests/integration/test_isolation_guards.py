@@ -24,6 +24,8 @@ from tests.factories import (
     CustomerCategoryFactory,
     CustomerFactory,
     CustomerPriceFactory,
+    DocumentFactory,
+    DocumentLineFactory,
     ExchangeRateFactory,
     ImportRunFactory,
     InvitationFactory,
@@ -36,6 +38,7 @@ from tests.factories import (
     TenantFactory,
     UserFactory,
     VatRateFactory,
+    issued_document,
     member,
 )
 
@@ -102,6 +105,7 @@ ONE_OF_EACH = (
     lambda t: CategoryDiscountFactory(tenant=t),
     lambda t: ExchangeRateFactory(tenant=t),
     lambda t: ImportRunFactory(tenant=t),
+    lambda t: issued_document(t),  # documents, lines, number series and counters
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -125,6 +129,8 @@ OBJECT_FACTORIES = {
     "category_discount_id": lambda tenant: CategoryDiscountFactory(tenant=tenant),
     "exchange_rate_id": lambda tenant: ExchangeRateFactory(tenant=tenant),
     "import_run_id": lambda tenant: ImportRunFactory(tenant=tenant),
+    "document_id": lambda tenant: DocumentFactory(tenant=tenant),
+    "line_id": lambda tenant: DocumentLineFactory(tenant=tenant),
 }
 
 

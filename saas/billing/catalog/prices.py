@@ -207,3 +207,15 @@ def _newest_rates(from_currency: str, to_currency: str, on: date) -> list[pricin
                      rate=row.rate)
         for row in rows
     ]
+
+
+def conversion(from_currency: str, to_currency: str, on: date) -> pricing.Conversion:
+    """Return the rate table's conversion between two currencies on a date.
+
+    Raises ``pricing.NoExchangeRate`` (a ValueError naming the pair and the date) when the
+    table has no rate on or before the date in either direction.
+    """
+    scoping.require_tenant_id()
+    return pricing.find_rate(
+        from_currency, to_currency, on, _newest_rates(from_currency, to_currency, on)
+    )

@@ -1,0 +1,1 @@
+"""Sales documents (R3): quotes, order confirmations, proformas, invoices, credit notes."""

@@ -1,0 +1,221 @@
+"""Sales documents (R3): one model for every kind, lines in their own table, number series.
+
+A document is a draft until it is issued. Issuing gives it the next number of its kind's
+series, snapshots the seller and buyer (R3.9), freezes its lines and totals and stores
+its PDF; from then on the ORM (``immutability.py``) and, on PostgreSQL, a trigger refuse
+to change what was issued. Corrections are credit notes (R3.8).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from saas.billing.customers.models import Customer, Site
+from saas.billing.documents.numbering import YEARLY
+from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.money import quantize_unit_price
+from saas.columns import MONEY, PERCENT, QUANTITY, RATE, string_enum
+from saas.extensions import db
+from saas.tenants.models import User, utcnow
+from saas.tenants.scoping import TenantScoped
+
+DEFAULT_FORMATS = {
+    DocumentKind.QUOTE: "Q-{yyyy}-{counter:04}",
+    DocumentKind.ORDER: "OC-{yyyy}-{counter:04}",
+    DocumentKind.PROFORMA: "PF-{yyyy}-{counter:04}",
+    DocumentKind.INVOICE: "INV-{yyyy}-{counter:05}",
+    DocumentKind.CREDIT_NOTE: "CN-{yyyy}-{counter:04}",
+}
+
+
+def _public_id() -> str:
+    return uuid.uuid4().hex
+
+
+class NumberSeries(TenantScoped, db.Model):
+    """How the numbers of one kind of document look and when their counter restarts."""
+
+    __tablename__ = "number_series"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(string_enum(DocumentKind))
+    format: Mapped[str] = mapped_column(String(60))
+    reset: Mapped[str] = mapped_column(String(10), default=YEARLY)
+    # The head of the series' hash chain: how many documents were issued, the last hash.
+    issued_count: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class NumberCounter(TenantScoped, db.Model):
+    """The last number drawn in one period of a series; locked while a number is drawn."""
+
+    __tablename__ = "number_counters"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(string_enum(DocumentKind))
+    period: Mapped[str] = mapped_column(String(7))  # "2026", "2026-11" or ""
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class Document(TenantScoped, db.Model):
+    """A quote, order confirmation, proforma invoice, invoice or credit note."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "number"),
+        UniqueConstraint("public_id"),
+        Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status"),
+        Index("ix_documents_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_documents_tenant_source", "tenant_id", "source_id"),
+        CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default=_public_id)
+    kind: Mapped[DocumentKind] = mapped_column(string_enum(DocumentKind))
+    status: Mapped[DocumentStatus] = mapped_column(
+        string_enum(DocumentStatus), default=DocumentStatus.DRAFT
+    )
+    number: Mapped[str | None] = mapped_column(String(60))
+    counter: Mapped[int | None] = mapped_column()
+    period: Mapped[str | None] = mapped_column(String(7))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    # The document this one was made from: quote → order → invoice, proforma → invoice,
+    # invoice → credit note.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="RESTRICT"))
+    currency: Mapped[str] = mapped_column(String(3))
+    tenant_currency: Mapped[str] = mapped_column(String(3))
+    # 1 unit of the document currency = exchange_rate units of the tenant's currency.
+    exchange_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal(1))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    delivery_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    payment_terms_days: Mapped[int] = mapped_column(default=14)
+    payment_reference: Mapped[str] = mapped_column(String(35), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # R3.12: print the customer's balance and a payment demand with an invoice.
+    show_balance: Mapped[bool] = mapped_column(default=False)
+    payment_demand: Mapped[bool] = mapped_column(default=False)
+    net_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    vat_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    gross_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # Snapshots taken at issue (R3.9): what was printed, whatever happens to the customer.
+    seller: Mapped[dict | None] = mapped_column(JSON)
+    buyer: Mapped[dict | None] = mapped_column(JSON)
+    balance_before: Mapped[Decimal | None] = mapped_column(MONEY)
+    # The chain: SHA-256 over the previous document's hash and this one's content.
+    chain_position: Mapped[int | None] = mapped_column()
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    customer: Mapped[Customer] = relationship()
+    source: Mapped[Document | None] = relationship(remote_side=[id])
+    lines: Mapped[list[DocumentLine]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        order_by="DocumentLine.position",
+    )
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DocumentStatus.DRAFT
+
+    @property
+    def is_issued(self) -> bool:
+        return self.number is not None
+
+    @property
+    def title(self) -> str:
+        if self.number:
+            return f"{self.kind.label} {self.number}"
+        return f"Draft {self.kind.label.lower()}"
+
+    @property
+    def buyer_name(self) -> str:
+        return (self.buyer or {}).get("name") or self.customer.name
+
+
+class DocumentLine(TenantScoped, db.Model):
+    """One line of a document: a product or a manual line (R3.11), maybe for a site (R1.2)."""
+
+    __tablename__ = "document_lines"
+    __table_args__ = (
+        Index("ix_document_lines_tenant_document", "tenant_id", "document_id", "position"),
+        Index("ix_document_lines_tenant_source_line", "tenant_id", "source_line_id"),
+        CheckConstraint(
+            "discount_percent >= 0 AND discount_percent <= 100", name="discount_range"
+        ),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column()
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    # Before discount, in the document's currency.
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    discount_percent: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal(0))
+    net: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # The VAT rate as it was when the line was written (the rate table may change later).
+    vat_rate_id: Mapped[int] = mapped_column(ForeignKey("vat_rates.id", ondelete="RESTRICT"))
+    vat_code: Mapped[str] = mapped_column(String(20))
+    vat_rate: Mapped[Decimal] = mapped_column(PERCENT)
+    vat_category: Mapped[str] = mapped_column(String(20))
+    vat_note: Mapped[str] = mapped_column(String(300), default="")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    site_label: Mapped[str] = mapped_column(String(250), default="")
+    # What this line continues or corrects: the quote line an order line came from, the
+    # order line an invoice line bills, the invoice line a credit note line credits.
+    source_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_lines.id", ondelete="RESTRICT")
+    )
+    price_explanation: Mapped[str] = mapped_column(Text, default="")
+
+    document: Mapped[Document] = relationship(back_populates="lines")
+    site: Mapped[Site | None] = relationship()
+    source_line: Mapped[DocumentLine | None] = relationship(remote_side=[id])
+
+    @property
+    def net_unit_price(self) -> Decimal:
+        """The unit price after the line's discount, to 4 decimals, half up."""
+        return net_unit_price(self.unit_price, self.discount_percent)
+
+
+def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
+    """Return the unit price after a percentage discount, to 4 decimals, half up."""
+    return quantize_unit_price(
+        Fraction(unit_price) * (100 - Fraction(discount_percent)) / 100
+    )

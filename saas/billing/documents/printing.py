@@ -1,0 +1,120 @@
+"""From a document to its PDF: the Printable value, and rendering it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from saas.billing.documents import printable as p
+from saas.billing.documents.models import Document
+from saas.billing.documents.states import DocumentKind
+from saas.billing.money import quantize_money
+from saas.extensions import db
+from saas.tenants.models import Branding
+
+K = DocumentKind
+
+
+def _party(data: dict) -> p.Party:
+    return p.Party(
+        name=data.get("name", ""),
+        address_lines=tuple(data.get("address_lines", ())),
+        country=data.get("country", ""),
+        org_number=data.get("org_number", ""),
+        vat_id=data.get("vat_id", ""),
+        email=data.get("email", ""),
+    )
+
+
+def printable(document: Document) -> p.Printable:
+    """The document as printed. Drafts (previews) use today's customer and tenant data."""
+    from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
+    from saas.billing.documents.services import document_totals
+
+    seller = document.seller or snapshot_seller(document.currency)
+    buyer = document.buyer or snapshot_buyer(document.customer)
+    branding = db.session.scalar(select(Branding))
+    totals = document_totals(document)
+    references = []
+    if document.source is not None and document.source.number:
+        references.append((document.source.kind.label, document.source.number))
+    converted_vat = None
+    if document.currency != document.tenant_currency and document.exchange_rate:
+        converted_vat = quantize_money(totals.vat * document.exchange_rate,
+                                       document.tenant_currency)
+    return p.Printable(
+        kind=str(document.kind),
+        number=document.number or "",
+        language=document.language,
+        currency=document.currency,
+        issue_date=document.issue_date or _today(),
+        seller=_party(seller),
+        buyer=_party(buyer),
+        lines=tuple(
+            p.PrintLine(
+                position=line.position, description=line.description,
+                quantity=line.quantity, unit=line.unit, unit_price=line.net_unit_price,
+                discount_percent=line.discount_percent, vat_code=line.vat_code,
+                vat_rate=line.vat_rate, net=line.net, site=line.site_label,
+                reference=_line_reference(line),
+            )
+            for line in document.lines
+        ),
+        vat_rows=tuple(
+            p.VatRow(code=row.code, rate=row.rate, category=row.category, note=row.note,
+                     net=row.net, vat=row.vat)
+            for row in totals.rows
+        ),
+        net_total=totals.net,
+        vat_total=totals.vat,
+        gross_total=totals.gross,
+        delivery_date=document.delivery_date,
+        due_date=document.due_date,
+        valid_until=document.valid_until,
+        payment_terms_days=(document.payment_terms_days
+                            if document.kind in (K.INVOICE, K.PROFORMA) else None),
+        payment_reference=document.payment_reference,
+        bank_accounts=tuple(
+            p.BankDetails(**account) for account in seller.get("bank_accounts", ())
+        ) if document.kind in (K.INVOICE, K.PROFORMA) else (),
+        primary_color=seller.get("primary_color") or "#1f4e79",
+        logo=branding.logo if branding is not None else None,
+        logo_mime=branding.logo_mime if branding is not None else None,
+        footer_text=seller.get("footer_text", ""),
+        notes=document.notes,
+        references=tuple(references),
+        tenant_currency=document.tenant_currency,
+        exchange_rate=(document.exchange_rate
+                       if document.currency != document.tenant_currency else None),
+        vat_total_in_tenant_currency=converted_vat,
+        balance=document.balance_before if document.show_balance else None,
+        payment_demand=document.payment_demand and document.kind == K.INVOICE,
+    )
+
+
+def _line_reference(line) -> str:
+    source = line.source_line
+    if source is None or source.document_id == line.document.source_id:
+        return ""  # the document's own reference says it
+    parent = source.document
+    return f"{parent.kind.label} {parent.number}" if parent.number else ""
+
+
+def _today():
+    from saas.billing.documents.services import today
+
+    return today()
+
+
+def render_document_pdf(document: Document) -> bytes:
+    from saas.billing.documents.pdf import render_pdf
+
+    return render_pdf(printable(document))
+
+
+def stored_or_preview_pdf(document: Document) -> bytes:
+    """An issued document's stored PDF (never re-rendered); a draft's fresh preview."""
+    if document.is_issued and document.pdf is not None:
+        return document.pdf
+    return render_document_pdf(document)
+
+
