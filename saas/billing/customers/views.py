@@ -11,6 +11,8 @@ from saas.billing.catalog.prices import quote_price
 from saas.billing.customers import services
 from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.billing.documents import queries as document_queries
+from saas.billing.documents.issuing import customer_balance
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.pagination import paginate, paginate_with_window_count
@@ -103,18 +105,24 @@ def create() -> Response:
 @bp.route("/<int:customer_id>")
 @requires(ALL_ROLES)
 def show(customer_id: int) -> Response:
-    customer = get_or_404(Customer, customer_id)
-    prices = db.session.scalars(
-        select(CustomerPrice).where(CustomerPrice.customer_id == customer.id)
-    ).all()
-    return render(
-        "customers/show.html",
-        customer=customer,
-        prices=prices,
-        contact_form=ContactForm(formdata=None),
-        site_form=SiteForm(formdata=None),
-        price_form=PriceCheckForm(formdata=None, meta={"csrf": False}),
-    )
+    return render("customers/show.html", **_page(get_or_404(Customer, customer_id)))
+
+
+def _page(customer: Customer, **extra: object) -> dict[str, object]:
+    """Everything the whole customer page shows (R1.3)."""
+    context = {
+        "customer": customer,
+        "prices": db.session.scalars(
+            select(CustomerPrice).where(CustomerPrice.customer_id == customer.id)).all(),
+        "documents": document_queries.customer_documents(customer.id),
+        "statistics": document_queries.customer_statistics(customer.id),
+        "balance": customer_balance(customer.id),
+        "contact_form": ContactForm(formdata=None),
+        "site_form": SiteForm(formdata=None),
+        "price_form": PriceCheckForm(formdata=None, meta={"csrf": False}),
+    }
+    context.update(extra)
+    return context
 
 
 @bp.route("/<int:customer_id>/price")
@@ -130,9 +138,11 @@ def price_check(customer_id: int) -> Response:
                                 form.on.data, form.currency.data or None)
         except (ValueError, LookupError) as exc:
             error = str(exc)
-    return render("customers/show.html", block="price_check", customer=customer,
-                  price_form=form, quote=quote, price_error=error,
-                  status=422 if form.errors or error else 200)
+    context = {"price_form": form, "quote": quote, "price_error": error}
+    return render("customers/show.html", block="price_check",
+                  status=422 if form.errors or error else 200,
+                  **(_page(customer, **context) if not wants_fragment()
+                     else {"customer": customer, **context}))
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -157,6 +167,8 @@ def edit(customer_id: int) -> Response:
 def details(customer_id: int) -> Response:
     """The read-only details panel (Cancel in the in-place editor)."""
     customer = get_or_404(Customer, customer_id)
+    if not wants_fragment():
+        return render("customers/show.html", **_page(customer))
     return render("customers/show.html", block="customer_details", customer=customer)
 
 
@@ -217,10 +229,8 @@ def edit_contact(contact_id: int) -> Response:
         db.session.commit()
         return _panel(customer, "contacts")
     if request.method == "GET" and not wants_fragment():
-        return render("customers/show.html", customer=customer, prices=[],
-                      contact_form=ContactForm(formdata=None), site_form=SiteForm(formdata=None),
-                      price_form=PriceCheckForm(formdata=None, meta={"csrf": False}),
-                      edit_form=form, editing=contact.id)
+        return render("customers/show.html", **_page(customer, edit_form=form,
+                                                      editing=contact.id))
     return _panel(customer, "contacts", edit_form=form, editing=contact.id)
 
 

@@ -1,0 +1,12 @@
+"""The document pages: lists, the editor, issuing, the chain, the quote/order report."""
+
+from __future__ import annotations
+
+from saas.tenants.access import staff_blueprint
+
+bp = staff_blueprint("documents", __name__, "/documents")
+
+from saas.billing.documents.views import actions, pages, reports  # noqa: E402, F401
+from saas.billing.documents.views.common import quantity  # noqa: E402
+
+bp.add_app_template_filter(quantity, "quantity")
