@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from saas.billing.documents.cli import documents
 from saas.extensions import db
 
 demo = AppGroup("demo", help="Demo data.")
@@ -27,3 +28,4 @@ def seed_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(documents)
