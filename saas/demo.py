@@ -13,6 +13,7 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from saas.billing.documents.demo import seed_documents
 from saas.extensions import db
 from saas.tenants import scoping, services
 from saas.tenants.models import BankAccount, Role, Tenant, TenantKind, User
@@ -292,4 +293,5 @@ def seed() -> list[tuple[str, str, str]]:
         Tenant.slug.in_([c.slug for c in (NORDLYS, BUREAU, *CLIENTS)])
     )):
         _catalog(tenant)
+        seed_documents(tenant)
     return logins
