@@ -381,6 +381,9 @@ def _run_of(tenant):
         return run
 
 
+# The job reports progress on a connection of its own, which SQLite's one-writer lock
+# blocks while the test's transaction is open.
+@pytest.mark.postgres
 def test_a_large_file_is_imported_by_a_job_whose_progress_page_polls_until_done(
     app, tenant, staff_client, monkeypatch
 ):
@@ -404,6 +407,9 @@ def test_a_large_file_is_imported_by_a_job_whose_progress_page_polls_until_done(
     assert [c.name for c in customers_of(tenant)] == ["Fjord Bygg AS", "Kraków Serwis sp. z o.o."]
 
 
+# The job reports progress on a connection of its own, which SQLite's one-writer lock
+# blocks while the test's transaction is open.
+@pytest.mark.postgres
 def test_a_failing_background_import_saves_nothing_and_says_why(
     app, tenant, staff_client, monkeypatch
 ):
@@ -426,6 +432,9 @@ def test_a_failing_background_import_saves_nothing_and_says_why(
     assert customers_of(tenant) == []
 
 
+# The job reports progress on a connection of its own, which SQLite's one-writer lock
+# blocks while the test's transaction is open.
+@pytest.mark.postgres
 def test_running_an_import_job_twice_imports_once(app, tenant, staff_client, monkeypatch):
     from saas.billing.imports import services as import_services
 
