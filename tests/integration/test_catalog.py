@@ -11,7 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from saas.billing.catalog import services
 from saas.billing.catalog.models import (
     CategoryDiscount,
     CustomerPrice,
@@ -25,6 +27,7 @@ from saas.billing.catalog.models import (
 )
 from saas.billing.customers.models import CustomerCategory
 from saas.extensions import db
+from saas.integrity import violated_unique_constraint
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, Role, Tenant
 from tests.factories import (
@@ -624,6 +627,95 @@ def test_an_exchange_rate_is_deleted(tenant, accountant_client):
     assert response.status_code == 200
     assert rows(tenant, ExchangeRate) == []
     assert audit_actions(tenant) == ["exchange_rate.deleted"]
+
+
+# --- a name saved by another request at the same instant ----------------------------------
+
+
+@pytest.fixture()
+def racing(monkeypatch):
+    """Let the services' "name taken?" check pass, as it does for the second of two requests
+    that send the same name at once: it looked before the first one committed."""
+    monkeypatch.setattr(services, "_name_taken", lambda *args: False)
+
+
+TAKEN = {
+    Product: lambda tenant: ProductFactory(tenant=tenant, sku="TAKEN-1"),
+    VatRate: lambda tenant: VatRateFactory(tenant=tenant, code="TAKEN-1"),
+    ProductCategory: lambda tenant: ProductCategoryFactory(tenant=tenant, name="TAKEN-1"),
+    CustomerCategory: lambda tenant: CustomerCategoryFactory(tenant=tenant, name="TAKEN-1"),
+    PriceList: lambda tenant: PriceListFactory(tenant=tenant, name="TAKEN-1"),
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "model", "message"),
+    [
+        ("products/new", {"sku": "TAKEN-1"}, Product,
+         "The SKU TAKEN-1 is used by another product."),
+        ("vat-rates/new", vat_data(code="TAKEN-1"), VatRate,
+         "The code TAKEN-1 is used by another VAT rate."),
+        ("categories/products", {"product-name": "TAKEN-1"}, ProductCategory,
+         "There is a category named TAKEN-1 already."),
+        ("categories/customers", {"customer-name": "TAKEN-1"}, CustomerCategory,
+         "There is a category named TAKEN-1 already."),
+        ("price-lists/new", price_list_data(name="TAKEN-1"), PriceList,
+         "There is a price list named TAKEN-1 already."),
+    ],
+)
+def test_a_name_saved_meanwhile_by_another_request_is_a_field_error(
+        tenant, make_client, vat_id, racing, path, data, model, message):
+    TAKEN[model](tenant)
+    before = [row.id for row in rows(tenant, model)]
+    client = make_client(member(tenant, Role.ACCOUNTANT))  # may change prices and the VAT table
+    if model is Product:
+        data = product_data(vat_id, **data)
+    response = client.post(f"/t/{tenant.slug}/{path}", data=data, headers=HTMX)
+    assert_refused(response, message)
+    assert [row.id for row in rows(tenant, model)] == before
+    assert audit_actions(tenant) == []
+
+
+def test_an_edit_to_a_sku_saved_meanwhile_is_a_field_error(tenant, staff_client, vat_id,
+                                                           racing):
+    ProductFactory(tenant=tenant, sku="TAKEN-1")
+    product_id = ProductFactory(tenant=tenant, sku="MINE", base_price=Decimal("100")).id
+    response = staff_client.post(f"/t/{tenant.slug}/products/{product_id}/edit", headers=HTMX,
+                                 data=product_data(vat_id, sku="TAKEN-1", base_price="120"))
+    assert_refused(response, "The SKU TAKEN-1 is used by another product.")
+    assert 'value="TAKEN-1"' in response.get_data(as_text=True)  # what was typed stays
+    assert [(p.sku, p.base_price) for p in rows(tenant, Product)] == [
+        ("TAKEN-1", Decimal("100")), ("MINE", Decimal("100"))]
+    assert audit_actions(tenant) == []
+
+
+def test_a_rename_to_a_category_saved_meanwhile_is_a_field_error(tenant, staff_client, racing):
+    category_id = ProductCategoryFactory(tenant=tenant, name="Guards").id
+    ProductCategoryFactory(tenant=tenant, name="Parts")
+    response = staff_client.post(f"/t/{tenant.slug}/categories/products/{category_id}/rename",
+                                 data={"name": "Parts"}, headers=HTMX)
+    assert_refused(response, "There is a category named Parts already.")
+    assert [c.name for c in rows(tenant, ProductCategory)] == ["Guards", "Parts"]
+    assert audit_actions(tenant) == []
+
+
+def test_the_violated_unique_constraint_is_named(tenant):
+    ProductFactory(tenant=tenant, sku="TAKEN-1")
+    vat_rate_id = VatRateFactory(tenant=tenant).id
+
+    def error(**values: object) -> IntegrityError:
+        with scoping.tenant_context(tenant.id):
+            db.session.add(Product(**{"tenant_id": tenant.id, "name": "X", "currency": "NOK",
+                                      "vat_rate_id": vat_rate_id, **values}))
+            with pytest.raises(IntegrityError) as refused:
+                db.session.flush()
+            db.session.rollback()
+        return refused.value
+
+    duplicate = error(sku="TAKEN-1", base_price=Decimal("1"))
+    assert violated_unique_constraint(duplicate) == "uq_products_tenant_id_sku"
+    negative = error(sku="FREE", base_price=Decimal("-1"))  # a check constraint
+    assert violated_unique_constraint(negative) is None
 
 
 # --- roles ---------------------------------------------------------------------------------
