@@ -58,11 +58,13 @@ def seed(tenant_id: int, count: int, rng: random.Random) -> None:
             {"tenant_id": tenant_id, "customer_id": cid, "code": f"S{number - 10001:06d}",
              "name": "Lager"} for cid, number in ids
         ])
-        texts = dict(db.session.execute(
-            text("SELECT id, search_text FROM customers WHERE tenant_id = :t"), {"t": tenant_id}
-        ).all())
-        terms = [{"tenant_id": tenant_id, "customer_id": cid, "term": term}
-                 for cid, words in texts.items() for term in search_terms(words)]
+        rows = db.session.execute(
+            text("SELECT id, search_text, name, is_archived FROM customers"
+                 " WHERE tenant_id = :t"), {"t": tenant_id}
+        ).all()
+        terms = [{"tenant_id": tenant_id, "customer_id": cid, "term": term, "name": name,
+                  "is_archived": archived}
+                 for cid, words, name, archived in rows for term in search_terms(words)]
         for start in range(0, len(terms), 20000):
             db.session.execute(insert(CustomerSearchTerm), terms[start:start + 20000])
         db.session.commit()

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from saas.billing.customers import services
 from saas.billing.customers.models import Contact, Customer, Site
 from saas.billing.customers.services import FIRST_CUSTOMER_NUMBER
 from saas.extensions import db
@@ -243,6 +244,24 @@ def test_site_codes_are_unique_in_the_tenant_and_dates_ordered(tenant, staff_cli
     assert "The end is before the start." in errors_in(backwards.get_data(as_text=True))
 
 
+def test_a_site_code_saved_meanwhile_by_another_request_is_a_field_error(tenant, staff_client,
+                                                                        monkeypatch):
+    first = CustomerFactory(tenant=tenant, name="First AS")
+    second_id = CustomerFactory(tenant=tenant).id
+    SiteFactory(tenant=tenant, customer=first, code="OBJ-1", name="Main Gate")
+    # The check passes, as for the second of two requests sending the code at once: it
+    # looked before the first one committed; the unique constraint refuses the insert.
+    monkeypatch.setattr(services, "_check_site_code_free", lambda code, site=None: None)
+    response = staff_client.post(f"/t/{tenant.slug}/customers/{second_id}/sites",
+                                 headers={"HX-Request": "true"},
+                                 data={"code": "OBJ-1", "name": "Copy", "country": ""})
+    assert response.status_code == 422
+    assert "Site code OBJ-1 is used by Main Gate (First AS)." in errors_in(
+        response.get_data(as_text=True))
+    with scoping.tenant_context(tenant.id):
+        assert db.session.scalars(select(Site.name)).all() == ["Main Gate"]
+
+
 def test_archiving_and_restoring(tenant, staff_client):
     customer = CustomerFactory(tenant=tenant)
     staff_client.post(f"/t/{tenant.slug}/customers/{customer.id}/archive")
@@ -347,3 +366,25 @@ def test_a_contact_is_edited_in_its_row(tenant, staff_client):
     with scoping.tenant_context(tenant.id):
         customer = db.session.get(Contact, contact_id).customer
         assert "new@example.com" in customer.search_text
+
+
+def test_a_search_sorts_pages_and_hides_archived_from_the_words_index(tenant, staff_client):
+    for name in ("Nordlys Delta AS", "Nordlys Alfa AS", "Nordlys Charlie AS", "Sør Bravo AS"):
+        CustomerFactory(tenant=tenant, name=name)
+    gone = CustomerFactory(tenant=tenant, name="Nordlys Bravo AS")
+    assert _search(staff_client, tenant, q="nordlys") == [
+        "Nordlys Alfa AS", "Nordlys Bravo AS", "Nordlys Charlie AS", "Nordlys Delta AS"]
+    assert _search(staff_client, tenant, q="nordlys", sort="-name")[0] == "Nordlys Delta AS"
+    # Archiving and renaming reach the words' copies of the flag and the name.
+    staff_client.post(f"/t/{tenant.slug}/customers/{gone.id}/archive")
+    assert "Nordlys Bravo AS" not in _search(staff_client, tenant, q="nordlys")
+    assert "Nordlys Bravo AS" in _search(staff_client, tenant, q="nordlys", archived="1")
+    staff_client.post(f"/t/{tenant.slug}/customers/{gone.id}/archive")  # restored
+    with scoping.tenant_context(tenant.id):
+
+        services.update_customer(db.session.get(Customer, gone.id), {"name": "Nordlys Aaa AS"})
+        db.session.commit()
+    assert _search(staff_client, tenant, q="nordlys a")[0] == "Nordlys Aaa AS"
+    page = staff_client.get(f"/t/{tenant.slug}/customers/", query_string={"q": "nordlys"},
+                            headers={"HX-Request": "true", "HX-Target": "customer-results"})
+    assert "4 in all" in page.get_data(as_text=True)

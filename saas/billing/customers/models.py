@@ -161,9 +161,11 @@ class CustomerSearchTerm(TenantScoped, db.Model):
     """
 
     __tablename__ = "customer_search_terms"
-    # customer_id in the index too: a prefix search reads the index alone.
+    # customer_id, and the customer's name and archived flag, in the index too: a prefix
+    # search finds, filters, sorts and counts its matches from the index alone.
     __table_args__ = (
-        Index("ix_customer_search_terms_tenant_term", "tenant_id", "term", "customer_id"),
+        Index("ix_customer_search_terms_covering", "tenant_id", "term", "customer_id",
+              postgresql_include=["is_archived", "name"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -174,3 +176,7 @@ class CustomerSearchTerm(TenantScoped, db.Model):
     term: Mapped[str] = mapped_column(
         String(100).with_variant(String(100, collation="C"), "postgresql")
     )
+    # Copies of the customer's, kept by the services: the list sorts by name and hides
+    # archived customers without visiting a customer row per match.
+    name: Mapped[str] = mapped_column(String(200), default="")
+    is_archived: Mapped[bool] = mapped_column(default=False)

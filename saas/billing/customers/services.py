@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, any_, delete, func, insert, intersect, select
+from sqlalchemy import Select, any_, delete, func, insert, intersect, select, update
+from sqlalchemy.orm import selectinload
 
 from saas.billing.customers.models import (
     Contact,
@@ -16,6 +17,7 @@ from saas.billing.customers.models import (
     Site,
 )
 from saas.extensions import db
+from saas.pagination import Page
 from saas.tenants import audit, scoping
 from saas.tenants.models import Tenant
 from saas.tenants.services import ServiceError
@@ -90,13 +92,21 @@ def update_customer(customer: Customer, values: dict[str, Any]) -> None:
 
 def archive_customer(customer: Customer) -> None:
     """Hide a customer from lists and pickers; its history stays."""
-    customer.is_archived = True
+    _set_archived(customer, True)
     audit.record("customer.archived", customer, f"Customer {customer.number} archived")
 
 
 def restore_customer(customer: Customer) -> None:
-    customer.is_archived = False
+    _set_archived(customer, False)
     audit.record("customer.restored", customer, f"Customer {customer.number} restored")
+
+
+def _set_archived(customer: Customer, archived: bool) -> None:
+    customer.is_archived = archived
+    db.session.execute(
+        update(CustomerSearchTerm).where(CustomerSearchTerm.customer_id == customer.id)
+        .values(is_archived=archived).execution_options(synchronize_session=False)
+    )
 
 
 def add_contact(customer: Customer, values: dict[str, Any], *, index: bool = True) -> Contact:
@@ -175,7 +185,8 @@ def _search_text(customer: Customer) -> str:
 
 def _insert_search_terms(customers: Iterable[Customer]) -> None:
     rows = [
-        {"customer_id": customer.id, "term": term}
+        {"customer_id": customer.id, "term": term, "name": customer.name,
+         "is_archived": bool(customer.is_archived)}
         for customer in customers
         for term in search_terms(customer.search_text)
     ]
@@ -295,6 +306,42 @@ def customer_search(
     if country:
         statement = statement.where(Customer.country == country)
     return statement.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def search_page(query: str, number: int, per_page: int, *, include_archived: bool = False,
+                sort: str = "name") -> Page[Customer] | None:
+    """One page of a search sorted by name, found, sorted and counted in the words' index.
+
+    Each query word's matches come from the covering index of customer_search_terms
+    (customer id, name and archived flag included), so neither the matches nor their
+    count visit a customer row; only the page's customers are loaded. None when the
+    search has no words or another sort: customer_search() then does the work.
+    """
+    words = _words(query)
+    if not words or sort not in ("name", "-name"):
+        return None
+    per_word = []
+    for word in words:
+        statement = select(CustomerSearchTerm.customer_id, CustomerSearchTerm.name).where(
+            CustomerSearchTerm.term >= word, CustomerSearchTerm.term < word + _HIGHEST)
+        if not include_archived:
+            statement = statement.where(CustomerSearchTerm.is_archived == False)  # noqa: E712
+        per_word.append(statement)
+    matches = (intersect(*per_word) if len(per_word) > 1 else per_word[0].distinct()).subquery()
+    name = matches.c.name.desc() if sort == "-name" else matches.c.name
+    number = max(number, 1)
+    rows = db.session.execute(
+        select(matches.c.customer_id, func.count().over())
+        .order_by(name, matches.c.customer_id)
+        .limit(per_page + 1).offset((number - 1) * per_page)
+    ).all()
+    if not rows and number > 1:  # past the end (the list shrank): the first page
+        return search_page(query, 1, per_page, include_archived=include_archived, sort=sort)
+    ids = [row[0] for row in rows[:per_page]]
+    loaded = {customer.id: customer for customer in db.session.scalars(
+        select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.category)))}
+    return Page(items=[loaded[i] for i in ids if i in loaded], number=number,
+                per_page=per_page, total=rows[0][1] if rows else 0, more=len(rows) > per_page)
 
 
 def _words(query: str) -> Iterable[str]:

@@ -15,6 +15,7 @@ from saas.billing.documents import queries as document_queries
 from saas.billing.documents.issuing import customer_balance
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
+from saas.integrity import Duplicate, commit_or_field_error
 from saas.pagination import paginate, paginate_with_window_count
 from saas.tenants.access import (
     ALL_ROLES,
@@ -250,15 +251,29 @@ def add_site(customer_id: int) -> Response:
     customer = get_or_404(Customer, customer_id)
     form = SiteForm()
     if form.validate_on_submit():
+        values = form.values()
         try:
-            services.add_site(customer, form.values())
+            saved, _ = commit_or_field_error(form, _site_code_taken(values["code"]),
+                                             lambda: services.add_site(customer, values))
         except ServiceError as exc:
             db.session.rollback()
             form.code.errors = [str(exc)]
         else:
-            db.session.commit()
-            return _panel(customer, "sites")
+            if saved:
+                return _panel(customer, "sites")
     return _panel(customer, "sites", site_form=form)
+
+
+def _site_code_taken(code: str) -> dict[str, Duplicate]:
+    """The service's refusal of a taken code, for a site another request saved meanwhile."""
+
+    def message() -> str:
+        other = db.session.scalar(select(Site).where(Site.code == code))
+        if other is None:
+            return f"Site code {code} is used by another site."
+        return f"Site code {code} is used by {other.name} ({other.customer.name})."
+
+    return {"uq_sites_tenant_id_code": ("code", message)}
 
 
 @bp.route("/sites/<int:site_id>/delete", methods=["POST"])
