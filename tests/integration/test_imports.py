@@ -12,13 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from saas import create_app
+from saas.billing.catalog import services as catalog_services
 from saas.billing.catalog.models import Product, ProductCategory
+from saas.billing.catalog.services import CatalogError
 from saas.billing.customers import services as customer_services
 from saas.billing.customers.models import Customer, CustomerCategory, DeliveryPreference
 from saas.billing.imports import formats
+from saas.billing.imports import services as import_services
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, Role
@@ -254,6 +257,173 @@ def test_products_import_with_vat_codes_named_and_categories_created(tenant, sta
         assert db.session.scalar(select(AuditEntry.summary).where(
             AuditEntry.action == "import.products")) == "Imported 2 products from products.csv"
         assert len(db.session.scalars(select(ProductCategory)).all()) == 2
+
+
+def products_of(tenant) -> list[tuple]:
+    with scoping.tenant_context(tenant.id):
+        return [(p.sku, p.category.name if p.category else None, p.vat_rate.code)
+                for p in db.session.scalars(select(Product).order_by(Product.sku))]
+
+
+def category_names(tenant) -> list[str]:
+    with scoping.tenant_context(tenant.id):
+        return db.session.scalars(
+            select(ProductCategory.name).order_by(ProductCategory.name)).all()
+
+
+@pytest.fixture()
+def statements(db_session):
+    """The SQL statements run while the test runs (an executemany counts once)."""
+    run: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        run.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield run
+    event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_products_file_with_new_categories_is_imported_at_once(tenant, statements):
+    rates = {code: VatRateFactory(tenant=tenant, code=code, rate=Decimal(rate))
+             for code, rate in (("S25", "25"), ("R15", "15"))}
+    ProductCategoryFactory(tenant=tenant, name="Guarding")
+    # "guarding" is the saved category (names compare ignoring case); Parts and Tools are
+    # new, each created once however many rows name them.
+    categories = ["Guarding", "guarding", "Parts", "Tools", "Parts", ""]
+    rows = [f"P-{n:05d},Item {n},{categories[n % 6]},{'s25' if n % 2 else 'R15'},{n}.25,NOK"
+            for n in range(1500)]
+    content = "sku,name,category,vat_code,base_price,currency\n" + "\n".join(rows)
+    done: list[int] = []
+    with scoping.tenant_context(tenant.id):
+        parsed = import_services.read_file(formats.Kind.PRODUCTS, content.encode())
+        assert parsed.ok, parsed.errors[:3]
+        statements.clear()
+        count = import_services.import_file(parsed, "products.csv", done.append)
+        db.session.flush()
+        inserts = [s.split("(")[0].split()[-1] for s in statements if s.startswith("INSERT")]
+        products = db.session.scalars(select(Product).order_by(Product.sku)).all()
+        assert count == len(products) == 1500
+        assert [(p.sku, p.vat_rate_id, p.base_price, p.category.name if p.category else None)
+                for p in products[:6]] == [
+            ("P-00000", rates["R15"].id, Decimal("0.25"), "Guarding"),
+            ("P-00001", rates["S25"].id, Decimal("1.25"), "Guarding"),
+            ("P-00002", rates["R15"].id, Decimal("2.25"), "Parts"),
+            ("P-00003", rates["S25"].id, Decimal("3.25"), "Tools"),
+            ("P-00004", rates["R15"].id, Decimal("4.25"), "Parts"),
+            ("P-00005", rates["S25"].id, Decimal("5.25"), None),
+        ]
+        assert {p.tenant_id for p in products} == {tenant.id}
+        assert {p.vat_rate_id for p in products[1::2]} == {rates["S25"].id}
+        audit = db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action.like("product%") | AuditEntry.action.like("import%"))).all()
+        assert [(a.action, a.summary, a.details) for a in audit] == [
+            ("import.products", "Imported 1500 products from products.csv",
+             {"new_categories": ["Parts", "Tools"]})]
+    # The products in two bulk INSERTs (1,000 rows and 500); the two new categories in one
+    # flush, then the import's one audit entry.
+    assert inserts.count("products") == 2
+    assert set(inserts) == {"product_categories", "products", "audit_entries"}
+    assert inserts[-1] == "audit_entries" and inserts.count("audit_entries") == 1
+    assert done == [1000, 1500]
+    assert category_names(tenant) == ["Guarding", "Parts", "Tools"]
+
+
+@pytest.mark.parametrize(
+    ("skus", "taken", "line", "message"),
+    [
+        (["G-1", "P-1", "G-1"], None, "4", "SKU G-1 is already used on line 2."),
+        (["G-1", "P-1", "g-1"], None, "4", "SKU g-1 is already used on line 2 as G-1"),
+        (["G-1", "OLD-1"], "OLD-1", "3", "SKU OLD-1 already exists."),
+        (["G-1", "old-1"], "OLD-1", "3", "SKU old-1 already exists as OLD-1"),
+    ],
+)
+def test_a_sku_twice_in_the_file_or_already_saved_is_a_row_error_and_nothing_is_saved(
+    tenant, staff_client, skus, taken, line, message
+):
+    rate = VatRateFactory(tenant=tenant, code="S25")
+    saved = [(taken, None, "S25")] if taken else []
+    if taken:
+        ProductFactory(tenant=tenant, sku=taken, vat_rate=rate)
+    content = "sku,name,category,vat_code,base_price,currency\n" + "".join(
+        f"{sku},Item {n},New {n},S25,10,NOK\n" for n, sku in enumerate(skus))
+    response = upload(staff_client, tenant, content, kind="products", filename="products.csv")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_lines(html) == [line]
+    assert escape(message) in html
+    assert 'action="/t/' + tenant.slug + '/imports/confirm"' not in html
+    assert products_of(tenant) == saved and category_names(tenant) == []
+
+
+def test_a_sku_taken_in_another_case_after_the_preview_is_caught_at_confirm(tenant,
+                                                                            staff_client):
+    rate = VatRateFactory(tenant=tenant, code="S25")
+    content = "sku,name,category,vat_code,base_price,currency\nG-1,Guard,New,S25,10,NOK\n"
+    html = upload(staff_client, tenant, content, kind="products").get_data(as_text=True)
+    ProductFactory(tenant=tenant, sku="g-1", vat_rate=rate)
+    response = confirm(staff_client, tenant, payload_in(html))
+    assert response.status_code == 422
+    assert error_lines(response.get_data(as_text=True)) == ["2"]
+    assert products_of(tenant) == [("g-1", None, "S25")] and category_names(tenant) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"sku": "old-1"}, "sku", "Line 3: The SKU old-1 is used by another product."),
+        ({"sku": "a-1"}, "sku", "Line 3: The SKU a-1 is also on line 2."),
+        ({"vat_code": "ARCH"}, "vat_code", "Line 3: The VAT rate ARCH is archived."),
+        ({"vat_code": "THEIRS"}, "vat_code",
+         "Line 3: The VAT code THEIRS is not in the VAT rate table."),
+        ({"currency": "XYZ"}, "currency", "Line 3: Unknown currency XYZ."),
+        ({"base_price": Decimal("-1")}, "base_price",
+         "Line 3: The base price must be at least 0."),
+        ({"base_price": None}, "base_price", "Line 3: Give the base price."),
+        ({"quantity_increment": Decimal(0)}, "quantity_increment",
+         "Line 3: The quantity increment must be above 0."),
+        ({"minimum_quantity": Decimal("0.00001")}, "minimum_quantity",
+         "Line 3: Use at most 4 decimals for the minimum quantity."),
+        ({"name": ""}, "name", "Line 3: Give the name."),
+    ],
+)
+def test_register_products_keeps_the_rules_of_create_product_and_writes_nothing_on_a_fault(
+    tenant, changes, field, message
+):
+    VatRateFactory(tenant=tenant, code="S25")
+    VatRateFactory(tenant=tenant, code="ARCH", is_archived=True)
+    VatRateFactory(tenant=TenantFactory(), code="THEIRS")
+    ProductFactory(tenant=tenant, sku="OLD-1")
+    good = {"sku": "A-1", "name": "Guard", "category": "New", "vat_code": "s25",
+            "base_price": Decimal("10"), "currency": "NOK"}
+    with scoping.tenant_context(tenant.id):
+        categories = db.session.scalars(select(ProductCategory.name)).all()
+        with pytest.raises(CatalogError) as refused:
+            catalog_services.register_products(
+                [(2, good), (3, {**good, "sku": "B-1", "category": "Other", **changes})])
+        assert (str(refused.value), refused.value.field) == (message, field)
+        assert db.session.scalars(select(Product.sku)).all() == ["OLD-1"]
+        assert db.session.scalars(select(ProductCategory.name)).all() == categories
+
+
+def test_a_failure_while_importing_products_rolls_back_every_row(tenant, staff_client,
+                                                                 monkeypatch):
+    VatRateFactory(tenant=tenant, code="S25")
+    content = ("sku,name,category,vat_code,base_price,currency\n"
+               "G-1,Guard,Guarding,S25,10,NOK\nP-1,Padlock,Parts,S25,99,NOK\n")
+    html = upload(staff_client, tenant, content, kind="products").get_data(as_text=True)
+    real_register = catalog_services.register_products
+
+    def register_then_fail(entries, **options):
+        real_register(entries, **options)  # every row is written ...
+        raise CatalogError("Line 3: The SKU P-1 is used by another product.", "sku")
+
+    monkeypatch.setattr(catalog_services, "register_products", register_then_fail)
+    response = confirm(staff_client, tenant, payload_in(html))
+    assert response.headers["Location"] == f"/t/{tenant.slug}/imports"
+    page = staff_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was imported. Line 3: The SKU P-1 is used by another product." in page
+    assert products_of(tenant) == [] and category_names(tenant) == []
 
 
 def test_export_then_import_into_another_tenant_gives_the_same_register(

@@ -8,11 +8,13 @@ Every change is written to the audit log: prices and VAT decide what customers p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from saas.billing.catalog.models import (
@@ -28,6 +30,7 @@ from saas.billing.catalog.models import (
 )
 from saas.billing.customers.models import Customer, CustomerCategory
 from saas.extensions import db
+from saas.forms import CURRENCY_CODES
 from saas.tenants import audit, scoping
 from saas.tenants.services import ServiceError
 
@@ -263,6 +266,154 @@ def create_product(values: dict[str, Any]) -> Product:
                  f"Product {product.sku} {product.name} at "
                  f"{_amount(product.base_price, product.currency)}")
     return product
+
+
+# Many products at once (imports). The limits are the columns' (saas.columns: MONEY, QUANTITY;
+# the products table's string lengths), as the product form has them.
+_MONEY_LIMIT = Decimal("1e14")
+_QUANTITY_LIMIT = Decimal("1e10")
+_PRODUCT_TEXTS = (("sku", 60), ("name", 200), ("unit", 20))
+# field, the largest value, required, 0 allowed
+_PRODUCT_AMOUNTS = (
+    ("base_price", _MONEY_LIMIT, True, True),
+    ("cost_price", _MONEY_LIMIT, False, True),
+    ("quantity_increment", _QUANTITY_LIMIT, False, False),
+    ("minimum_quantity", _QUANTITY_LIMIT, False, True),
+)
+_CATEGORY_NAME_LENGTH = 100
+REGISTER_BATCH = 1000  # products per INSERT, and between progress reports
+
+
+@dataclass
+class RegisteredProducts:
+    """What register_products wrote: how many products, and the categories it added."""
+
+    count: int
+    new_categories: list[str] = field(default_factory=list)
+
+
+def register_products(
+    entries: Iterable[tuple[int, dict[str, Any]]],
+    progress: Callable[[int], None] | None = None,
+) -> RegisteredProducts:
+    """Add many new products at once (imports): (line, values) pairs, line naming the entry.
+
+    values are create_product's, except that the VAT rate is given by its code
+    ("vat_code", any case) and the category by its name ("category", empty for none). The
+    rules of create_product hold: a SKU is used once in the tenant, ignoring case (against
+    the catalog and within entries); the VAT rate is the tenant's and not archived; the
+    currency is known; prices and quantities fit their columns (no negative price, an
+    increment above 0). A category name the catalog lacks (ignoring case, as
+    create_category compares) is added once, however many entries use it.
+
+    Everything is checked before anything is written; the first fault raises CatalogError
+    naming the entry's line, the field and the reason. The products are then written by
+    bulk INSERTs of REGISTER_BATCH rows (the tenant hook stamps them), calling
+    progress(done) after each. No audit entry per product: like register_customers, the
+    caller records one for the whole batch (an import records "import.products").
+    """
+    entries = list(entries)
+    vat_rates = {rate.code.lower(): rate for rate in db.session.scalars(select(VatRate))}
+    category_ids = {name.lower(): category_id for category_id, name in db.session.execute(
+        select(ProductCategory.id, ProductCategory.name)).all()}
+    taken = _skus_taken_ignoring_case([values.get("sku") or "" for _, values in entries])
+    first_lines: dict[str, int] = {}
+    new_categories: dict[str, str] = {}  # lower case: the name as first written
+    rows, row_categories = [], []  # the rows to insert, and each one's category in lower case
+    for line, values in entries:
+        _check_new_product(line, values)
+        sku = values["sku"]
+        if sku.lower() in first_lines:
+            _refuse(line, f"The SKU {sku} is also on line {first_lines[sku.lower()]}.", "sku")
+        if sku.lower() in taken:
+            _refuse(line, f"The SKU {sku} is used by another product.", "sku")
+        first_lines[sku.lower()] = line
+        vat_code = values.get("vat_code") or ""
+        vat_rate = vat_rates.get(vat_code.lower())
+        if vat_rate is None:
+            _refuse(line, f"The VAT code {vat_code} is not in the VAT rate table.", "vat_code")
+        elif vat_rate.is_archived:
+            _refuse(line, f"The VAT rate {vat_rate.code} is archived.", "vat_code")
+        category = (values.get("category") or "").strip()
+        if len(category) > _CATEGORY_NAME_LENGTH:
+            _refuse(line, f"The category name is longer than {_CATEGORY_NAME_LENGTH} "
+                          "characters.", "category")
+        if category and category.lower() not in category_ids:
+            new_categories.setdefault(category.lower(), category)
+        rows.append({
+            "sku": sku,
+            "name": values["name"],
+            "description": values.get("description") or "",
+            "unit": values.get("unit") or "pcs",
+            "category_id": None,
+            "vat_rate_id": vat_rate.id,
+            "base_price": values["base_price"],
+            "currency": values["currency"],
+            "cost_price": values.get("cost_price"),
+            "quantity_increment": values.get("quantity_increment"),
+            "minimum_quantity": values.get("minimum_quantity"),
+            "is_archived": False,
+        })
+        row_categories.append(category.lower())
+    if new_categories:
+        added = [ProductCategory(name=name) for name in new_categories.values()]
+        db.session.add_all(added)
+        db.session.flush()
+        category_ids.update((category.name.lower(), category.id) for category in added)
+    for row, category_key in zip(rows, row_categories, strict=True):
+        if category_key:
+            row["category_id"] = category_ids[category_key]
+    # render_nulls: send None as NULL rather than leave the key out, which would split the
+    # rows into a batch per set of keys given (with and without a category, a cost ...).
+    statement = insert(Product).execution_options(render_nulls=True)
+    for start in range(0, len(rows), REGISTER_BATCH):
+        db.session.execute(statement, rows[start:start + REGISTER_BATCH])
+        if progress is not None:
+            progress(min(start + REGISTER_BATCH, len(rows)))
+    return RegisteredProducts(len(rows), list(new_categories.values()))
+
+
+def _refuse(line: int, message: str, field_name: str) -> NoReturn:
+    raise CatalogError(f"Line {line}: {message}", field_name)
+
+
+def _check_new_product(line: int, values: dict[str, Any]) -> None:
+    """Check the values of one new product that need no database, as the form does."""
+    for name, length in _PRODUCT_TEXTS:
+        text = values.get(name) or ""
+        if not isinstance(text, str) or (not text and name != "unit"):
+            _refuse(line, f"Give the {name}.", name)
+        if len(text) > length:
+            _refuse(line, f"The {name} is longer than {length} characters.", name)
+    if values.get("currency") not in CURRENCY_CODES:
+        _refuse(line, f"Unknown currency {values.get('currency') or '(none)'}.", "currency")
+    for name, limit, required, zero_allowed in _PRODUCT_AMOUNTS:
+        amount = values.get(name)
+        if amount is None:
+            if required:
+                _refuse(line, f"Give the {name.replace('_', ' ')}.", name)
+            continue
+        if not isinstance(amount, Decimal | int) or not Decimal(amount).is_finite():
+            _refuse(line, f"The {name.replace('_', ' ')} is not a number.", name)
+        amount = Decimal(amount)
+        if amount < 0 or (amount == 0 and not zero_allowed):
+            _refuse(line, f"The {name.replace('_', ' ')} must be "
+                          f"{'at least' if zero_allowed else 'above'} 0.", name)
+        if amount >= limit:
+            _refuse(line, f"The {name.replace('_', ' ')} is more than the catalog can hold.",
+                    name)
+        if -amount.normalize().as_tuple().exponent > 4:  # type: ignore[operator]
+            _refuse(line, f"Use at most 4 decimals for the {name.replace('_', ' ')}.", name)
+
+
+def _skus_taken_ignoring_case(skus: list[str]) -> set[str]:
+    """The given SKUs (in lower case) that products of the tenant use, ignoring case."""
+    keys = {sku.lower() for sku in skus if sku}
+    if not keys:
+        return set()
+    # The tenant's SKUs in one read (an import's file check has read them all already):
+    # long IN lists of lower(sku) cost more to send and plan than the scan.
+    return keys.intersection(db.session.scalars(select(func.lower(Product.sku))))
 
 
 def update_product(product: Product, values: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from saas.billing.catalog.models import Product, ProductCategory, VatRate
+from saas.billing.catalog import services as catalog_services
+from saas.billing.catalog.models import Product, VatRate
 from saas.billing.customers import services as customer_services
 from saas.billing.customers.models import Contact, Customer, DeliveryPreference, Site
 from saas.billing.imports import formats
@@ -24,6 +25,7 @@ from saas.billing.imports.formats import (
     Kind,
     ParsedFile,
     ProductRecord,
+    RowError,
     csv_line,
     plain_decimal,
     yes_no,
@@ -37,7 +39,6 @@ from saas.tenants.models import utcnow
 from saas.tenants.services import ServiceError
 
 EXPORT_BATCH = 500
-FLUSH_BATCH = 500
 PROGRESS_BATCH = 1000
 
 
@@ -68,12 +69,47 @@ def reference(kind: Kind) -> formats.Reference:
 
 def read_file(kind: Kind, data: bytes) -> ParsedFile:
     """Read an uploaded file and check it against the current tenant's data."""
-    return formats.parse(kind, data, reference(kind))
+    known = reference(kind)
+    return _check_skus_ignoring_case(formats.parse(kind, data, known), known)
 
 
 def read_text(kind: Kind, text: str) -> ParsedFile:
     """Check an already decoded file again (at the confirm step, data may have changed)."""
-    return formats.parse_text(kind, text, reference(kind))
+    known = reference(kind)
+    return _check_skus_ignoring_case(formats.parse_text(kind, text, known), known)
+
+
+def _check_skus_ignoring_case(parsed: ParsedFile, known: formats.Reference) -> ParsedFile:
+    """Add a row error for each SKU that differs only in case from an earlier or saved one.
+
+    The catalog keeps a SKU once ignoring case (catalog_services.register_products refuses
+    "abc-1" next to "ABC-1", as the product form does); the file check compares exactly and
+    reports exact repeats itself.
+    """
+    if parsed.kind is not Kind.PRODUCTS or parsed.problem:
+        return parsed
+    saved = {sku.lower(): sku for sku in known.skus}
+    first: dict[str, tuple[int, str]] = {}  # lower case: the first line and spelling
+    exact: set[str] = set()
+    added = []
+    for record in parsed.records:
+        sku = record.values["sku"]
+        key = sku.lower()
+        if sku and sku not in exact and sku not in known.skus:
+            if key in first:
+                line, spelling = first[key]
+                added.append(RowError(record.line, "sku", sku,
+                                      f"SKU {sku} is already used on line {line} as "
+                                      f"{spelling}: SKUs are compared ignoring case."))
+            elif key in saved:
+                added.append(RowError(record.line, "sku", sku,
+                                      f"SKU {sku} already exists as {saved[key]}: SKUs are "
+                                      "compared ignoring case."))
+        first.setdefault(key, (record.line, sku))
+        exact.add(sku)
+    if added:
+        parsed.errors = sorted([*parsed.errors, *added], key=lambda error: error.line)
+    return parsed
 
 
 # --- importing -----------------------------------------------------------------------------
@@ -94,17 +130,21 @@ def import_file(parsed: ParsedFile, filename: str, progress: Progress = _no_prog
     """
     if not parsed.ok:
         raise ServiceError("The file has errors: fix them and upload it again.")
+    details: dict[str, Any] = {}
     try:
         if parsed.kind is Kind.CUSTOMERS:
             count = _import_customers(parsed.records, progress)
         else:
-            count = _import_products(parsed.records, progress)
+            count, new_categories = _import_products(parsed.records, progress)
+            if new_categories:
+                details["new_categories"] = new_categories
     except IntegrityError as exc:
         # Another request took a number, site code or SKU since the file was checked.
         raise ServiceError("A customer number, site code or SKU in the file was taken "
                            "meanwhile. Upload the file again to see which.") from exc
     noun = parsed.kind.value if count != 1 else parsed.kind.value.removesuffix("s")
-    audit.record(f"import.{parsed.kind.value}", summary=f"Imported {count} {noun} from {filename}")
+    audit.record(f"import.{parsed.kind.value}",
+                 summary=f"Imported {count} {noun} from {filename}", details=details)
     return count
 
 
@@ -129,30 +169,12 @@ def _import_customers(records: list[CustomerRecord], progress: Progress) -> int:
     return done
 
 
-def _import_products(records: list[ProductRecord], progress: Progress) -> int:
-    vat_rate_ids: dict[str, int] = dict(db.session.execute(
-        select(VatRate.code, VatRate.id).where(VatRate.is_archived == False)  # noqa: E712
-    ).all())
-    categories = {c.name: c for c in db.session.scalars(select(ProductCategory))}
-    for index, record in enumerate(records, start=1):
-        values = dict(record.values)
-        category_name = values.pop("category")
-        vat_code = values.pop("vat_code")
-        if vat_code not in vat_rate_ids:
-            raise ServiceError(f"VAT code {vat_code} was removed meanwhile.")
-        category = None
-        if category_name:
-            category = categories.get(category_name)
-            if category is None:
-                category = categories[category_name] = ProductCategory(name=category_name)
-                db.session.add(category)
-        db.session.add(Product(**values, category=category, vat_rate_id=vat_rate_ids[vat_code]))
-        if index % FLUSH_BATCH == 0:
-            db.session.flush()
-        if index % PROGRESS_BATCH == 0:
-            progress(index)
-    db.session.flush()
-    return len(records)
+def _import_products(records: list[ProductRecord],
+                     progress: Progress) -> tuple[int, list[str]]:
+    """Create the file's products at once; return how many, and the categories added."""
+    registered = catalog_services.register_products(
+        ((record.line, record.values) for record in records), progress=progress)
+    return registered.count, registered.new_categories
 
 
 # --- exporting -----------------------------------------------------------------------------
