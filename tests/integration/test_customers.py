@@ -388,3 +388,17 @@ def test_a_search_sorts_pages_and_hides_archived_from_the_words_index(tenant, st
     page = staff_client.get(f"/t/{tenant.slug}/customers/", query_string={"q": "nordlys"},
                             headers={"HX-Request": "true", "HX-Target": "customer-results"})
     assert "4 in all" in page.get_data(as_text=True)
+
+
+def test_a_name_sorted_search_is_answered_from_the_words_index(tenant, staff_client,
+                                                               monkeypatch):
+    CustomerFactory(tenant=tenant, name="Indexed Alfa AS")
+    calls = []
+    real = services.search_page
+    monkeypatch.setattr(services, "search_page",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert _search(staff_client, tenant, q="indexed") == ["Indexed Alfa AS"]
+    assert _search(staff_client, tenant, q="indexed", sort="number") == ["Indexed Alfa AS"]
+    assert len(calls) == 2
+    with scoping.tenant_context(tenant.id):
+        assert real("indexed", 1, 25).total == 1 and real("x", 1, 25, sort="city") is None

@@ -66,9 +66,14 @@ def index() -> Response:
         country=args["country"], include_archived=args["archived"], sort=args["sort"],
     )
     number = request.args.get("page", 1, type=int)
-    if args["q"]:  # the matches are gathered first: count them in the same query
+    page = None
+    if args["q"] and not (args["category"] or args["region"] or args["country"]):
+        # Found, sorted by name and counted in the search words' index alone.
+        page = services.search_page(args["q"], number, PAGE_SIZE,
+                                    include_archived=args["archived"], sort=args["sort"])
+    if page is None and args["q"]:  # the matches are gathered first: count them alike
         page = paginate_with_window_count(statement, number, PAGE_SIZE)
-    else:
+    elif page is None:
         page = paginate(statement, number, PAGE_SIZE)
     context = {"page": page, "args": args, "url_args": _url_args(args)}
     if wants_fragment() and request.headers.get("HX-Target") == "customer-results":
