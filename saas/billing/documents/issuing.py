@@ -139,9 +139,7 @@ def snapshot_seller(currency: str, terms: tuple | None = None) -> dict[str, Any]
     matching = [a for a in accounts if a.currency == currency] or accounts[:1]
     return {
         "name": tenant.display_name,
-        "address_lines": [line for line in (
-            tenant.address_line1, tenant.address_line2,
-            " ".join(p for p in (tenant.postal_code, tenant.city) if p)) if line],
+        "address_lines": _address(tenant),
         "country": tenant.country,
         "org_number": tenant.org_number,
         "vat_id": tenant.vat_id,
@@ -155,14 +153,18 @@ def snapshot_seller(currency: str, terms: tuple | None = None) -> dict[str, Any]
     }
 
 
+def _address(party: Tenant | Customer) -> list[str]:
+    """Street lines, then "postal code city", without empty ones."""
+    town = " ".join(p for p in (party.postal_code, party.city) if p)
+    return [line for line in (party.address_line1, party.address_line2, town) if line]
+
+
 def snapshot_buyer(customer: Customer) -> dict[str, Any]:
     email = next((c.email for c in customer.contacts if c.receives_invoices and c.email), "")
     return {
         "customer_number": customer.number,
         "name": customer.name,
-        "address_lines": [line for line in (
-            customer.address_line1, customer.address_line2,
-            " ".join(p for p in (customer.postal_code, customer.city) if p)) if line],
+        "address_lines": _address(customer),
         "country": customer.country,
         "org_number": customer.org_number,
         "vat_id": customer.vat_id,

@@ -20,6 +20,7 @@ from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.documents.views import bp
 from saas.billing.documents.views.common import (
     EDITORS,
+    back_refused,
     kind_or_404,
     load,
     refuse,
@@ -52,7 +53,7 @@ def issue(document_id: int) -> Response:
     try:
         issuing.issue_document(document, user_id=current_user.id)
     except DocumentError as exc:
-        return _back(load(document_id), refuse(None, exc), "error")
+        return back_refused(document_id, exc)
     db.session.commit()
     return _back(document, f"{document.title} issued.")
 
@@ -99,7 +100,7 @@ def move(document_id: int) -> Response:
     try:
         services.move(document, target, user_id=current_user.id)
     except DocumentError as exc:
-        return _back(load(document_id), refuse(None, exc), "error")
+        return back_refused(document_id, exc)
     db.session.commit()
     return _back(document, f"{document.title} is now {target.label.lower()}.")
 
@@ -118,7 +119,7 @@ def convert(document_id: int) -> Response:
         else:
             raise DocumentError(f"A {document.kind.label.lower()} is not converted.")
     except DocumentError as exc:
-        return _back(load(document_id), refuse(None, exc), "error")
+        return back_refused(document_id, exc)
     db.session.commit()
     return _back(made, f"{made.title} made from {document.title}.")
 

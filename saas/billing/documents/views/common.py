@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort
+from flask import abort, flash, url_for
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from saas.billing.documents.models import Document
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
+from saas.htmx import redirect_to
 from saas.tenants.access import MANAGERS, get_or_404, has_role
 from saas.tenants.models import Role
 
@@ -49,6 +51,12 @@ def may_issue(document: Document) -> bool:
 def require_issuer(document: Document) -> None:
     if not may_issue(document):
         abort(403)
+
+
+def back_refused(document_id: int, error: DocumentError) -> Response:
+    """Undo the refused change and show its reason on the document's page."""
+    flash(refuse(None, error), "error")
+    return redirect_to(url_for("documents.show", document_id=document_id))
 
 
 def refuse(form: FlaskForm | None, error: DocumentError) -> str:

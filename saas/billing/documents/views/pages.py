@@ -18,7 +18,14 @@ from saas.billing.documents.models import DocumentLine
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, statuses
 from saas.billing.documents.views import bp
-from saas.billing.documents.views.common import EDITORS, kind_or_404, load, may_issue, refuse
+from saas.billing.documents.views.common import (
+    EDITORS,
+    back_refused,
+    kind_or_404,
+    load,
+    may_issue,
+    refuse,
+)
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.pagination import paginate
@@ -199,8 +206,7 @@ def remove_line(document_id: int, line_id: int) -> Response:
     try:
         services.remove_line(line)
     except DocumentError as exc:
-        flash(refuse(None, exc), "error")
-        return redirect_to(url_for("documents.show", document_id=document_id))
+        return back_refused(document_id, exc)
     db.session.commit()
     return _lines_response(document)
 
@@ -231,8 +237,7 @@ def delete(document_id: int) -> Response:
     try:
         services.delete_draft(document)
     except DocumentError as exc:
-        flash(refuse(None, exc), "error")
-        return redirect_to(url_for("documents.show", document_id=document_id))
+        return back_refused(document_id, exc)
     db.session.commit()
     flash(f"Draft {kind.label.lower()} deleted.", "success")
     return redirect_to(url_for("documents.index", kind=kind.slug))
