@@ -46,8 +46,11 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     return message
 
 
-def send_now(mail: Mail) -> None:
-    """Deliver a Mail at once through SMTP, or write it to the outbox folder."""
+def send_now(mail: Mail) -> str:
+    """Deliver a Mail at once through SMTP, or write it to the outbox folder.
+
+    Returns the message's Message-ID.
+    """
     config = current_app.config
     message = build_message(mail, config["MAIL_FROM"])
     if config.get("SMTP_URL"):
@@ -56,6 +59,7 @@ def send_now(mail: Mail) -> None:
         outbox = Path(config["OUTBOX_DIR"])
         outbox.mkdir(parents=True, exist_ok=True)
         (outbox / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
+    return str(message["Message-ID"])
 
 
 def _send_smtp(message: EmailMessage, url: str) -> None:

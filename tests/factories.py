@@ -21,6 +21,7 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
+from saas.billing.documents.delivery import Delivery
 from saas.billing.documents.models import Document, DocumentLine
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
@@ -364,3 +365,14 @@ def issued_document(tenant: Tenant, kind: DocumentKind = DocumentKind.INVOICE,
         document_id = document.id
         db.session.commit()
     return document_id
+
+
+class DeliveryFactory(TenantScopedFactory):
+    """A logged e-mail delivery of a (draft) document."""
+
+    class Meta:
+        model = Delivery
+
+    document = factory.SubFactory(DocumentFactory, tenant=factory.SelfAttribute("..tenant"))
+    recipient = "kunde@example.com"
+    subject = "Invoice"

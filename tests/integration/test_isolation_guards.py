@@ -24,6 +24,7 @@ from tests.factories import (
     CustomerCategoryFactory,
     CustomerFactory,
     CustomerPriceFactory,
+    DeliveryFactory,
     DocumentFactory,
     DocumentLineFactory,
     ExchangeRateFactory,
@@ -106,6 +107,7 @@ ONE_OF_EACH = (
     lambda t: ExchangeRateFactory(tenant=t),
     lambda t: ImportRunFactory(tenant=t),
     lambda t: issued_document(t),  # documents, lines, number series and counters
+    lambda t: DeliveryFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from saas.billing.catalog.models import Product
 from saas.billing.customers.models import Customer
 from saas.billing.documents import conversion, issuing, services
+from saas.billing.documents.delivery import send_document
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.extensions import db
@@ -51,6 +52,7 @@ def seed_documents(tenant: Tenant) -> None:
         issuing.issue_document(order, on=today - timedelta(days=15))
         invoice = conversion.invoice_order(order, {order.lines[0].id: Decimal("10")})
         issuing.issue_document(invoice, on=today - timedelta(days=10))
+        send_document(invoice)  # make run: the e-mail lands in instance/outbox/
 
         credited = draft(K.INVOICE, second, [(products[0], "2"), (products[-1], "1")],
                          payment_reference="")

@@ -192,8 +192,8 @@ def _exchange_rate(document: Document, on: date) -> Decimal:
         found = conversion(document.currency, document.tenant_currency, on)
     except pricing.NoExchangeRate as exc:
         raise DocumentError(
-            f"{exc} The rate to your currency is recorded on the document: add it under"
-            " Catalog → Exchange rates.") from None
+            f"{exc} (Catalog → Exchange rates: a document records the rate to your own"
+            " currency.)") from None
     factor = found.factor
     return Decimal(factor.numerator) / Decimal(factor.denominator)
 

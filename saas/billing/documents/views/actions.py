@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from saas.billing.documents import conversion, issuing, services
+from saas.billing.documents import delivery as delivery_services
 from saas.billing.documents.forms import SeriesForm
 from saas.billing.documents.models import Document
 from saas.billing.documents.numbering import format_number
@@ -184,6 +185,21 @@ def invoice_order(document_id: int) -> Response:
 @requires(EDITORS)
 def credit(document_id: int) -> Response:
     return _take_part(document_id, K.CREDIT_NOTE)
+
+
+@bp.route("/<int:document_id>/send", methods=["POST"])
+@requires(EDITORS)
+def send(document_id: int) -> Response:
+    """E-mail the issued document's PDF (to the address typed, or the customer's)."""
+    document = load(document_id)
+    require_issuer(document)
+    try:
+        delivery = delivery_services.send_document(
+            document, request.form.get("recipient", ""), user_id=current_user.id)
+    except DocumentError as exc:
+        return back_refused(document_id, exc)
+    db.session.commit()
+    return _back(document, f"{document.title} is on its way to {delivery.recipient}.")
 
 
 @bp.route("/<int:document_id>/pdf")

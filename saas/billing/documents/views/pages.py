@@ -13,6 +13,7 @@ from saas.billing.catalog.models import Product
 from saas.billing.customers.models import Customer
 from saas.billing.customers.services import customer_search
 from saas.billing.documents import conversion, queries, services
+from saas.billing.documents.delivery import default_recipient, deliveries_of
 from saas.billing.documents.forms import HeaderForm, LineForm
 from saas.billing.documents.models import DocumentLine
 from saas.billing.documents.services import DocumentError
@@ -96,6 +97,8 @@ def _editor_context(document, **extra):
         "family": conversion.chain_of(document) if document.is_issued or document.source_id
         else [],
         "may_issue": may_issue(document),
+        "deliveries": deliveries_of(document) if document.is_issued else [],
+        "recipient": default_recipient(document) if document.is_issued else "",
     }
     if document.is_draft:
         context.setdefault("header_form", HeaderForm(obj=document, formdata=None))

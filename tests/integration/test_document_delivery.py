@@ -1,0 +1,152 @@
+"""Issued documents go out by e-mail through the worker, each delivery logged."""
+
+from __future__ import annotations
+
+import email
+from decimal import Decimal
+from email.policy import default
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from saas.billing.customers.models import Customer
+from saas.billing.documents import issuing, services
+from saas.billing.documents.delivery import Delivery, DeliveryStatus, deliver_document
+from saas.billing.documents.models import Document
+from saas.billing.documents.states import DocumentKind
+from saas.extensions import db
+from saas.tenants import scoping
+from saas.tenants.models import Role
+from tests.factories import ContactFactory, CustomerFactory, TenantFactory, VatRateFactory, member
+from tests.helpers import run_jobs, sent_mails
+from tests.run import free_port
+
+
+class Inbox:
+    """An SMTP server on loopback that keeps what it receives, or refuses it."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.messages: list[email.message.Message] = []
+        self.refuse = refuse
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.refuse:
+            return self.refuse
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+@pytest.fixture()
+def smtp(app, monkeypatch):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture()
+def invoice(db_session):
+    tenant = TenantFactory(name="Biuro Kasia Sp. z o.o.", country="PL", currency="PLN")
+    with scoping.tenant_context(tenant.id):
+        customer = CustomerFactory(tenant=tenant, name="Łódź Serwis", language="pl",
+                                   currency="PLN")
+        ContactFactory(tenant=tenant, customer=customer, email="faktury@lodz.example",
+                       receives_invoices=True)
+        vat_id = VatRateFactory(tenant=tenant, rate=Decimal(23)).id
+        customer = db.session.get(Customer, customer.id)
+        document = services.create_document(DocumentKind.INVOICE, customer)
+        services.add_line(document, {"description": "Usługa", "quantity": Decimal(1),
+                                     "unit_price": Decimal("100"), "vat_rate_id": vat_id})
+        issuing.issue_document(document)
+        db.session.commit()
+        return {"tenant": tenant, "id": document.id, "number": document.number,
+                "pdf": document.pdf}
+
+
+def _send(client, invoice, **data):
+    return client.post(f"/t/{invoice['tenant'].slug}/documents/{invoice['id']}/send",
+                       data=data, follow_redirects=True)
+
+
+def test_an_invoice_is_emailed_with_its_pdf_in_the_customers_language(
+    app, invoice, smtp, make_client
+):
+    client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
+    page = _send(client, invoice)
+    assert "is on its way to faktury@lodz.example" in page.text
+    assert smtp.messages == []  # not before the worker runs
+    run_jobs(app)
+    [message] = smtp.messages
+    assert message["To"] == "faktury@lodz.example"
+    assert invoice["number"] in message["Subject"] and "od Biuro Kasia" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert "w załączniku przesyłamy" in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == f"{invoice['number']}.pdf"
+    assert attachment.get_content() == invoice["pdf"]  # the stored PDF, not a new one
+    with scoping.tenant_context(invoice["tenant"].id):
+        delivery = db.session.scalar(select(Delivery))
+        assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1
+        assert delivery.message_id == message["Message-ID"]
+    shown = client.get(f"/t/{invoice['tenant'].slug}/documents/{invoice['id']}").text
+    assert "faktury@lodz.example" in shown and ">sent<" in shown
+
+
+def test_running_a_delivery_twice_sends_once(app, invoice, smtp, make_client):
+    _send(make_client(member(invoice["tenant"], Role.ACCOUNTANT)), invoice,
+          recipient="other@example.com")
+    run_jobs(app)
+    with scoping.tenant_context(invoice["tenant"].id):
+        delivery_id = db.session.scalar(select(Delivery.id))
+    deliver_document(delivery_id, tenant_id=invoice["tenant"].id)  # a retry after success
+    assert [m["To"] for m in smtp.messages] == ["other@example.com"]
+
+
+def test_a_refused_message_is_logged_failed_with_the_servers_reply(
+    app, invoice, smtp, make_client
+):
+    smtp.refuse = "550 5.1.1 Mailbox faktury@lodz.example unavailable"
+    client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
+    _send(client, invoice)
+    with pytest.raises(Exception, match="Mailbox"):
+        with scoping.tenant_context(invoice["tenant"].id):
+            delivery_id = db.session.scalar(select(Delivery.id))
+        deliver_document(delivery_id, tenant_id=invoice["tenant"].id)
+    with scoping.tenant_context(invoice["tenant"].id):
+        delivery = db.session.get(Delivery, delivery_id)
+        db.session.refresh(delivery)
+        assert delivery.status == DeliveryStatus.FAILED and "unavailable" in delivery.last_error
+    shown = client.get(f"/t/{invoice['tenant'].slug}/documents/{invoice['id']}").text
+    assert "Mailbox faktury@lodz.example unavailable" in shown and ">failed<" in shown
+
+
+def test_drafts_and_missing_addresses_are_refused(app, invoice, make_client):
+    client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
+    assert "enter one" not in _send(client, invoice, recipient="x@example.com").text
+    refused = _send(client, invoice, recipient="not-an-address")
+    assert "no e-mail address" in refused.text
+    with scoping.tenant_context(invoice["tenant"].id):
+        customer = db.session.scalar(select(Customer))
+        draft = services.create_document(DocumentKind.INVOICE, customer)
+        db.session.commit()
+        draft_id = draft.id
+    response = client.post(f"/t/{invoice['tenant'].slug}/documents/{draft_id}/send",
+                           data={"recipient": "x@example.com"}, follow_redirects=True)
+    assert "Only an issued document can be sent" in response.text
+    viewer = make_client(member(invoice["tenant"], Role.VIEWER))
+    assert viewer.post(f"/t/{invoice['tenant'].slug}/documents/{invoice['id']}/send"
+                       ).status_code == 403
+
+
+def test_without_smtp_the_email_lands_in_the_outbox(app, invoice, outbox, make_client):
+    _send(make_client(member(invoice["tenant"], Role.ACCOUNTANT)), invoice)
+    run_jobs(app)
+    [mail] = sent_mails(outbox)
+    assert mail["To"] == "faktury@lodz.example"
+    with scoping.tenant_context(invoice["tenant"].id):
+        assert db.session.scalar(select(Document.number)) == invoice["number"]
