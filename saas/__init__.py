@@ -78,7 +78,6 @@ def _import_models() -> None:
     # before the first query, in web processes, workers and migrations alike.
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
-    import saas.billing.documents.delivery  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
     import saas.tenants.models  # noqa: F401

@@ -21,8 +21,7 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
-from saas.billing.documents.delivery import Delivery
-from saas.billing.documents.models import Document, DocumentLine
+from saas.billing.documents.models import Delivery, Document, DocumentLine
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
 from saas.extensions import db

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents import issuing, services
-from saas.billing.documents.delivery import Delivery, DeliveryStatus, deliver_document
-from saas.billing.documents.models import Document
+from saas.billing.documents.delivery import deliver_document
+from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
 from saas.tenants import scoping

@@ -10,17 +10,12 @@ is at most once per delivery row.
 
 from __future__ import annotations
 
-import enum
-from datetime import datetime
-
 from flask import render_template
 from rq import Retry
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import select
 
-from saas.billing.documents.models import Document
+from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.services import DocumentError
-from saas.columns import string_enum
 from saas.extensions import db
 from saas.mail import Mail, send_now
 from saas.queue import enqueue, job
@@ -35,35 +30,6 @@ SUBJECTS = {
     "sr": "{title} od {seller}",
     "ro": "{title} de la {seller}",
 }
-
-
-class DeliveryStatus(enum.StrEnum):
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class Delivery(scoping.TenantScoped, db.Model):
-    """One message that carries a document to its customer."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_tenant_document", "tenant_id", "document_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(10), default="email")
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    status: Mapped[DeliveryStatus] = mapped_column(
-        string_enum(DeliveryStatus), default=DeliveryStatus.QUEUED)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    message_id: Mapped[str] = mapped_column(String(250), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
-    document: Mapped[Document] = relationship()
 
 
 def default_recipient(document: Document) -> str:

@@ -8,6 +8,7 @@ to change what was issued. Corrections are credit notes (R3.8).
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -219,3 +220,32 @@ def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
     return quantize_unit_price(
         Fraction(unit_price) * (100 - Fraction(discount_percent)) / 100
     )
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(TenantScoped, db.Model):
+    """One message that carries a document to its customer."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_tenant_document", "tenant_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10), default="email")
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        string_enum(DeliveryStatus), default=DeliveryStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(250), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    document: Mapped[Document] = relationship()
