@@ -6,11 +6,10 @@ Create Date: 2026-11-30 13:05:43.359314
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 from saas.tenants.scoping import enable_tenant_rls
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = "0006_deliveries"
