@@ -21,7 +21,7 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
-from saas.billing.documents.models import Delivery, Document, DocumentLine
+from saas.billing.documents.models import Delivery, Document, DocumentLine, PostBatch
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
 from saas.extensions import db
@@ -375,3 +375,10 @@ class DeliveryFactory(TenantScopedFactory):
     document = factory.SubFactory(DocumentFactory, tenant=factory.SelfAttribute("..tenant"))
     recipient = "kunde@example.com"
     subject = "Invoice"
+
+
+class PostBatchFactory(TenantScopedFactory):
+    class Meta:
+        model = PostBatch
+
+    pdf = b"%PDF-1.4 batch"

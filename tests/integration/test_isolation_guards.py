@@ -31,6 +31,7 @@ from tests.factories import (
     ImportRunFactory,
     InvitationFactory,
     MembershipFactory,
+    PostBatchFactory,
     PriceListFactory,
     PriceListItemFactory,
     ProductCategoryFactory,
@@ -108,6 +109,7 @@ ONE_OF_EACH = (
     lambda t: ImportRunFactory(tenant=t),
     lambda t: issued_document(t),  # documents, lines, number series and counters
     lambda t: DeliveryFactory(tenant=t),
+    lambda t: PostBatchFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -133,6 +135,7 @@ OBJECT_FACTORIES = {
     "import_run_id": lambda tenant: ImportRunFactory(tenant=tenant),
     "document_id": lambda tenant: DocumentFactory(tenant=tenant),
     "line_id": lambda tenant: DocumentLineFactory(tenant=tenant),
+    "post_batch_id": lambda tenant: PostBatchFactory(tenant=tenant),
 }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from saas.billing.catalog.models import Product
-from saas.billing.customers.models import Customer
+from saas.billing.customers.models import Customer, DeliveryPreference
 from saas.billing.documents import conversion, issuing, services
 from saas.billing.documents.delivery import send_document
 from saas.billing.documents.models import Document
@@ -31,6 +31,7 @@ def seed_documents(tenant: Tenant) -> None:
             return
         today = services.today()
         first, second = customers[0], customers[1]
+        second.delivery_preference = DeliveryPreference.BOTH  # Documents → Post shows it
         sites = first.sites
 
         def draft(kind, customer, lines, **header):

@@ -247,5 +247,21 @@ class Delivery(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Post deliveries (channel "post") belong to the print batch that carries them.
+    post_batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("post_batches.id", ondelete="CASCADE"), index=True)
 
     document: Mapped[Document] = relationship()
+
+
+class PostBatch(TenantScoped, db.Model):
+    """Documents for customers who want them by post: one merged PDF to print (R3.4)."""
+
+    __tablename__ = "post_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    deliveries: Mapped[list[Delivery]] = relationship(order_by="Delivery.id")
