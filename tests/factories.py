@@ -333,15 +333,14 @@ class DocumentLineFactory(TenantScopedFactory):
     unit = "h"
     unit_price = Decimal("500.00")
     net = Decimal("1000.00")
-    vat_rate = factory.SubFactory(VatRateFactory, tenant=factory.SelfAttribute("..tenant"))
-    vat_code = factory.LazyAttribute(lambda line: line.vat_rate.code)
-    vat_rate_percent = None
+    # The line keeps its own copy of the rate (vat_rate is the percentage column).
+    vat = factory.SubFactory(VatRateFactory, tenant=factory.SelfAttribute("..tenant"))
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        vat = kwargs.pop("vat_rate")
-        kwargs.pop("vat_rate_percent", None)
-        kwargs.update(vat_rate_id=vat.id, vat_rate=vat.rate, vat_category=str(vat.category))
+        vat = kwargs.pop("vat")
+        kwargs.update(vat_rate_id=vat.id, vat_code=vat.code, vat_rate=vat.rate,
+                      vat_category=str(vat.category))
         return super()._create(model_class, *args, **kwargs)
 
 

@@ -127,7 +127,8 @@ def test_a_refused_message_is_logged_failed_with_the_servers_reply(
 
 def test_drafts_and_missing_addresses_are_refused(app, invoice, make_client):
     client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
-    assert "enter one" not in _send(client, invoice, recipient="x@example.com").text
+    assert "is on its way to x@example.com" in _send(client, invoice,
+                                                      recipient="x@example.com").text
     refused = _send(client, invoice, recipient="not-an-address")
     assert "no e-mail address" in refused.text
     with scoping.tenant_context(invoice["tenant"].id):

@@ -61,6 +61,13 @@ def _start(client, shop, kind="invoices") -> int:
     return int(response.headers["Location"].rstrip("/").split("/")[-1])
 
 
+def _only(shop, kind) -> tuple[int, int]:
+    """The id of the one document of the kind, and of its first line."""
+    with scoping.tenant_context(shop["tenant"].id):
+        document = db.session.scalar(select(Document).where(Document.kind == kind))
+        return document.id, document.lines[0].id
+
+
 def _add(client, shop, document_id, **fields):
     data = {"quantity": "1", "product_id": "", "description": "", "unit": "",
             "unit_price": "", "discount_percent": "", "vat_rate_id": "", "site_id": ""}
@@ -168,9 +175,7 @@ def test_quote_to_order_to_partial_invoice_and_credit_note_pages(shop, accountan
     accountant.post(url(shop, f"/{quote_id}/issue"))
     converted = accountant.post(url(shop, f"/{quote_id}/convert"), follow_redirects=True)
     assert "Draft order confirmation" in converted.text and "Q-" in converted.text
-    with scoping.tenant_context(shop["tenant"].id):
-        order = db.session.scalar(select(Document).where(Document.kind == K.ORDER))
-        order_id, order_line = order.id, order.lines[0].id
+    order_id, order_line = _only(shop, K.ORDER)
     accountant.post(url(shop, f"/{order_id}/issue"))
     form = accountant.get(url(shop, f"/{order_id}/invoice"))
     assert f'name="quantity-{order_line}"' in form.text
@@ -180,9 +185,7 @@ def test_quote_to_order_to_partial_invoice_and_credit_note_pages(shop, accountan
     made = accountant.post(url(shop, f"/{order_id}/invoice"),
                            data={f"quantity-{order_line}": "3"}, follow_redirects=True)
     assert "Draft invoice" in made.text and "Chain" in made.text
-    with scoping.tenant_context(shop["tenant"].id):
-        invoice = db.session.scalar(select(Document).where(Document.kind == K.INVOICE))
-        invoice_id, invoice_line = invoice.id, invoice.lines[0].id
+    invoice_id, invoice_line = _only(shop, K.INVOICE)
     accountant.post(url(shop, f"/{invoice_id}/issue"))
     order_page = accountant.get(url(shop, f"/{order_id}"))
     assert "Partly invoiced" in order_page.text
@@ -201,9 +204,7 @@ def test_the_difference_report_shows_changed_lines(shop, accountant):
     _add(accountant, shop, quote_id, product_id=shop["product"], quantity="4")
     accountant.post(url(shop, f"/{quote_id}/issue"))
     accountant.post(url(shop, f"/{quote_id}/convert"))
-    with scoping.tenant_context(shop["tenant"].id):
-        order = db.session.scalar(select(Document).where(Document.kind == K.ORDER))
-        order_id, line_id = order.id, order.lines[0].id
+    order_id, line_id = _only(shop, K.ORDER)
     accountant.post(url(shop, f"/{order_id}/lines/{line_id}/edit"), data={
         "product_id": shop["product"], "quantity": "6", "description": "Consulting hour",
         "unit": "h", "unit_price": "1100", "discount_percent": "0",

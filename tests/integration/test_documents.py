@@ -363,3 +363,19 @@ def test_sent_quotes_past_their_validity_expire_and_can_still_be_accepted(shop):
     assert services.expire_quotes(ISSUE_DAY) == 0  # running it again changes nothing
     order = conversion.convert_quote_to_order(old)  # a late yes is still a yes
     assert old.status == S.CONVERTED and order.kind == K.ORDER
+
+
+def test_a_line_continuing_another_document_than_the_source_names_it_when_printed(shop):
+    from saas.billing.documents.printing import printable
+
+    first = _draft(shop, kind=K.ORDER, lines=(("bread", "2"),))
+    other = _draft(shop, kind=K.ORDER, lines=(("bread", "3"),))
+    for order in (first, other):
+        issuing.issue_document(order, on=ISSUE_DAY, render=False)
+    invoice = conversion.invoice_order(first)
+    services.add_line(invoice, {"description": "Bread (second order)", "quantity": D(3),
+                                "unit_price": D("39.90"), "vat_rate_id": shop["reduced"],
+                                "source_line_id": other.lines[0].id})
+    db.session.flush()
+    lines = printable(invoice).lines
+    assert [line.reference for line in lines] == ["", f"Order confirmation {other.number}"]

@@ -14,6 +14,7 @@ from flask import render_template
 from rq import Retry
 from sqlalchemy import select
 
+from saas.billing.documents.issuing import invoice_email
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.services import DocumentError
 from saas.extensions import db
@@ -34,11 +35,7 @@ SUBJECTS = {
 
 def default_recipient(document: Document) -> str:
     """The buyer's invoice address as issued, else a contact who receives invoices."""
-    email = (document.buyer or {}).get("email", "")
-    if email:
-        return email
-    return next((c.email for c in document.customer.contacts
-                 if c.receives_invoices and c.email), "")
+    return (document.buyer or {}).get("email", "") or invoice_email(document.customer)
 
 
 def send_document(document: Document, recipient: str | None = None,

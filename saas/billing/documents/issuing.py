@@ -53,6 +53,13 @@ def _insert(model: type) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
+def _new_series(kind: DocumentKind, issued_count: int) -> Any:
+    """An insert of the kind's series as it starts: the default format, yearly reset."""
+    return _insert(NumberSeries).values(
+        tenant_id=scoping.require_tenant_id(), kind=str(kind), format=DEFAULT_FORMATS[kind],
+        reset=numbering.YEARLY, issued_count=issued_count, last_hash=chain.GENESIS)
+
+
 def series_for(kind: DocumentKind, *, lock: bool = False) -> NumberSeries:
     """The tenant's series for the kind (created with the default format on first use)."""
     statement = select(NumberSeries).where(NumberSeries.kind == kind)
@@ -60,12 +67,7 @@ def series_for(kind: DocumentKind, *, lock: bool = False) -> NumberSeries:
         statement = statement.with_for_update()
     series = db.session.scalar(statement)
     if series is None:
-        db.session.execute(
-            _insert(NumberSeries)
-            .values(tenant_id=scoping.require_tenant_id(), kind=str(kind),
-                    format=DEFAULT_FORMATS[kind], reset=numbering.YEARLY, issued_count=0,
-                    last_hash=chain.GENESIS)
-            .on_conflict_do_nothing())
+        db.session.execute(_new_series(kind, 0).on_conflict_do_nothing())
         series = db.session.scalar(statement.execution_options(populate_existing=True))
     return series
 
@@ -100,9 +102,7 @@ def _draw(kind: DocumentKind, on: date, count: int) -> tuple[list[int], str, str
     """
     tenant_id = scoping.require_tenant_id()
     series = db.session.execute(
-        _insert(NumberSeries)
-        .values(tenant_id=tenant_id, kind=str(kind), format=DEFAULT_FORMATS[kind],
-                reset=numbering.YEARLY, issued_count=count, last_hash=chain.GENESIS)
+        _new_series(kind, count)
         .on_conflict_do_update(index_elements=["tenant_id", "kind"],
                                set_={"issued_count": NumberSeries.issued_count + count})
         .returning(NumberSeries.format, NumberSeries.reset, NumberSeries.issued_count,
@@ -159,8 +159,13 @@ def _address(party: Tenant | Customer) -> list[str]:
     return [line for line in (party.address_line1, party.address_line2, town) if line]
 
 
+def invoice_email(customer: Customer) -> str:
+    """The e-mail of the customer's first contact who receives invoices, or ""."""
+    return next((c.email for c in customer.contacts if c.receives_invoices and c.email), "")
+
+
 def snapshot_buyer(customer: Customer) -> dict[str, Any]:
-    email = next((c.email for c in customer.contacts if c.receives_invoices and c.email), "")
+    email = invoice_email(customer)
     return {
         "customer_number": customer.number,
         "name": customer.name,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from saas.billing.documents import printable as p
-from saas.billing.documents.models import Document
+from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
+from saas.billing.documents.models import Document, DocumentLine
+from saas.billing.documents.pdf import render_pdf
+from saas.billing.documents.services import document_totals, today
 from saas.billing.documents.states import DocumentKind
 from saas.billing.money import quantize_money
 from saas.extensions import db
@@ -27,9 +30,6 @@ def _party(data: dict) -> p.Party:
 
 def printable(document: Document) -> p.Printable:
     """The document as printed. Drafts (previews) use today's customer and tenant data."""
-    from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
-    from saas.billing.documents.services import document_totals
-
     seller = document.seller or snapshot_seller(document.currency)
     buyer = document.buyer or snapshot_buyer(document.customer)
     branding = db.session.scalar(select(Branding))
@@ -37,6 +37,7 @@ def printable(document: Document) -> p.Printable:
     references = []
     if document.source is not None and document.source.number:
         references.append((document.source.kind.label, document.source.number))
+    line_references = _line_references(document)
     converted_vat = None
     if document.currency != document.tenant_currency and document.exchange_rate:
         converted_vat = quantize_money(totals.vat * document.exchange_rate,
@@ -46,7 +47,7 @@ def printable(document: Document) -> p.Printable:
         number=document.number or "",
         language=document.language,
         currency=document.currency,
-        issue_date=document.issue_date or _today(),
+        issue_date=document.issue_date or today(),
         seller=_party(seller),
         buyer=_party(buyer),
         lines=tuple(
@@ -55,7 +56,7 @@ def printable(document: Document) -> p.Printable:
                 quantity=line.quantity, unit=line.unit, unit_price=line.net_unit_price,
                 discount_percent=line.discount_percent, vat_code=line.vat_code,
                 vat_rate=line.vat_rate, net=line.net, site=line.site_label,
-                reference=_line_reference(line),
+                reference=line_references.get(line.id, ""),
             )
             for line in document.lines
         ),
@@ -91,23 +92,27 @@ def printable(document: Document) -> p.Printable:
     )
 
 
-def _line_reference(line) -> str:
-    source = line.source_line
-    if source is None or source.document_id == line.document.source_id:
-        return ""  # the document's own reference says it
-    parent = source.document
-    return f"{parent.kind.label} {parent.number}" if parent.number else ""
+def _line_references(document: Document) -> dict[int, str]:
+    """Per line, the other document it continues ("Order confirmation OC-…"), in one query.
 
-
-def _today():
-    from saas.billing.documents.services import today
-
-    return today()
+    Lines continuing the document's own source say nothing: the header names it.
+    """
+    source_ids = {line.source_line_id for line in document.lines if line.source_line_id}
+    if not source_ids:
+        return {}
+    statement = (
+        select(DocumentLine.id, Document)
+        .join(Document, Document.id == DocumentLine.document_id)
+        .where(DocumentLine.id.in_(source_ids), Document.number.is_not(None)))
+    if document.source_id is not None:
+        statement = statement.where(Document.id != document.source_id)
+    parents = dict(db.session.execute(statement).all())
+    return {line.id: f"{parents[line.source_line_id].kind.label}"
+                     f" {parents[line.source_line_id].number}"
+            for line in document.lines if line.source_line_id in parents}
 
 
 def render_document_pdf(document: Document) -> bytes:
-    from saas.billing.documents.pdf import render_pdf
-
     return render_pdf(printable(document))
 
 

@@ -180,6 +180,5 @@ def customer_statistics(customer_id: int) -> list[dict[str, Any]]:
         entry = table.setdefault((int(row_year), currency), {
             "year": int(row_year), "currency": currency,
             **{k.value: {"count": 0, "net": ZERO} for k in K}})
-        entry[kind.value if hasattr(kind, "value") else kind] = {
-            "count": count, "net": Decimal(total or 0)}
+        entry[DocumentKind(kind).value] = {"count": count, "net": Decimal(total or 0)}
     return list(table.values())

@@ -15,7 +15,7 @@ from saas.billing.catalog import services
 from saas.billing.catalog.forms import CatalogForm
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
-from saas.integrity import Duplicate, commit_or_field_error
+from saas.integrity import Duplicate, add_error, commit_or_field_error
 from saas.tenants.access import MANAGERS
 from saas.tenants.models import Role
 
@@ -51,11 +51,7 @@ def money(value: Decimal | None, currency: str = "") -> str:
 def refuse(form: FlaskForm, error: services.CatalogError) -> None:
     """Show a service's refusal as the error of the field it concerns."""
     db.session.rollback()
-    field = form._fields.get(error.field or "")
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors.append(str(error))
+    add_error(form, error.field or "", str(error))
 
 
 def _duplicates(values: dict[str, Any]) -> dict[str, Duplicate]:

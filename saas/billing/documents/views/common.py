@@ -13,6 +13,7 @@ from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
 from saas.htmx import redirect_to
+from saas.integrity import add_error
 from saas.tenants.access import MANAGERS, get_or_404, has_role
 from saas.tenants.models import Role
 
@@ -62,9 +63,7 @@ def back_refused(document_id: int, error: DocumentError) -> Response:
 def refuse(form: FlaskForm | None, error: DocumentError) -> str:
     """Undo what the refused change did and put its reason on the field it concerns."""
     db.session.rollback()
-    if form is not None:
-        field = form._fields.get(error.field or "")
-        if field is not None:
-            field.errors = [*field.errors, str(error)]
-            return ""
+    if form is not None and error.field in form._fields:
+        add_error(form, error.field, str(error))
+        return ""
     return str(error)
