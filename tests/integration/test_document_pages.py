@@ -290,3 +290,32 @@ def test_ticked_drafts_are_issued_together_all_or_none(shop, accountant):
     nothing = accountant.post(url(shop, "/invoices/issue-selected"), data={},
                               follow_redirects=True)
     assert "Tick the drafts" in nothing.text
+
+
+def test_the_details_of_a_draft_are_saved_in_place_and_a_date_can_be_cleared(shop, accountant):
+    quote_id = _start(accountant, shop, "quotes")
+    # What a quote's form sends: it has no payment terms field.
+    details = {"language": "nb", "delivery_date": "2026-12-01", "valid_until": "2026-12-31",
+               "notes": "Hei"}
+    saved = accountant.post(url(shop, f"/{quote_id}/header"), data=details, headers=htmx())
+    assert saved.status_code == 200 and "Saved." in saved.text
+    cleared = accountant.post(url(shop, f"/{quote_id}/header"), headers=htmx(),
+                              data={**details, "delivery_date": "", "valid_until": ""})
+    assert cleared.status_code == 200
+    with scoping.tenant_context(shop["tenant"].id):
+        quote = db.session.get(Document, quote_id)
+        assert (quote.language, quote.notes) == ("nb", "Hei")
+        assert (quote.delivery_date, quote.valid_until) == (None, None)
+    invoice_id = _start(accountant, shop)
+    bad = accountant.post(url(shop, f"/{invoice_id}/header"), headers=htmx(),
+                          data={**details, "payment_terms_days": "400",
+                                "payment_reference": ""})
+    assert bad.status_code == 422 and "Use 0 to 365 days." in bad.text
+    good = accountant.post(url(shop, f"/{invoice_id}/header"), headers=htmx(),
+                           data={**details, "payment_terms_days": "30",
+                                 "payment_reference": "RF18539007547034"})
+    assert good.status_code == 200
+    with scoping.tenant_context(shop["tenant"].id):
+        invoice = db.session.get(Document, invoice_id)
+        assert (invoice.payment_terms_days, invoice.payment_reference) == (
+            30, "RF18539007547034")

@@ -30,8 +30,9 @@ from saas.forms import LANGUAGES, choices, strip
 
 class HeaderForm(CatalogForm):
     language = SelectField("Language", choices=choices(LANGUAGES.items()))
+    # Shown on invoices and proformas only: left out of the form, the terms stay as they are.
     payment_terms_days = IntegerField("Payment terms (days)", validators=[
-        InputRequired(), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
+        Optional(), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
     delivery_date = DateField("Date of supply", validators=[Optional()])
     valid_until = DateField("Valid until", validators=[Optional()])
     payment_reference = text_field("Payment reference", 35, required=False)

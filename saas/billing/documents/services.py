@@ -37,6 +37,7 @@ from saas.tenants.services import ServiceError
 
 K, S = DocumentKind, DocumentStatus
 QUOTE_VALIDITY_DAYS = 30
+OPTIONAL_DATES = frozenset({"delivery_date", "valid_until"})
 HEADER_FIELDS = (
     "delivery_date", "valid_until", "payment_terms_days", "payment_reference", "notes",
     "language", "show_balance", "payment_demand",
@@ -98,7 +99,8 @@ def update_header(document: Document, values: dict[str, Any]) -> None:
     if terms is not None and not 0 <= int(terms) <= 365:
         raise DocumentError("Payment terms are 0 to 365 days.", "payment_terms_days")
     for name in HEADER_FIELDS:
-        if name in values and values[name] is not None:
+        # An empty date clears it; other fields are never empty (None: leave as is).
+        if name in values and (values[name] is not None or name in OPTIONAL_DATES):
             setattr(document, name, values[name])
     if "customer_id" in values and values["customer_id"] != document.customer_id:
         customer = db.session.get(Customer, values["customer_id"])
