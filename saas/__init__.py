@@ -80,6 +80,8 @@ def _import_models() -> None:
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
+    import saas.billing.reminders.models  # noqa: F401
+    import saas.billing.todos.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
 

@@ -152,6 +152,8 @@ class Branding(TenantScoped, db.Model):
     primary_color: Mapped[str] = mapped_column(String(7), default="#1f4e79")
     footer_text: Mapped[str] = mapped_column(Text, default="")
     email_sender_name: Mapped[str] = mapped_column(String(200), default="")
+    # Where customers' replies to the tenant's e-mails go (blank: the sender address).
+    reply_to: Mapped[str] = mapped_column(String(254), default="")
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(String(20))
     logo_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -44,6 +45,9 @@ DEFAULT_FORMATS = {
     DocumentKind.INVOICE: "INV-{yyyy}-{counter:05}",
     DocumentKind.CREDIT_NOTE: "CN-{yyyy}-{counter:04}",
 }
+
+
+OPEN_INVOICES_SQL = "kind = 'invoice' AND status IN ('issued', 'partly_paid')"
 
 
 def _public_id() -> str:
@@ -87,6 +91,9 @@ class Document(TenantScoped, db.Model):
         Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status"),
         Index("ix_documents_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_documents_tenant_source", "tenant_id", "source_id"),
+        # The reminder sweep reads open invoices by due date.
+        Index("ix_documents_open_invoices_due", "tenant_id", "due_date",
+              postgresql_where=text(OPEN_INVOICES_SQL), sqlite_where=text(OPEN_INVOICES_SQL)),
         CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
     )
 
@@ -224,8 +231,12 @@ def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
 
 class DeliveryStatus(enum.StrEnum):
     QUEUED = "queued"
+    # Claimed by a job that is sending it: its Message-ID is fixed, so a retry after a
+    # crash sends the same message again (at least once; see delivery.py).
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Delivery(TenantScoped, db.Model):
@@ -250,6 +261,9 @@ class Delivery(TenantScoped, db.Model):
     # Post deliveries (channel "post") belong to the print batch that carries them.
     post_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("post_batches.id", ondelete="CASCADE"), index=True)
+    # A reminder's e-mail carries the reminder (and a copy of the invoice).
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminders.id", ondelete="CASCADE"), index=True)
 
     document: Mapped[Document] = relationship()
 
