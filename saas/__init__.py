@@ -91,6 +91,8 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.imports.views import bp as imports_bp
+    from saas.billing.reminders.views import bp as reminders_bp
+    from saas.billing.todos.views import bp as todos_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
     from saas.tenants.views import bp as tenant_bp
@@ -101,6 +103,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(todos_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from saas.billing.documents.cli import documents
+from saas.billing.reminders.cli import reminders
 from saas.extensions import db
 
 demo = AppGroup("demo", help="Demo data.")
@@ -29,3 +30,4 @@ def seed_command() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(documents)
+    app.cli.add_command(reminders)

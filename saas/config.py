@@ -42,6 +42,9 @@ def from_environment() -> dict[str, object]:
         "REDIS_URL": redis_url,
         "SMTP_URL": os.environ.get("SMTP_URL") or None,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "invoices@localhost"),
+        # Seconds between retries of a failed e-mail job; as many retries as numbers.
+        "JOB_RETRY_INTERVALS": tuple(
+            int(n) for n in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if n),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

@@ -27,7 +27,10 @@ from saas.tenants import scoping
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("default", "email")
+# mail: every e-mail (documents, reminders, invitations); default: short work for users
+# (imports); billing: sweeps and runs started by the scheduler.
+MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE = "mail", "default", "billing"
+QUEUES = (MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE)
 _PENDING = "saas.pending_jobs"
 
 
@@ -70,6 +73,12 @@ def _dispatch_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous_transaction: object) -> None:
     session.info.pop(_PENDING, None)
+
+
+def mail_retry(app: Flask | None = None) -> Retry:
+    """Retries with backoff for e-mail jobs: JOB_RETRY_INTERVALS seconds apart (10, 60, 300)."""
+    intervals = list((app or current_app).config["JOB_RETRY_INTERVALS"])
+    return Retry(max=len(intervals), interval=intervals)
 
 
 def redis_connection(app: Flask | None = None) -> Redis | None:

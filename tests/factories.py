@@ -24,6 +24,14 @@ from saas.billing.customers.models import Contact, Customer, CustomerCategory, S
 from saas.billing.documents.models import Delivery, Document, DocumentLine, PostBatch
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
+from saas.billing.reminders.models import (
+    Reminder,
+    ReminderLevel,
+    ReminderPause,
+    ReminderPolicy,
+    Tone,
+)
+from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
 from saas.tenants import scoping, services
 from saas.tenants.models import (
@@ -381,3 +389,64 @@ class PostBatchFactory(TenantScopedFactory):
         model = PostBatch
 
     pdf = b"%PDF-1.4 batch"
+
+
+class ReminderPolicyFactory(TenantScopedFactory):
+    class Meta:
+        model = ReminderPolicy
+
+    enabled = True
+    interest_rate = Decimal("11.25")
+    min_days_between = 7
+    notify_after_days = 7
+
+
+class ReminderLevelFactory(TenantScopedFactory):
+    class Meta:
+        model = ReminderLevel
+
+    position = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Reminder {n + 1}")
+    days_after_due = factory.Sequence(lambda n: 7 * (n + 1))
+    tone = Tone.REMINDER
+
+
+class ReminderFactory(TenantScopedFactory):
+    """A reminder claimed for an (issued) invoice."""
+
+    class Meta:
+        model = Reminder
+
+    document_id = factory.LazyAttribute(lambda o: issued_document(o.tenant))
+    customer_id = factory.LazyAttribute(lambda o: _customer_of(o.tenant, o.document_id))
+    position = 1
+    level_name = "First reminder"
+    reminded_on = factory.LazyFunction(date.today)
+    currency = "EUR"
+
+
+def _customer_of(tenant: Tenant, document_id: int) -> int:
+    with scoping.tenant_context(tenant.id):
+        return db.session.get(Document, document_id).customer_id
+
+
+class ReminderPauseFactory(TenantScopedFactory):
+    class Meta:
+        model = ReminderPause
+
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    customer_id = factory.LazyAttribute(lambda o: o.customer.id)
+    reason = "Disputed"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs.pop("customer", None)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class TodoFactory(TenantScopedFactory):
+    class Meta:
+        model = Todo
+
+    kind = TodoKind.UNPAID_AFTER_REMINDERS
+    title = "Still unpaid after the last reminder"

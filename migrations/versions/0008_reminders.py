@@ -253,6 +253,10 @@ def upgrade():
         )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reminder_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("claimed_by", sa.String(length=64), nullable=False, server_default="")
+        )
+        batch_op.add_column(sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_deliveries_reminder_id"), ["reminder_id"], unique=False
         )
@@ -286,6 +290,8 @@ def downgrade():
         )
         batch_op.drop_index(batch_op.f("ix_deliveries_reminder_id"))
         batch_op.drop_column("reminder_id")
+        batch_op.drop_column("claimed_by")
+        batch_op.drop_column("claimed_at")
     with op.batch_alter_table("brandings", schema=None) as batch_op:
         batch_op.drop_column("reply_to")
     op.drop_index("ix_todos_tenant_open", table_name="todos")

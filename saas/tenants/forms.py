@@ -142,6 +142,9 @@ class BankAccountForm(FlaskForm):
 class BrandingForm(FlaskForm):
     primary_color = StringField("Primary colour", filters=[strip], validators=[DataRequired()])
     footer_text = TextAreaField("Document footer", validators=[Length(max=1000)])
+    reply_to = EmailField("Reply-to address for e-mails", filters=[strip],
+                          validators=[Optional(), Email(check_deliverability=False),
+                                      Length(max=254)])
     email_sender_name = StringField("Sender name for e-mails", filters=[strip],
                                     validators=[DataRequired(), Length(max=200)])
     # Checked by decoding the image (services.check_logo), not by its file name.

@@ -396,6 +396,7 @@ def update_branding(
     primary_color: str,
     footer_text: str,
     email_sender_name: str,
+    reply_to: str = "",
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> None:
@@ -409,6 +410,7 @@ def update_branding(
     branding.primary_color = primary_color
     branding.footer_text = footer_text
     branding.email_sender_name = email_sender_name
+    branding.reply_to = reply_to.strip().lower()
     audit.record(
         "settings.branding_changed", branding, "Branding changed",
         {"logo": "replaced" if logo else ("removed" if remove_logo else "kept")},

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
+from saas.billing.todos.views import open_todos
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.tenants import services
@@ -48,6 +49,7 @@ def dashboard() -> Response:
         recent=recent,
         bank_account_count=accounts,
         branding=branding,
+        todos=open_todos(limit=5),
     )
 
 
@@ -118,6 +120,7 @@ def branding() -> Response:
                 primary_color=form.primary_color.data,
                 footer_text=form.footer_text.data or "",
                 email_sender_name=form.email_sender_name.data,
+                reply_to=form.reply_to.data or "",
                 logo=upload.read() if upload else None,
                 remove_logo=form.remove_logo.data,
             )

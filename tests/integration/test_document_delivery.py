@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents import issuing, services
-from saas.billing.documents.delivery import deliver_document
+from saas.billing.documents.delivery import DeliveryFailed, deliver_document
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
@@ -85,7 +85,7 @@ def test_an_invoice_is_emailed_with_its_pdf_in_the_customers_language(
     assert message["To"] == "faktury@lodz.example"
     assert invoice["number"] in message["Subject"] and "od Biuro Kasia" in message["Subject"]
     body = message.get_body(("plain",)).get_content()
-    assert "w załączniku przesyłamy" in body
+    assert f"W załączeniu przesyłamy fakturę {invoice['number']}" in body
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == f"{invoice['number']}.pdf"
     assert attachment.get_content() == invoice["pdf"]  # the stored PDF, not a new one
@@ -113,7 +113,7 @@ def test_a_refused_message_is_logged_failed_with_the_servers_reply(
     smtp.refuse = "550 5.1.1 Mailbox faktury@lodz.example unavailable"
     client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
     _send(client, invoice)
-    with pytest.raises(Exception, match="Mailbox"):
+    with pytest.raises(DeliveryFailed, match="Mailbox"):
         with scoping.tenant_context(invoice["tenant"].id):
             delivery_id = db.session.scalar(select(Delivery.id))
         deliver_document(delivery_id, tenant_id=invoice["tenant"].id)

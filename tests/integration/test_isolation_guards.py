@@ -34,6 +34,11 @@ from tests.factories import (
     PostBatchFactory,
     PriceListFactory,
     PriceListItemFactory,
+    ReminderFactory,
+    ReminderLevelFactory,
+    ReminderPauseFactory,
+    ReminderPolicyFactory,
+    TodoFactory,
     ProductCategoryFactory,
     ProductFactory,
     SiteFactory,
@@ -110,6 +115,11 @@ ONE_OF_EACH = (
     lambda t: issued_document(t),  # documents, lines, number series and counters
     lambda t: DeliveryFactory(tenant=t),
     lambda t: PostBatchFactory(tenant=t),
+    lambda t: ReminderPolicyFactory(tenant=t),
+    lambda t: ReminderLevelFactory(tenant=t),
+    lambda t: ReminderFactory(tenant=t),
+    lambda t: ReminderPauseFactory(tenant=t),
+    lambda t: TodoFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -136,6 +146,11 @@ OBJECT_FACTORIES = {
     "document_id": lambda tenant: DocumentFactory(tenant=tenant),
     "line_id": lambda tenant: DocumentLineFactory(tenant=tenant),
     "post_batch_id": lambda tenant: PostBatchFactory(tenant=tenant),
+    "delivery_id": lambda tenant: DeliveryFactory(tenant=tenant),
+    "reminder_id": lambda tenant: ReminderFactory(tenant=tenant),
+    "level_id": lambda tenant: ReminderLevelFactory(tenant=tenant),
+    "pause_id": lambda tenant: ReminderPauseFactory(tenant=tenant),
+    "todo_id": lambda tenant: TodoFactory(tenant=tenant),
 }
 
 

@@ -13,6 +13,7 @@ from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckFo
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.billing.documents import queries as document_queries
 from saas.billing.documents.issuing import customer_balance
+from saas.billing.reminders import services as reminder_services
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.integrity import Duplicate, commit_or_field_error
@@ -123,6 +124,7 @@ def _page(customer: Customer, **extra: object) -> dict[str, object]:
         "documents": document_queries.customer_documents(customer.id),
         "statistics": document_queries.customer_statistics(customer.id),
         "balance": customer_balance(customer.id),
+        "reminder_pause": reminder_services.pause_of(customer=customer),
         "contact_form": ContactForm(formdata=None),
         "site_form": SiteForm(formdata=None),
         "price_form": PriceCheckForm(formdata=None, meta={"csrf": False}),

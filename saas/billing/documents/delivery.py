@@ -1,36 +1,58 @@
 """Sending issued documents by e-mail (R3.4), with a delivery log per message.
 
 ``send_document`` records a queued delivery and asks for the ``deliver_document`` job after
-commit (job id per delivery: asking twice queues once). The job sends the e-mail with the
-stored PDF attached and records the outcome: sent with its Message-ID, or failed with the
-server's reply (RQ retries it with backoff; *Resend* makes a new delivery). A delivery
-that is already sent is never sent again, so a job that runs twice sends once: delivery
-is at most once per delivery row.
+commit (job id per delivery: asking twice queues once). Jobs send deliveries through
+``deliver``, which follows one protocol for documents and reminders alike:
+
+1. *Claim*: under a row lock, mark the delivery ``sending``, fix its Message-ID, note the
+   job that claims it and when, count the attempt; commit.
+2. *Send* the message (PDF attached) through SMTP or to the outbox.
+3. *Record* the outcome: ``sent`` with the time, or ``failed`` with the server's reply.
+   A failed delivery makes the job raise, so RQ retries it with backoff; *Resend* on the
+   document page makes a new delivery.
+
+Delivery is **at least once**, by choice: a reminder or invoice that never arrives costs
+the tenant money, a duplicate costs a second look. A job killed between claim and send is
+retried and sends the message once. A job killed after the server accepted the message but
+before step 3 committed sends it again on retry — with the same Message-ID, which mail
+clients and servers use to show one copy. A sent delivery is never sent again, and a
+claim held by another live job (younger than ``CLAIM_TIMEOUT``) is left to that job, so
+two workers never send one delivery at the same time.
 """
 
 from __future__ import annotations
 
-from flask import render_template
-from rq import Retry
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, timedelta
+
+from rq import get_current_job
 from sqlalchemy import select
 
+from saas import clock
+from saas.billing.documents.emails import document_email
 from saas.billing.documents.issuing import invoice_email
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.services import DocumentError
 from saas.extensions import db
-from saas.mail import Mail, send_now
-from saas.queue import enqueue, job
+from saas.mail import Mail, Postman, new_message_id, postman
+from saas.queue import MAIL_QUEUE, enqueue, job, mail_retry
 from saas.tenants import audit, scoping
-from saas.tenants.models import Branding, utcnow
+from saas.tenants.models import Branding
 
-SUBJECTS = {
-    "en": "{title} from {seller}",
-    "pl": "{title} od {seller}",
-    "cs": "{title} od {seller}",
-    "nb": "{title} fra {seller}",
-    "sr": "{title} od {seller}",
-    "ro": "{title} de la {seller}",
-}
+# A claim older than this is taken to be from a job that died; longer than any mail job runs.
+CLAIM_TIMEOUT = timedelta(minutes=15)
+FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED)
+
+
+class DeliveryFailed(Exception):
+    """Some deliveries of a job failed; raised after the others went out, so RQ retries."""
+
+    @classmethod
+    def of(cls, delivery_ids: Sequence[int], out_of: int) -> DeliveryFailed:
+        errors = db.session.scalars(select(Delivery.last_error).where(
+            Delivery.id.in_(list(delivery_ids))).order_by(Delivery.id)).all()
+        return cls(f"{len(delivery_ids)} of {out_of} failed: " + "; ".join(errors))
 
 
 def default_recipient(document: Document) -> str:
@@ -48,50 +70,149 @@ def send_document(document: Document, recipient: str | None = None,
         raise DocumentError(
             f"{document.customer.name} has no e-mail address for invoices: enter one.",
             "recipient")
-    subject = SUBJECTS.get(document.language, SUBJECTS["en"]).format(
-        title=document.title, seller=(document.seller or {}).get("name", ""))
-    delivery = Delivery(document_id=document.id, recipient=recipient, subject=subject[:300],
-                        created_by_id=user_id)
+    content = document_email(document, _branding())
+    delivery = Delivery(document_id=document.id, recipient=recipient,
+                        subject=content.subject[:300], created_by_id=user_id)
     db.session.add(delivery)
     db.session.flush()
     audit.record("documents.sent", document, f"{document.title} queued to {recipient}",
                  user_id=user_id)
     enqueue(deliver_document, delivery.id, tenant_id=scoping.require_tenant_id(),
-            queue="email", job_id=f"delivery-{delivery.id}",
-            retry=Retry(max=3, interval=[10, 60, 300]))
+            queue=MAIL_QUEUE, job_id=f"delivery-{delivery.id}", retry=mail_retry())
     return delivery
+
+
+def resend(delivery: Delivery, user_id: int | None = None) -> Delivery:
+    """Send a failed (or any) delivery's message again, as a new delivery."""
+    again = Delivery(document_id=delivery.document_id, recipient=delivery.recipient,
+                     subject=delivery.subject, reminder_id=delivery.reminder_id,
+                     created_by_id=user_id)
+    db.session.add(again)
+    db.session.flush()
+    audit.record("documents.resent", delivery.document,
+                 f"{delivery.subject} queued again to {delivery.recipient}", user_id=user_id)
+    enqueue(deliver_document, again.id, tenant_id=scoping.require_tenant_id(),
+            queue=MAIL_QUEUE, job_id=f"delivery-{again.id}", retry=mail_retry())
+    return again
 
 
 @job
 def deliver_document(delivery_id: int) -> None:
-    """Background job: send one delivery, once; record the outcome either way."""
+    """Background job: send one delivery."""
+    deliver([delivery_id])
+
+
+def deliver(delivery_ids: Sequence[int], carrier: Postman | None = None) -> int:
+    """Send the deliveries (one SMTP connection); return how many went out now.
+
+    Raises DeliveryFailed after trying them all when any failed, so the job is retried.
+    """
+    if carrier is None:
+        with postman() as own:
+            return deliver(delivery_ids, own)
+    worker = _claimant()
+    sent, failed = 0, []
+    for delivery_id in delivery_ids:
+        outcome = deliver_one(delivery_id, carrier, worker)
+        sent += outcome is True
+        if outcome is False:
+            failed.append(delivery_id)
+    if failed:
+        raise DeliveryFailed.of(failed, len(delivery_ids))
+    return sent
+
+
+def deliver_one(delivery_id: int, carrier: Postman, worker: str) -> bool | None:
+    """Claim, send and record one delivery: True sent now, False failed, None nothing to do."""
     delivery = db.session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update())
-    if delivery is None or delivery.status == DeliveryStatus.SENT:
-        return
-    document = delivery.document
-    branding = db.session.scalar(select(Branding))
+    if delivery is None or delivery.status in FINISHED or _claimed_elsewhere(delivery, worker):
+        db.session.commit()
+        return None
+    compose = _composer(delivery)
+    if compose is None:  # nothing to send any more (a reminder of an invoice since paid)
+        delivery.status = DeliveryStatus.CANCELLED
+        db.session.commit()
+        return None
+    delivery.status = DeliveryStatus.SENDING
+    delivery.message_id = delivery.message_id or new_message_id()
+    delivery.claimed_by, delivery.claimed_at = worker, clock.now()
     delivery.attempts += 1
-    context = {"document": document, "seller": document.seller or {},
-               "buyer": document.buyer or {}}
-    mail = Mail(
+    db.session.commit()  # the claim: from here a crash means "retry with this Message-ID"
+    try:
+        carrier.send(compose(delivery))
+    except Exception as exc:  # the server's reply, for the log and the page
+        db.session.rollback()
+        _record(delivery_id, DeliveryStatus.FAILED, str(exc)[:2000] or type(exc).__name__)
+        return False
+    _record(delivery_id, DeliveryStatus.SENT, "")
+    return True
+
+
+def _record(delivery_id: int, status: DeliveryStatus, error: str) -> None:
+    delivery = db.session.get(Delivery, delivery_id)
+    delivery.status, delivery.last_error = status, error
+    if status == DeliveryStatus.SENT:
+        delivery.sent_at = clock.now()
+    if delivery.reminder_id is not None:
+        from saas.billing.reminders.sending import delivery_finished
+
+        delivery_finished(delivery)
+    db.session.commit()
+
+
+def _claimant() -> str:
+    """The claiming job's id (the same when RQ retries it), or a one-off id in-process."""
+    current = get_current_job()
+    return current.id[:64] if current is not None else f"inline-{uuid.uuid4().hex}"
+
+
+def _claimed_elsewhere(delivery: Delivery, worker: str) -> bool:
+    if delivery.status != DeliveryStatus.SENDING or delivery.claimed_by == worker:
+        return False
+    claimed_at = delivery.claimed_at
+    if claimed_at is None:
+        return False
+    if claimed_at.tzinfo is None:  # SQLite keeps no zone: the app stores UTC
+        claimed_at = claimed_at.replace(tzinfo=UTC)
+    return clock.now() - claimed_at < CLAIM_TIMEOUT
+
+
+def _branding() -> Branding | None:
+    return db.session.scalar(select(Branding))
+
+
+def _composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:
+    if delivery.reminder_id is not None:
+        from saas.billing.reminders.sending import reminder_composer
+
+        return reminder_composer(delivery)
+    return _document_mail
+
+
+def _document_mail(delivery: Delivery) -> Mail:
+    document = delivery.document
+    branding = _branding()
+    content = document_email(document, branding)
+    return Mail(
         to=delivery.recipient,
         subject=delivery.subject,
-        text=render_template("documents/email.txt", **context),
-        html=render_template("documents/email.html", **context),
-        sender_name=(branding.email_sender_name if branding else "")
-        or (document.seller or {}).get("name", ""),
-        attachments=((f"{document.number}.pdf".replace("/", "-"), "application/pdf",
-                      document.pdf or b""),),
+        text=content.text,
+        html=content.html,
+        sender_name=sender_name(branding, document),
+        reply_to=branding.reply_to if branding else "",
+        attachments=(pdf_attachment(document),),
+        message_id=delivery.message_id,
     )
-    try:
-        delivery.message_id = send_now(mail)
-    except Exception as exc:  # the server's reply, for the log; RQ retries the job
-        delivery.status = DeliveryStatus.FAILED
-        delivery.last_error = str(exc)[:2000] or type(exc).__name__
-        db.session.commit()
-        raise
-    delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.SENT, utcnow(), ""
+
+
+def sender_name(branding: Branding | None, document: Document) -> str:
+    return (branding.email_sender_name if branding else "") or (
+        document.seller or {}).get("name", "")
+
+
+def pdf_attachment(document: Document) -> tuple[str, str, bytes]:
+    return (f"{document.number}.pdf".replace("/", "-"), "application/pdf", document.pdf or b"")
 
 
 def deliveries_of(document: Document) -> list[Delivery]:

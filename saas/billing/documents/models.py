@@ -261,6 +261,10 @@ class Delivery(TenantScoped, db.Model):
     # Post deliveries (channel "post") belong to the print batch that carries them.
     post_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("post_batches.id", ondelete="CASCADE"), index=True)
+    # Who is sending it (the job's id) and since when: another job leaves a fresh claim
+    # alone; the same job, retried after a crash, sends it again with the same Message-ID.
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A reminder's e-mail carries the reminder (and a copy of the invoice).
     reminder_id: Mapped[int | None] = mapped_column(
         ForeignKey("reminders.id", ondelete="CASCADE"), index=True)

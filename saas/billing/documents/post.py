@@ -93,6 +93,17 @@ def _sheets(documents: list[Document]) -> bytes:
     return out.getvalue()
 
 
+def concatenate(parts: list[bytes]) -> bytes:
+    """The pages of several PDFs, one after the other, in one file."""
+    writer = PdfWriter()
+    for part in parts:
+        for page in PdfReader(io.BytesIO(part)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def merged_pdf(documents: list[Document]) -> bytes:
     """Cover list, then address sheet and stored PDF of each document, in one file."""
     sheets = PdfReader(io.BytesIO(_sheets(documents)))

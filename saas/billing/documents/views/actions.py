@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from saas.billing.documents import conversion, issuing, services
 from saas.billing.documents import delivery as delivery_services
 from saas.billing.documents.forms import SeriesForm
-from saas.billing.documents.models import Document
+from saas.billing.documents.models import Delivery, Document
 from saas.billing.documents.numbering import format_number
 from saas.billing.documents.printing import stored_or_preview_pdf
 from saas.billing.documents.services import DocumentError
@@ -29,7 +29,7 @@ from saas.billing.documents.views.common import (
 )
 from saas.extensions import db
 from saas.htmx import redirect_to, render
-from saas.tenants.access import ALL_ROLES, MANAGERS, requires
+from saas.tenants.access import ALL_ROLES, MANAGERS, get_or_404, requires
 from saas.tenants.models import Role
 
 K, S = DocumentKind, DocumentStatus
@@ -200,6 +200,20 @@ def send(document_id: int) -> Response:
         return back_refused(document_id, exc)
     db.session.commit()
     return _back(document, f"{document.title} is on its way to {delivery.recipient}.")
+
+
+@bp.route("/<int:document_id>/deliveries/<int:delivery_id>/resend", methods=["POST"])
+@requires(EDITORS)
+def resend(document_id: int, delivery_id: int) -> Response:
+    """Send a delivery's message again (after a failure, or on the customer's request)."""
+    document = load(document_id)
+    require_issuer(document)
+    delivery = get_or_404(Delivery, delivery_id)
+    if delivery.document_id != document.id or delivery.channel != "email":
+        abort(404)
+    again = delivery_services.resend(delivery, user_id=current_user.id)
+    db.session.commit()
+    return _back(document, f"{again.subject} is on its way again to {again.recipient}.")
 
 
 @bp.route("/<int:document_id>/pdf")

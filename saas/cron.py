@@ -1,0 +1,12 @@
+"""Periodic jobs, for RQ's scheduler: `rq cron saas.cron --url "$REDIS_URL"` (run exactly one).
+
+The scheduler only enqueues; `python worker.py` runs the jobs. Every job here is driven
+by database state and safe to run again, so a missed or doubled tick does no harm.
+"""
+
+from rq import cron
+
+from saas.billing.reminders.sweep import run_sweep
+
+# Hourly: each tenant's reminders go out soon after midnight where the tenant is.
+cron.register(run_sweep, queue_name="billing", cron="5 * * * *", name="reminder-sweep")
