@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import email
 from decimal import Decimal
-from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from saas.billing.customers.models import Customer
@@ -20,33 +17,6 @@ from saas.tenants import scoping
 from saas.tenants.models import Role
 from tests.factories import ContactFactory, CustomerFactory, TenantFactory, VatRateFactory, member
 from tests.helpers import run_jobs, sent_mails
-from tests.run import free_port
-
-
-class Inbox:
-    """An SMTP server on loopback that keeps what it receives, or refuses it."""
-
-    def __init__(self, refuse: str | None = None) -> None:
-        self.messages: list[email.message.Message] = []
-        self.refuse = refuse
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        if self.refuse:
-            return self.refuse
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp(app, monkeypatch):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture()

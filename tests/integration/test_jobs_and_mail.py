@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from saas import create_app
@@ -15,7 +14,6 @@ from saas.tenants.models import AuditEntry
 from tests.conftest import _test_config
 from tests.factories import TenantFactory
 from tests.helpers import run_jobs, sent_mails
-from tests.run import free_port
 
 
 @job
@@ -87,38 +85,12 @@ def test_a_job_without_a_tenant_cannot_touch_tenant_tables(db_session):
         write_audit_note("no tenant")
 
 
-class Inbox:
-    """An SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp_server():
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
-
-
-def test_mail_is_delivered_over_smtp_with_sender_name_and_attachment(app, smtp_server,
-                                                                     monkeypatch):
-    inbox, url = smtp_server
-    monkeypatch.setitem(app.config, "SMTP_URL", url)
+def test_mail_is_delivered_over_smtp_with_sender_name_and_attachment(app, smtp):
     with app.app_context():
         send_now(Mail(to="kunde@example.com", subject="Faktura 2026-0001 – Nordlys", text="Hei ø",
                       sender_name="Nordlys Rørlegger AS", reply_to="post@nordlys.example",
                       attachments=(("faktura.pdf", "application/pdf", b"%PDF-1.7 test"),)))
-    [(sender, recipients, content)] = inbox.messages
+    [(sender, recipients, content)] = smtp.envelopes
     assert recipients == ["kunde@example.com"]
     text = content.decode()
     assert "Reply-To: post@nordlys.example" in text
@@ -126,14 +98,12 @@ def test_mail_is_delivered_over_smtp_with_sender_name_and_attachment(app, smtp_s
     assert "=?utf-8?" in text  # the non-ASCII sender name and subject are encoded
 
 
-def test_queued_mail_goes_out_through_the_worker(app, db_session, smtp_server, monkeypatch):
-    inbox, url = smtp_server
-    monkeypatch.setitem(app.config, "SMTP_URL", url)
+def test_queued_mail_goes_out_through_the_worker(app, db_session, smtp):
     queue_email(Mail(to="a@example.com", subject="Queued", text="body"))
     db.session.commit()
-    assert inbox.messages == []
+    assert smtp.envelopes == []
     run_jobs(app)
-    assert [m[1] for m in inbox.messages] == [["a@example.com"]]
+    assert [m[1] for m in smtp.envelopes] == [["a@example.com"]]
 
 
 def test_without_smtp_mail_lands_in_the_outbox_folder(app, outbox):
