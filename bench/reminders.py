@@ -519,7 +519,7 @@ def _run(app, logo: bytes, invoice_pdf: bytes, sink: Sink,  # noqa: ANN001
     print(f"sweep {results['sweep_s']} s: {result.claimed:,} claimed, {result.jobs:,} jobs, "
           f"{result.notices:,} to-dos; again {results['sweep_again_s']} s", flush=True)
 
-    elapsed, jobs = run_worker(app, MAIL_JOBS)
+    print("DEBUG", queue.get_job_ids()); elapsed, jobs = run_worker(app, MAIL_JOBS); print("DEBUG", [j.id for j in jobs])
     statuses = Counter(job.get_status() for job in jobs)
     failed = [job for job in jobs if job.get_status() != JobStatus.FINISHED]
     assert not failed, [(job.id, job.get_status(), job.exc_info) for job in failed][:3]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from decimal import Decimal
+
+from sqlalchemy import func, select
 
 from saas import demo
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.reminders.models import Reminder, ReminderPause, ReminderStatus
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import Tenant
+from tests.helpers import run_jobs, sent_mails
 
 
 def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
@@ -25,8 +29,22 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         assert {(DocumentKind.QUOTE, DocumentStatus.CONVERTED),
                 (DocumentKind.ORDER, DocumentStatus.PARTLY_INVOICED),
                 (DocumentKind.INVOICE, DocumentStatus.DRAFT)} <= states
-        assert len(documents) == 8
+        assert len(documents) == 9  # with the overdue invoice of the reminders demo
         for kind in DocumentKind:
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)
             assert verify_series(kind.value, issued) == []
+
+
+def test_demo_seed_replays_reminders_into_the_outbox(app, db_session, outbox):
+    demo.seed()
+    run_jobs(app)  # with a worker, the replayed sweeps queued the e-mails
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == demo.NORDLYS.slug))
+    with scoping.tenant_context(tenant.id):
+        sent = db.session.execute(select(Reminder.position, Reminder.status, Reminder.fee)
+                                  .order_by(Reminder.document_id, Reminder.position)).all()
+        assert sent[-3:] == [(1, ReminderStatus.SENT, 0), (2, ReminderStatus.SENT, 0),
+                             (3, ReminderStatus.SENT, Decimal("40"))]
+        assert db.session.scalar(select(func.count()).select_from(ReminderPause)) == 1
+    subjects = [mail["Subject"] for mail in sent_mails(outbox)]
+    assert any(subject.startswith("Betalingsoppfordring") for subject in subjects)
