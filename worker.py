@@ -1,6 +1,7 @@
-"""RQ worker: `python worker.py [QUEUE ...]` (default: every queue). Needs REDIS_URL.
+"""RQ worker: `python worker.py [QUEUE ...]` (default: mail, default, billing). Needs REDIS_URL.
 
-Runs with the scheduler, so retries with intervals and delayed jobs work. Each job enters
+Periodic jobs are enqueued by the one scheduler process, `rq cron saas.cron`. Runs with
+RQ's scheduler, so retries with intervals and delayed jobs work. Each job enters
 its own app context (see saas.queue.job); this process holds one for the worker itself.
 """
 
@@ -27,4 +28,7 @@ def main(queue_names: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    unknown = sorted(set(sys.argv[1:]) - set(QUEUES))
+    if unknown:
+        sys.exit(f"Unknown queue {', '.join(unknown)}: the queues are {', '.join(QUEUES)}.")
     main(sys.argv[1:])

@@ -343,3 +343,22 @@ def test_staff_run_the_sweep_from_the_page(app, shop, smtp, make_client):
     assert len(to_customer(smtp)) == 1
     with scoping.tenant_context(shop["tenant"].id):
         assert db.session.scalar(select(func.count()).select_from(Reminder)) == 1
+
+
+def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, smtp):
+    from rq.cron import CronScheduler
+
+    from saas import clock
+    from saas.billing.reminders.sweep import run_sweep
+    from saas.queue import BILLING_QUEUE, redis_connection
+
+    scheduler = CronScheduler(connection=redis_connection(app))
+    scheduler.load_config_from_file("saas.cron")
+    [cron_job] = scheduler.get_jobs()
+    assert (cron_job.queue_name, cron_job.cron, cron_job.func) == (
+        BILLING_QUEUE, "5 * * * *", run_sweep)
+    cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
+    with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today
+        run_jobs(app)
+    assert [m["Subject"].split(":")[0] for m in to_customer(smtp)] == [
+        "Przypomnienie o płatności"]
