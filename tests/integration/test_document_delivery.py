@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -35,7 +36,7 @@ def invoice(db_session):
         issuing.issue_document(document)
         db.session.commit()
         return {"tenant": tenant, "id": document.id, "number": document.number,
-                "pdf": document.pdf}
+                "pdf": document.pdf, "document_vat": vat_id}
 
 
 def _send(client, invoice, **data):
@@ -121,3 +122,35 @@ def test_without_smtp_the_email_lands_in_the_outbox(app, invoice, outbox, make_c
     assert mail["To"] == "faktury@lodz.example"
     with scoping.tenant_context(invoice["tenant"].id):
         assert db.session.scalar(select(Document.number)) == invoice["number"]
+
+
+def test_a_quote_goes_out_from_the_page_with_the_tenants_sender_name_and_reply_to(
+    app, invoice, smtp, make_client
+):
+    tenant = invoice["tenant"]
+    owner = member(tenant, Role.OWNER)
+    client = make_client(owner)
+    client.post(f"/t/{tenant.slug}/settings/branding", data={
+        "primary_color": "#0a5c36", "email_sender_name": "Kasia z Biura",
+        "reply_to": "Biuro@Kasia.example", "footer_text": ""})
+    with scoping.tenant_context(tenant.id):
+        customer = db.session.scalar(select(Customer))
+        quote = services.create_document(DocumentKind.QUOTE, customer)
+        services.update_header(quote, {"valid_until": date(2026, 12, 31)})
+        services.add_line(quote, {"description": "Audyt", "quantity": Decimal(2),
+                                  "unit_price": Decimal("250"),
+                                  "vat_rate_id": invoice["document_vat"]})
+        issuing.issue_document(quote)
+        db.session.commit()
+        quote_id, number = quote.id, quote.number
+    page = client.post(f"/t/{tenant.slug}/documents/{quote_id}/send", follow_redirects=True)
+    assert "is on its way to faktury@lodz.example" in page.text
+    run_jobs(app)
+    [message] = smtp.messages
+    assert message["From"].startswith("Kasia z Biura <")
+    assert message["Reply-To"] == "biuro@kasia.example"
+    assert message["Subject"].startswith(f"Oferta {number}")
+    text = message.get_body(("plain",)).get_content()
+    assert "31 gru 2026" in text  # valid until, in Polish
+    html = message.get_body(("html",)).get_content()
+    assert "#0a5c36" in html and number in html
