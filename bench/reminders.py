@@ -404,7 +404,7 @@ def count_reminders(tenant_ids: Sequence[int], **where: object) -> int:
 def run_worker(app, jobs: int) -> tuple[float, list[Job]]:  # noqa: ANN001
     """Run one forking RQ worker on the mail queue for `jobs` jobs; (seconds, the jobs)."""
     queue = get_queue(MAIL_QUEUE, app)
-    job_ids = queue.get_job_ids(0, jobs - 1)
+    job_ids = queue.get_job_ids(0, jobs)
     db.session.remove()
     db.engine.dispose()  # the forked work horses must not share pooled connections
     worker = Worker([queue], connection=redis_connection(app))
@@ -435,7 +435,7 @@ def profile_jobs(app, count: int) -> cProfile.Profile:  # noqa: ANN001
     """Take the next jobs off the mail queue and run them here under cProfile."""
     queue = get_queue(MAIL_QUEUE, app)
     profiler = cProfile.Profile()
-    for job_id in queue.get_job_ids(0, count - 1):
+    for job_id in queue.get_job_ids(0, count):
         job = Job.fetch(job_id, connection=redis_connection(app))
         queue.remove(job_id)
         profiler.runcall(send_reminders, *job.args, **job.kwargs)
@@ -519,7 +519,7 @@ def _run(app, logo: bytes, invoice_pdf: bytes, sink: Sink,  # noqa: ANN001
     print(f"sweep {results['sweep_s']} s: {result.claimed:,} claimed, {result.jobs:,} jobs, "
           f"{result.notices:,} to-dos; again {results['sweep_again_s']} s", flush=True)
 
-    print("DEBUG", queue.get_job_ids()); elapsed, jobs = run_worker(app, MAIL_JOBS); print("DEBUG", [j.id for j in jobs])
+    elapsed, jobs = run_worker(app, MAIL_JOBS)
     statuses = Counter(job.get_status() for job in jobs)
     failed = [job for job in jobs if job.get_status() != JobStatus.FINISHED]
     assert not failed, [(job.id, job.get_status(), job.exc_info) for job in failed][:3]

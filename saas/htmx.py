@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, make_response, redirect, render_template
 from jinja2_fragments.flask import render_block
@@ -24,6 +25,14 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def local_path(target: str | None, default: str) -> str:
+    """target if it is a path on this site, else default: no open redirects."""
+    target = target or ""
+    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return default
 
 
 def redirect_to(location: str) -> Response:

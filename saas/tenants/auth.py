@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from saas.extensions import db, limiter
-from saas.htmx import render
+from saas.htmx import local_path, render
 from saas.tenants import scoping, services
 from saas.tenants.forms import (
     AcceptInvitationForm,
@@ -28,12 +26,8 @@ def _login_rate_limit() -> str:
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
     # Only local paths: an open redirect would turn the login page into a phishing aid.
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    return local_path(request.args.get("next"), default)
 
 
 def _sign_in(user: services.User, remember: bool = False) -> None:

@@ -362,3 +362,19 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         run_jobs(app)
     assert [m["Subject"].split(":")[0] for m in to_customer(smtp)] == [
         "Przypomnienie o płatności"]
+
+
+def test_done_to_dos_go_back_only_to_pages_of_this_site(app, shop, make_client):
+    with scoping.tenant_context(shop["tenant"].id):
+        todo = Todo(kind="unpaid_reminded", title="Call Łódź Serwis", document_id=shop["invoice"])
+        db.session.add(todo)
+        db.session.commit()
+        todo_id = todo.id
+    client = make_client(shop["owner"])
+    base = f"/t/{shop['tenant'].slug}"
+    assert "Call Łódź Serwis</a>" in client.get(f"{base}/").text  # on the dashboard
+    response = client.post(f"{base}/todos/{todo_id}/done", data={"next": "//evil.example/"})
+    assert response.headers["Location"] == f"{base}/todos/"
+    with scoping.tenant_context(shop["tenant"].id):
+        assert db.session.get(Todo, todo_id).done_at is not None
+    assert "Call Łódź Serwis</a>" not in client.get(f"{base}/").text  # the audit log has it

@@ -176,7 +176,7 @@ def resume(pause_id: int) -> Response:
     services.resume(held, user_id=current_user.id)
     db.session.commit()
     flash("Reminders resumed: the next sweep sends what is due.", "success")
-    return redirect_to(request.form.get("next") or back)
+    return redirect_to(back)
 
 
 # --- the policy --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from saas import clock
 from saas.billing.todos.models import Todo
 from saas.extensions import db
-from saas.htmx import redirect_to, render
+from saas.htmx import local_path, redirect_to, render
 from saas.tenants import audit
 from saas.tenants.access import ALL_ROLES, get_or_404, requires, staff_blueprint
 
@@ -45,4 +45,4 @@ def mark_done(todo_id: int) -> Response:
         audit.record("todos.done", todo, f"Done: {todo.title}", user_id=current_user.id)
         db.session.commit()
         flash("Marked done.", "success")
-    return redirect_to(request.form.get("next") or url_for("todos.index"))
+    return redirect_to(local_path(request.form.get("next"), url_for("todos.index")))
