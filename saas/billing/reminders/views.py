@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import Response as FlaskResponse
@@ -12,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from saas import clock
+from saas.billing.catalog.forms import CatalogForm
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
 from saas.billing.documents.post import concatenate
@@ -189,16 +191,9 @@ def policy() -> Response:
     form = PolicyForm(obj=current or ReminderPolicy(
         enabled=True, interest_rate=Decimal(0), min_days_between=7, notify_after_days=7,
         attach_invoice=True))
-    if form.validate_on_submit():
-        try:
-            services.update_policy(form.values(), user_id=current_user.id)
-        except services.ReminderError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "enabled").errors = [str(exc)]
-        else:
-            db.session.commit()
-            flash("Reminder policy saved.", "success")
-            return redirect_to(url_for("reminders.policy"))
+    if _saved(form, lambda values: services.update_policy(values, user_id=current_user.id),
+              "enabled", "Reminder policy saved."):
+        return redirect_to(url_for("reminders.policy"))
     return render("reminders/policy.html", form=form, policy=current,
                   levels=services.levels(), status=422 if form.errors else 200)
 
@@ -229,16 +224,9 @@ def _level_form(level: ReminderLevel | None) -> Response:
     form = LevelForm(obj=level)
     if level is None and request.method == "GET":
         form.attach_letter.data = True
-    if form.validate_on_submit():
-        try:
-            services.save_level(level, form.values(), user_id=current_user.id)
-        except services.ReminderError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors = [str(exc)]
-        else:
-            db.session.commit()
-            flash("Reminder level saved.", "success")
-            return redirect_to(url_for("reminders.policy"))
+    if _saved(form, lambda values: services.save_level(level, values, user_id=current_user.id),
+              "name", "Reminder level saved."):
+        return redirect_to(url_for("reminders.policy"))
     return render("reminders/level.html", form=form, level=level,
                   status=422 if form.errors else 200)
 
@@ -256,3 +244,19 @@ def delete_level(level_id: int) -> Response:
         db.session.commit()
         flash("Reminder level removed.", "success")
     return redirect_to(url_for("reminders.policy"))
+
+
+def _saved(form: CatalogForm, save: Callable[[dict], object], fallback: str,
+           message: str) -> bool:
+    """Validate and save; a refusal goes on its field (or the fallback). True when saved."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        save(form.values())
+    except services.ReminderError as exc:
+        db.session.rollback()
+        getattr(form, exc.field or fallback).errors = [str(exc)]
+        return False
+    db.session.commit()
+    flash(message, "success")
+    return True
