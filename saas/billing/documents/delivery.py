@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, timedelta
 
 from rq import get_current_job
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saas import clock
 from saas.billing.documents.emails import document_email
@@ -134,30 +134,47 @@ def deliver_one(delivery_id: int, carrier: Postman, worker: str) -> bool | None:
         delivery.status = DeliveryStatus.CANCELLED
         db.session.commit()
         return None
+    reminder_id = delivery.reminder_id
+    claim(delivery, worker)
+    mail = compose(delivery)
+    db.session.commit()  # the claim: from here a crash means "retry with this Message-ID"
+    return send_claimed(delivery_id, reminder_id, mail, carrier)
+
+
+def claim(delivery: Delivery, worker: str) -> None:
+    """Mark a delivery as being sent by this job, with its Message-ID fixed (commit after)."""
     delivery.status = DeliveryStatus.SENDING
     delivery.message_id = delivery.message_id or new_message_id()
     delivery.claimed_by, delivery.claimed_at = worker, clock.now()
-    delivery.attempts += 1
-    db.session.commit()  # the claim: from here a crash means "retry with this Message-ID"
+    delivery.attempts = (delivery.attempts or 0) + 1
+
+
+def send_claimed(delivery_id: int, reminder_id: int | None, mail: Mail,
+                 carrier: Postman) -> bool:
+    """Send a claimed delivery's message and record the outcome; True when sent."""
     try:
-        carrier.send(compose(delivery))
+        carrier.send(mail)
     except Exception as exc:  # the server's reply, for the log and the page
         db.session.rollback()
-        _record(delivery_id, DeliveryStatus.FAILED, str(exc)[:2000] or type(exc).__name__)
+        record(delivery_id, reminder_id, DeliveryStatus.FAILED,
+               str(exc)[:2000] or type(exc).__name__)
         return False
-    _record(delivery_id, DeliveryStatus.SENT, "")
+    record(delivery_id, reminder_id, DeliveryStatus.SENT, "")
     return True
 
 
-def _record(delivery_id: int, status: DeliveryStatus, error: str) -> None:
-    delivery = db.session.get(Delivery, delivery_id)
-    delivery.status, delivery.last_error = status, error
+def record(delivery_id: int, reminder_id: int | None, status: DeliveryStatus,
+           error: str) -> None:
+    """Write a delivery's outcome (and its reminder's) in two UPDATEs and commit."""
+    values: dict[str, object] = {"status": status, "last_error": error}
     if status == DeliveryStatus.SENT:
-        delivery.sent_at = clock.now()
-    if delivery.reminder_id is not None:
-        from saas.billing.reminders.sending import delivery_finished
+        values["sent_at"] = clock.now()
+    db.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values),
+                       execution_options={"synchronize_session": False})
+    if reminder_id is not None:
+        from saas.billing.reminders.sending import mirror_outcome
 
-        delivery_finished(delivery)
+        mirror_outcome(reminder_id, status, error)
     db.session.commit()
 
 

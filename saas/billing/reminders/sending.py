@@ -11,11 +11,13 @@ paused meanwhile is cancelled, not sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from saas import clock
 from saas.billing.documents import delivery as deliveries
@@ -60,18 +62,59 @@ def still_due(document: Document) -> bool:
     return document.status in OPEN_STATES and not is_paused(document)
 
 
+@dataclass
+class Settings:
+    """What every reminder of the tenant shares, read once per job (detached copies)."""
+
+    policy: ReminderPolicy | None
+    levels: dict[int, ReminderLevel]
+    branding: Branding | None
+
+    @classmethod
+    def load(cls) -> Settings:
+        policy = db.session.scalar(select(ReminderPolicy))
+        levels = {level.position: level for level in db.session.scalars(select(ReminderLevel))}
+        branding = db.session.scalar(select(Branding))
+        for loaded in (policy, branding, *levels.values()):
+            if loaded is not None:
+                db.session.expunge(loaded)  # commits must not expire them
+        return cls(policy, levels, branding)
+
+    @property
+    def attach_invoice(self) -> bool:
+        return self.policy is None or self.policy.attach_invoice
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A reminder worked out and its delivery claimed, with everything its e-mail needs."""
+
+    delivery_id: int
+    reminder_id: int
+    mail: Mail  # without the letter: rendered after the claim is committed
+    letter: DemandLetter | None  # None when the level attaches no letter
+    letter_name: str
+
+
 @job
 def send_reminders(reminder_ids: Sequence[int], day: str) -> int:
     """Mail-queue job: prepare and send claimed reminders; return how many went out now."""
     today = date.fromisoformat(day)
+    settings = Settings.load()
+    worker = deliveries._claimant()
+    sent, failed = 0, []
     with postman() as carrier:
-        worker = deliveries._claimant()
-        sent, failed = 0, []
         for reminder_id in reminder_ids:
-            delivery_id = prepare(reminder_id, today)
-            if delivery_id is None:
+            prepared = prepare(reminder_id, today, settings, worker)
+            if prepared is None:
                 continue
-            outcome = deliveries.deliver_one(delivery_id, carrier, worker)
+            if isinstance(prepared, int):  # prepared by an earlier attempt: its delivery waits
+                delivery_id = prepared
+                outcome = deliveries.deliver_one(delivery_id, carrier, worker)
+            else:
+                delivery_id = prepared.delivery_id
+                outcome = deliveries.send_claimed(delivery_id, reminder_id,
+                                                  _with_letter(prepared), carrier)
             sent += outcome is True
             if outcome is False:
                 failed.append(delivery_id)
@@ -80,14 +123,20 @@ def send_reminders(reminder_ids: Sequence[int], day: str) -> int:
     return sent
 
 
-def prepare(reminder_id: int, today: date) -> int | None:
-    """Work out a claimed reminder once and record its delivery; return the delivery's id."""
+def prepare(reminder_id: int, today: date, settings: Settings,
+            worker: str) -> Prepared | int | None:
+    """Work out a claimed reminder once and claim its delivery, in one transaction.
+
+    Returns what to send; the id of the waiting delivery of a reminder prepared before; or
+    None when there is nothing to send (sent, cancelled, settled, paused, no address).
+    """
     reminder = db.session.scalar(
-        select(Reminder).where(Reminder.id == reminder_id).with_for_update())
+        select(Reminder).options(joinedload(Reminder.document, innerjoin=True))
+        .where(Reminder.id == reminder_id).with_for_update(of=Reminder))
     if reminder is None or reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
         db.session.commit()
         return None
-    if reminder.status != ReminderStatus.NEW:  # prepared before: its delivery is waiting
+    if reminder.status != ReminderStatus.NEW:
         delivery_id = db.session.scalar(
             select(Delivery.id).where(Delivery.reminder_id == reminder.id,
                                       Delivery.status != DeliveryStatus.SENT)
@@ -99,20 +148,48 @@ def prepare(reminder_id: int, today: date) -> int | None:
         _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
         db.session.commit()
         return None
-    _work_out_charges(reminder, document, today)
+    level = settings.levels.get(reminder.position)
+    _work_out_charges(reminder, document, today, level, settings.policy)
     recipient = deliveries.default_recipient(document)
     if not recipient:
         reminder.status = ReminderStatus.FAILED
         reminder.note = "No e-mail address for invoices: print the letter and post it."
         db.session.commit()
         return None
-    subject = reminder_email(letter_for(reminder), _branding()).subject
-    delivery = Delivery(document_id=document.id, recipient=recipient, subject=subject[:300],
+    delivery = Delivery(document_id=document.id, recipient=recipient, subject="",
                         reminder_id=reminder.id)
+    deliveries.claim(delivery, worker)
+    prepared = compose(reminder, level, settings, delivery)
+    delivery.subject = prepared.mail.subject[:300]
     db.session.add(delivery)
     reminder.status = ReminderStatus.PREPARED
-    db.session.commit()
-    return delivery.id
+    db.session.flush()
+    prepared = replace(prepared, delivery_id=delivery.id)
+    db.session.commit()  # worked out and claimed at once: a crash from here resends
+    return prepared
+
+
+def compose(reminder: Reminder, level: ReminderLevel | None, settings: Settings,
+            delivery: Delivery) -> Prepared:
+    """The reminder's e-mail (the letter to render apart) for a claimed delivery."""
+    document = reminder.document
+    letter = letter_for(reminder, level, settings.branding)
+    content = reminder_email(letter, settings.branding)
+    attachments = ((deliveries.pdf_attachment(document),) if settings.attach_invoice else ())
+    mail = Mail(to=delivery.recipient, subject=content.subject, text=content.text,
+                html=content.html, sender_name=deliveries.sender_name(settings.branding, document),
+                reply_to=settings.branding.reply_to if settings.branding else "",
+                attachments=attachments, message_id=delivery.message_id)
+    return Prepared(delivery_id=delivery.id or 0, reminder_id=reminder.id, mail=mail,
+                    letter=letter if level is None or level.attach_letter else None,
+                    letter_name=f"{letter_file_stem(reminder)}.pdf")
+
+
+def _with_letter(prepared: Prepared) -> Mail:
+    if prepared.letter is None:
+        return prepared.mail
+    letter = (prepared.letter_name, "application/pdf", render_letter(prepared.letter))
+    return replace(prepared.mail, attachments=(letter, *prepared.mail.attachments))
 
 
 def _cancel(reminder: Reminder, note: str) -> None:
@@ -123,9 +200,8 @@ def _level(position: int) -> ReminderLevel | None:
     return db.session.scalar(select(ReminderLevel).where(ReminderLevel.position == position))
 
 
-def _work_out_charges(reminder: Reminder, document: Document, today: date) -> None:
-    policy = db.session.scalar(select(ReminderPolicy))
-    level = _level(reminder.position)
+def _work_out_charges(reminder: Reminder, document: Document, today: date,
+                      level: ReminderLevel | None, policy: ReminderPolicy | None) -> None:
     amount = open_amount(document)
     reminder.open_amount, reminder.currency = amount, document.currency
     if level is None:
@@ -156,11 +232,12 @@ def open_items(document: Document, on: date) -> list[OpenItem]:
             for invoice in invoices]
 
 
-def letter_for(reminder: Reminder) -> DemandLetter:
+def letter_for(reminder: Reminder, level: ReminderLevel | None = None,
+               branding: Branding | None = None) -> DemandLetter:
     """The letter a reminder prints and e-mails (as it stood when it was prepared)."""
     document = reminder.document
-    level = _level(reminder.position)
-    branding = _branding()
+    level = level or _level(reminder.position)
+    branding = branding or _branding()
     tone = level.tone if level is not None else Tone.REMINDER
     return DemandLetter(
         language=document.language,
@@ -188,32 +265,15 @@ def letter_pdf(reminder: Reminder) -> bytes:
 
 
 def reminder_composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:
-    """How to write a reminder's e-mail, or None when it must not go out any more."""
+    """How to write a reminder's e-mail again (a retry, a resend), or None if it must not go."""
     reminder = db.session.get(Reminder, delivery.reminder_id)
     if reminder is None or not still_due(reminder.document):
         if reminder is not None:
             _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
         return None
-    return lambda delivery: _reminder_mail(delivery, reminder)
-
-
-def _reminder_mail(delivery: Delivery, reminder: Reminder) -> Mail:
-    document = reminder.document
-    branding = _branding()
-    letter = letter_for(reminder)
-    content = reminder_email(letter, branding)
-    level = _level(reminder.position)
-    policy = db.session.scalar(select(ReminderPolicy))
-    attachments = []
-    if level is None or level.attach_letter:
-        name = f"{letter_file_stem(reminder)}.pdf"
-        attachments.append((name, "application/pdf", render_letter(letter)))
-    if policy is None or policy.attach_invoice:
-        attachments.append(deliveries.pdf_attachment(document))
-    return Mail(to=delivery.recipient, subject=delivery.subject, text=content.text,
-                html=content.html, sender_name=deliveries.sender_name(branding, document),
-                reply_to=branding.reply_to if branding else "",
-                attachments=tuple(attachments), message_id=delivery.message_id)
+    settings = Settings.load()
+    level = settings.levels.get(reminder.position)
+    return lambda delivery: _with_letter(compose(reminder, level, settings, delivery))
 
 
 def letter_file_stem(reminder: Reminder) -> str:
@@ -221,15 +281,18 @@ def letter_file_stem(reminder: Reminder) -> str:
     return f"reminder-{reminder.position}-{number}"
 
 
-def delivery_finished(delivery: Delivery) -> None:
-    """Mirror a reminder delivery's outcome on the reminder."""
-    reminder = db.session.get(Reminder, delivery.reminder_id)
-    if reminder is None or reminder.status == ReminderStatus.CANCELLED:
+def mirror_outcome(reminder_id: int, status: DeliveryStatus, error: str) -> None:
+    """Show a reminder delivery's outcome on the reminder (a cancelled one stays so)."""
+    if status == DeliveryStatus.SENT:
+        values, allowed = {"status": ReminderStatus.SENT, "note": ""}, (ReminderStatus.SENT,)
+    elif status == DeliveryStatus.FAILED:
+        values, allowed = {"status": ReminderStatus.FAILED, "note": error[:500]}, ()
+    else:
         return
-    if delivery.status == DeliveryStatus.SENT:
-        reminder.status, reminder.note = ReminderStatus.SENT, ""
-    elif delivery.status == DeliveryStatus.FAILED and reminder.status != ReminderStatus.SENT:
-        reminder.status, reminder.note = ReminderStatus.FAILED, delivery.last_error[:500]
+    db.session.execute(
+        update(Reminder).where(Reminder.id == reminder_id,
+                               Reminder.status.not_in([ReminderStatus.CANCELLED, *allowed]))
+        .values(**values), execution_options={"synchronize_session": False})
 
 
 def _branding() -> Branding | None:
