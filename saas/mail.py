@@ -70,9 +70,11 @@ class Postman:
     def send(self, mail: Mail) -> str:
         """Deliver one message; returns its Message-ID. SMTP errors propagate."""
         message = build_message(mail, self.sender)
+        # Flattened once, with the line endings SMTP wants (send_message would do it again).
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         if self.smtp_url:
             try:
-                self._connection().send_message(message)
+                self._connection().sendmail(self.sender, [mail.to], data)
             except (smtplib.SMTPServerDisconnected, OSError):
                 self.close()  # a broken connection is not reused
                 raise
@@ -81,7 +83,7 @@ class Postman:
                 raise
         else:
             self.outbox.mkdir(parents=True, exist_ok=True)
-            (self.outbox / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
+            (self.outbox / f"{uuid.uuid4().hex}.eml").write_bytes(data)
         return str(message["Message-ID"])
 
     def _connection(self) -> smtplib.SMTP:

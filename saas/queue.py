@@ -42,6 +42,7 @@ class JobRequest:
     queue: str = "default"
     job_id: str | None = None
     retry: Retry | None = None
+    unique: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,13 +52,17 @@ def enqueue(
     queue: str = "default",
     job_id: str | None = None,
     retry: Retry | None = None,
+    unique: bool = True,
     **kwargs: Any,
 ) -> None:
     """Ask for func(*args, **kwargs) to run once the current transaction commits.
 
     A job_id makes the job unique: asking again while one with that id exists does nothing.
+    unique=False is for jobs the database already makes unique (a sweep's claimed chunks):
+    those are sent to Redis together, in one pipeline.
     """
-    request = JobRequest(func, args, kwargs, queue=queue, job_id=job_id, retry=retry)
+    request = JobRequest(func, args, kwargs, queue=queue, job_id=job_id, retry=retry,
+                         unique=unique)
     db.session().info.setdefault(_PENDING, []).append(request)
 
 
@@ -66,6 +71,10 @@ def _dispatch_after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     if pending:
         app = current_app._get_current_object()
+        batched = [r for r in pending if not r.unique]
+        if batched and redis_connection(app) is not None:
+            dispatch_many(app, batched)
+            pending = [r for r in pending if r.unique]
         for request in pending:
             dispatch(app, request)
 
@@ -124,6 +133,21 @@ def dispatch(app: Flask, request: JobRequest) -> None:
         )
     except DuplicateJobError:
         log.info("job %s already queued", request.job_id)
+
+
+def dispatch_many(app: Flask, requests: list[JobRequest]) -> None:
+    """Send non-unique jobs to RQ in one pipeline per queue."""
+    connection = redis_connection(app)
+    by_queue: dict[str, list[JobRequest]] = {}
+    for request in requests:
+        by_queue.setdefault(request.queue, []).append(request)
+    with connection.pipeline() as pipe:
+        for name, queued in by_queue.items():
+            queue = Queue(name, connection=connection)
+            queue.enqueue_many([
+                Queue.prepare_data(r.func, args=r.args, kwargs=r.kwargs, job_id=r.job_id,
+                                   retry=r.retry) for r in queued], pipeline=pipe)
+        pipe.execute()
 
 
 def _run_in_process(app: Flask, request: JobRequest) -> None:

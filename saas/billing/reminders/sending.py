@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from saas import clock
@@ -98,23 +99,24 @@ class Prepared:
 
 @job
 def send_reminders(reminder_ids: Sequence[int], day: str) -> int:
-    """Mail-queue job: prepare and send claimed reminders; return how many went out now."""
+    """Mail-queue job: prepare claimed reminders together, then send them one by one.
+
+    Returns how many went out now; raises after trying them all if any failed (RQ retries).
+    """
     today = date.fromisoformat(day)
     settings = Settings.load()
     worker = deliveries._claimant()
+    batch = prepare(reminder_ids, today, settings, worker)
     sent, failed = 0, []
     with postman() as carrier:
-        for reminder_id in reminder_ids:
-            prepared = prepare(reminder_id, today, settings, worker)
-            if prepared is None:
-                continue
-            if isinstance(prepared, int):  # prepared by an earlier attempt: its delivery waits
-                delivery_id = prepared
+        for item in batch:
+            if isinstance(item, int):  # prepared by an earlier attempt: its delivery waits
+                delivery_id = item
                 outcome = deliveries.deliver_one(delivery_id, carrier, worker)
             else:
-                delivery_id = prepared.delivery_id
-                outcome = deliveries.send_claimed(delivery_id, reminder_id,
-                                                  _with_letter(prepared), carrier)
+                delivery_id = item.delivery_id
+                outcome = deliveries.send_claimed(delivery_id, item.reminder_id,
+                                                  _with_letter(item), carrier)
             sent += outcome is True
             if outcome is False:
                 failed.append(delivery_id)
@@ -123,57 +125,105 @@ def send_reminders(reminder_ids: Sequence[int], day: str) -> int:
     return sent
 
 
-def prepare(reminder_id: int, today: date, settings: Settings,
-            worker: str) -> Prepared | int | None:
-    """Work out a claimed reminder once and claim its delivery, in one transaction.
+@dataclass
+class _Chunk:
+    """What a chunk's reminders read about their invoices, in a few queries for all."""
 
-    Returns what to send; the id of the waiting delivery of a reminder prepared before; or
-    None when there is nothing to send (sent, cancelled, settled, paused, no address).
+    paused: set[int]  # invoice ids held by a pause of the invoice or its customer
+    charged_days: dict[int, int]  # invoice id -> interest days charged so far
+    open_rows: dict[tuple[int, str], list[Any]]  # (customer, currency) -> open invoices
+
+    @classmethod
+    def load(cls, documents: list[Document]) -> _Chunk:
+        ids = [d.id for d in documents]
+        customers = {d.customer_id for d in documents}
+        if not ids:
+            return cls(set(), {}, {})
+        pauses = db.session.execute(select(ReminderPause.document_id, ReminderPause.customer_id)
+                                    .where(or_(ReminderPause.document_id.in_(ids),
+                                               ReminderPause.customer_id.in_(customers)))).all()
+        held_docs = {p.document_id for p in pauses if p.document_id}
+        held_customers = {p.customer_id for p in pauses if p.customer_id}
+        paused = {d.id for d in documents
+                  if d.id in held_docs or d.customer_id in held_customers}
+        charged = dict(db.session.execute(
+            select(Reminder.document_id, func.sum(Reminder.interest_days))
+            .where(Reminder.document_id.in_(ids)).group_by(Reminder.document_id)).all())
+        open_rows: dict[tuple[int, str], list[Any]] = {}
+        for row in db.session.execute(_open_invoices().where(
+                Document.customer_id.in_(customers))):
+            open_rows.setdefault((row.customer_id, row.currency), []).append(row)
+        return cls(paused, {k: int(v or 0) for k, v in charged.items()}, open_rows)
+
+
+def prepare(reminder_ids: Sequence[int], today: date, settings: Settings,
+            worker: str) -> list[Prepared | int]:
+    """Work out the claimed reminders once and claim their deliveries, in one transaction.
+
+    Returns, in order, what to send, or the id of the waiting delivery of a reminder
+    prepared before; sent, cancelled, settled, paused or unaddressed ones are left out.
     """
-    reminder = db.session.scalar(
-        select(Reminder).options(joinedload(Reminder.document, innerjoin=True))
-        .where(Reminder.id == reminder_id).with_for_update(of=Reminder))
-    if reminder is None or reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
-        db.session.commit()
-        return None
-    if reminder.status != ReminderStatus.NEW:
-        delivery_id = db.session.scalar(
-            select(Delivery.id).where(Delivery.reminder_id == reminder.id,
-                                      Delivery.status != DeliveryStatus.SENT)
-            .order_by(Delivery.id.desc()).limit(1))
-        db.session.commit()
-        return delivery_id
-    document = reminder.document
-    if not still_due(document):
-        _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
-        db.session.commit()
-        return None
-    level = settings.levels.get(reminder.position)
-    _work_out_charges(reminder, document, today, level, settings.policy)
-    recipient = deliveries.default_recipient(document)
-    if not recipient:
-        reminder.status = ReminderStatus.FAILED
-        reminder.note = "No e-mail address for invoices: print the letter and post it."
-        db.session.commit()
-        return None
-    delivery = Delivery(document_id=document.id, recipient=recipient, subject="",
-                        reminder_id=reminder.id)
-    deliveries.claim(delivery, worker)
-    prepared = compose(reminder, level, settings, delivery)
-    delivery.subject = prepared.mail.subject[:300]
-    db.session.add(delivery)
-    reminder.status = ReminderStatus.PREPARED
+    loading = joinedload(Reminder.document, innerjoin=True)
+    if settings.attach_invoice:
+        loading = loading.undefer(Document.pdf)
+    reminders = db.session.scalars(
+        select(Reminder).options(loading).where(Reminder.id.in_(list(reminder_ids)))
+        .order_by(Reminder.id).with_for_update(of=Reminder)).all()
+    fresh = [r for r in reminders if r.status == ReminderStatus.NEW]
+    chunk = _Chunk.load([r.document for r in fresh])
+    batch: list[Prepared | int] = []
+    claimed: list[tuple[Delivery, Prepared]] = []
+    for reminder in reminders:
+        if reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
+            continue
+        if reminder.status != ReminderStatus.NEW:
+            waiting = db.session.scalar(
+                select(Delivery.id).where(Delivery.reminder_id == reminder.id,
+                                          Delivery.status != DeliveryStatus.SENT)
+                .order_by(Delivery.id.desc()).limit(1))
+            if waiting is not None:
+                batch.append(waiting)
+            continue
+        document = reminder.document
+        if document.status not in OPEN_STATES or document.id in chunk.paused:
+            _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
+            continue
+        level = settings.levels.get(reminder.position)
+        _work_out_charges(reminder, document, today, level, settings.policy,
+                          chunk.charged_days.get(document.id, 0))
+        recipient = deliveries.default_recipient(document)
+        if not recipient:
+            reminder.status = ReminderStatus.FAILED
+            reminder.note = "No e-mail address for invoices: print the letter and post it."
+            continue
+        delivery = Delivery(document_id=document.id, recipient=recipient, subject="",
+                            reminder_id=reminder.id)
+        deliveries.claim(delivery, worker)
+        items = _items(chunk.open_rows.get((document.customer_id, document.currency), []),
+                       document, reminder.reminded_on)
+        prepared = compose(reminder, level, settings, delivery, items)
+        delivery.subject = prepared.mail.subject[:300]
+        db.session.add(delivery)
+        reminder.status = ReminderStatus.PREPARED
+        claimed.append((delivery, prepared))
     db.session.flush()
-    prepared = replace(prepared, delivery_id=delivery.id)
+    ids = {prepared.reminder_id: delivery.id for delivery, prepared in claimed}
     db.session.commit()  # worked out and claimed at once: a crash from here resends
-    return prepared
+    return [replace(item, delivery_id=ids[item.reminder_id]) if isinstance(item, Prepared)
+            else item for item in _in_order(batch, [p for _, p in claimed], reminder_ids)]
+
+
+def _in_order(waiting: list[int], prepared: list[Prepared],
+              reminder_ids: Sequence[int]) -> list[Prepared | int]:
+    order = {reminder_id: n for n, reminder_id in enumerate(reminder_ids)}
+    return [*waiting, *sorted(prepared, key=lambda p: order.get(p.reminder_id, 0))]
 
 
 def compose(reminder: Reminder, level: ReminderLevel | None, settings: Settings,
-            delivery: Delivery) -> Prepared:
+            delivery: Delivery, items: list[OpenItem] | None = None) -> Prepared:
     """The reminder's e-mail (the letter to render apart) for a claimed delivery."""
     document = reminder.document
-    letter = letter_for(reminder, level, settings.branding)
+    letter = letter_for(reminder, level, settings.branding, items)
     content = reminder_email(letter, settings.branding)
     attachments = ((deliveries.pdf_attachment(document),) if settings.attach_invoice else ())
     mail = Mail(to=delivery.recipient, subject=content.subject, text=content.text,
@@ -201,7 +251,8 @@ def _level(position: int) -> ReminderLevel | None:
 
 
 def _work_out_charges(reminder: Reminder, document: Document, today: date,
-                      level: ReminderLevel | None, policy: ReminderPolicy | None) -> None:
+                      level: ReminderLevel | None, policy: ReminderPolicy | None,
+                      charged_days: int) -> None:
     amount = open_amount(document)
     reminder.open_amount, reminder.currency = amount, document.currency
     if level is None:
@@ -210,30 +261,37 @@ def _work_out_charges(reminder: Reminder, document: Document, today: date,
         level.fee_kind, amount, document.currency, amount=level.fee_amount,
         percent=level.fee_percent, cap=level.fee_cap, exchange_rate=document.exchange_rate)
     if level.charge_interest and policy is not None and policy.interest_rate > 0:
-        charged = db.session.scalar(
-            select(func.coalesce(func.sum(Reminder.interest_days), 0))
-            .where(Reminder.document_id == document.id, Reminder.id != reminder.id)) or 0
-        days = rules.interest_days(document.due_date, today, int(charged))
+        days = rules.interest_days(document.due_date, today, charged_days)
         reminder.interest_days, reminder.interest_rate = days, policy.interest_rate
         reminder.interest = rules.interest(amount, document.currency, policy.interest_rate, days)
 
 
+def _open_invoices() -> Select[Any]:
+    return (select(Document.id, Document.customer_id, Document.currency, Document.number,
+                   Document.issue_date, Document.due_date, Document.gross_total)
+            .where(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATES))
+            .order_by(Document.due_date, Document.id))
+
+
+def _items(rows: list[Any], document: Document, on: date) -> list[OpenItem]:
+    """The letter's open items: overdue open invoices, and the reminded one."""
+    return [OpenItem(number=row.number or "", issue_date=row.issue_date,
+                     due_date=row.due_date, amount=row.gross_total,  # as open_amount() says
+                     days_overdue=max((on - row.due_date).days, 0) if row.due_date else 0)
+            for row in rows if row.id == document.id or (row.due_date and row.due_date < on)]
+
+
 def open_items(document: Document, on: date) -> list[OpenItem]:
     """The customer's overdue open invoices in the document's currency, and the document."""
-    invoices = db.session.scalars(
-        select(Document).where(
-            Document.customer_id == document.customer_id, Document.kind == K.INVOICE,
-            Document.status.in_(OPEN_STATES), Document.currency == document.currency,
-            or_(Document.due_date < on, Document.id == document.id))
-        .order_by(Document.due_date, Document.id)).all()
-    return [OpenItem(number=invoice.number or "", issue_date=invoice.issue_date,
-                     due_date=invoice.due_date, amount=open_amount(invoice),
-                     days_overdue=max((on - invoice.due_date).days, 0) if invoice.due_date else 0)
-            for invoice in invoices]
+    rows = db.session.execute(_open_invoices().where(
+        Document.customer_id == document.customer_id,
+        Document.currency == document.currency)).all()
+    return _items(rows, document, on)
 
 
 def letter_for(reminder: Reminder, level: ReminderLevel | None = None,
-               branding: Branding | None = None) -> DemandLetter:
+               branding: Branding | None = None,
+               items: list[OpenItem] | None = None) -> DemandLetter:
     """The letter a reminder prints and e-mails (as it stood when it was prepared)."""
     document = reminder.document
     level = level or _level(reminder.position)
@@ -250,7 +308,8 @@ def letter_for(reminder: Reminder, level: ReminderLevel | None = None,
         buyer=document.buyer or {},
         invoice_number=document.number or "",
         invoice_due=document.due_date,
-        items=tuple(open_items(document, reminder.reminded_on)),
+        items=tuple(items if items is not None else open_items(document,
+                                                               reminder.reminded_on)),
         fee=reminder.fee or Decimal(0),
         interest=reminder.interest or Decimal(0),
         interest_days=reminder.interest_days,

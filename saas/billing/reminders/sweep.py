@@ -173,8 +173,9 @@ def queue_reminders(tenant_id: int, ids: Sequence[int], today: date, tag: str) -
     ids = sorted(ids)
     chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     for chunk in chunks:
+        # Not unique in Redis: the claims make each chunk once, and they go in one pipeline.
         enqueue(send_reminders, chunk, today.isoformat(), tenant_id=tenant_id,
-                queue=MAIL_QUEUE, retry=mail_retry(),
+                queue=MAIL_QUEUE, retry=mail_retry(), unique=False,
                 job_id=f"reminders-{tenant_id}-{tag}-{chunk[0]}-{chunk[-1]}")
     return len(chunks)
 
