@@ -45,6 +45,8 @@ def from_environment() -> dict[str, object]:
         # Seconds between retries of a failed e-mail job; as many retries as numbers.
         "JOB_RETRY_INTERVALS": tuple(
             int(n) for n in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if n),
+        # Tenants swept at once by a reminder sweep (PostgreSQL; one at a time on SQLite).
+        "SWEEP_THREADS": int(os.environ.get("SWEEP_THREADS", "4")),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

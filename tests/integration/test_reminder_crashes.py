@@ -36,24 +36,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def committed_invoice(app, database_urls):
-    with app.app_context():
-        tenant = TenantFactory(name="Krasj Vakt AS", currency="NOK")
-        tenant_id = tenant.id
-        try:
-            with scoping.tenant_context(tenant_id):
-                customer = CustomerFactory(tenant=tenant, name="Bergen Bygg", language="nb",
-                                           currency="NOK")
-                ContactFactory(tenant=tenant, customer=customer, email="faktura@bygg.example",
-                               receives_invoices=True)
-                vat_id = VatRateFactory(tenant=tenant, rate=Decimal(25)).id
-                reminders.adopt_suggested_policy()
-                invoice_id = make_invoice(customer.id, vat_id, Decimal("800"))
-            db.session.commit()
-            yield {"tenant": tenant_id, "invoice": invoice_id}
-        finally:
-            db.session.rollback()
-            delete_tenant(database_urls, tenant_id)
+def committed_shops(app, database_urls):
+    """Make tenants, each with the suggested policy and an invoice, committed for real."""
+    created: list[int] = []
+
+    def make(count: int) -> list[dict]:
+        shops = []
+        with app.app_context():
+            for n in range(count):
+                tenant = TenantFactory(name=f"Krasj Vakt {n} AS", currency="NOK")
+                created.append(tenant.id)
+                with scoping.tenant_context(tenant.id):
+                    customer = CustomerFactory(tenant=tenant, name="Bergen Bygg",
+                                               language="nb", currency="NOK")
+                    ContactFactory(tenant=tenant, customer=customer,
+                                   email="faktura@bygg.example", receives_invoices=True)
+                    vat_id = VatRateFactory(tenant=tenant, rate=Decimal(25)).id
+                    reminders.adopt_suggested_policy()
+                    invoice_id = make_invoice(customer.id, vat_id, Decimal("800"))
+                db.session.commit()
+                shops.append({"tenant": tenant.id, "invoice": invoice_id})
+        return shops
+
+    try:
+        yield make
+    finally:
+        with app.app_context():
+            for tenant_id in created:
+                delete_tenant(database_urls, tenant_id)
+
+
+@pytest.fixture()
+def committed_invoice(committed_shops):
+    return committed_shops(1)[0]
 
 
 def run_crashing_worker(app, database_urls, crash_at: str) -> None:
@@ -106,3 +121,21 @@ def test_killed_after_the_server_took_it_the_retry_resends_the_same_message_id(
     assert first["Message-ID"] == second["Message-ID"] == delivery["message_id"]
     assert delivery["status"] == DeliveryStatus.SENT and delivery["attempts"] == 2
     assert reminder == ReminderStatus.SENT
+
+
+@pytest.mark.postgres
+def test_tenants_are_swept_in_threads_each_with_its_own_session(
+    app, database_urls, committed_shops, monkeypatch
+):
+    shops = committed_shops(5)
+    monkeypatch.setitem(app.config, "SWEEP_THREADS", 3)
+    with app.app_context():
+        result = sweep(DUE + timedelta(days=7), [shop["tenant"] for shop in shops])
+        again = sweep(DUE + timedelta(days=7), [shop["tenant"] for shop in shops])
+    assert (result.tenants, result.claimed, result.jobs) == (5, 5, 5)
+    assert again.claimed == 0
+    for shop in shops:
+        with app.app_context(), scoping.tenant_context(shop["tenant"]):
+            [reminder] = db.session.scalars(select(Reminder)).all()
+            assert (reminder.document_id, reminder.position) == (shop["invoice"], 2)
+    redis_connection(app).delete("rq:queue:mail")  # no worker here: drop the queued jobs
