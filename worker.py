@@ -9,19 +9,40 @@ from __future__ import annotations
 
 import sys
 
+from flask import Flask
 from rq import Worker
 from sqlalchemy.orm import configure_mappers
 
 from saas import create_app
+from saas.billing.documents.i18n import LOCALES, translations
+from saas.billing.documents.pdf import register_fonts
 from saas.queue import QUEUES, get_queue, redis_connection
+
+
+def warm_up(app: Flask) -> None:
+    """Load once, before forking, what every work horse would otherwise load for itself.
+
+    Each job runs in a forked work horse that starts from this process's memory: mappers,
+    the PDF fonts, the message catalogues and the e-mail templates are ready in it.
+    """
+    configure_mappers()  # Redash does the same
+    register_fonts()
+    for language in LOCALES:
+        translations(language)
+    with app.app_context():
+        for name in app.jinja_env.list_templates(filter_func=_mail_template):
+            app.jinja_env.get_template(name)
+
+
+def _mail_template(name: str) -> bool:
+    return name.startswith("emails/")
 
 
 def main(queue_names: list[str]) -> None:
     app = create_app()
     if redis_connection(app) is None:
         sys.exit("worker.py needs REDIS_URL; without it jobs run inside the web process.")
-    # Configure mappers once here, not in every forked job (Redash does the same).
-    configure_mappers()
+    warm_up(app)
     with app.app_context():
         queues = [get_queue(name, app) for name in (queue_names or QUEUES)]
         Worker(queues, connection=redis_connection(app)).work(with_scheduler=True)

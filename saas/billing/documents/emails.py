@@ -29,7 +29,7 @@ from saas.billing.documents.pdf_content import (
     _color,
 )
 from saas.billing.documents.printable import CREDIT_NOTE, ORDER, PROFORMA, QUOTE
-from saas.billing.reminders.letter import DEMAND, DemandLetter, bank_rows, wording
+from saas.billing.reminders.letter import DEMAND, DemandLetter, bank_rows
 
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 
@@ -192,7 +192,7 @@ def reminder_email(letter: DemandLetter, branding: Any = None,
                             number=letter.invoice_number, seller=seller_name)
     return _render("reminder", subject, {
         "_": f.gettext, "lang": f.language, "brand": the_brand, "seller_name": seller_name,
-        "letter": letter, "w": wording(letter),
+        "letter": letter, "w": letter.words,
         "attached": f.gettext("A copy of invoice %(number)s and this reminder as a letter"
                               " (PDF) are attached.", number=letter.invoice_number),
         "portal_url": _checked_url(portal_url), "button_label": f.gettext("View and pay online"),

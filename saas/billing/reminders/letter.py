@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from types import SimpleNamespace
 
 from reportlab.lib.colors import HexColor
@@ -128,6 +128,11 @@ class DemandLetter:
     @property
     def total_due(self) -> Decimal:
         return self.open_total + self.fee + self.interest
+
+    @cached_property
+    def words(self) -> Wording:
+        """The letter's texts, worked out once for its e-mail and its PDF."""
+        return wording(self)
 
 
 @dataclass(frozen=True)
@@ -401,7 +406,7 @@ def render_letter(letter: DemandLetter) -> bytes:
     """The reminder letter as PDF bytes. Works without a Flask app context."""
     register_fonts()
     f = Formatter.for_language(letter.language)
-    w = wording(letter)
+    w = letter.words
     s = _styles(_color(letter.seller.get("primary_color")))
     out = io.BytesIO()
     doc = BaseDocTemplate(
