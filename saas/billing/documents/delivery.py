@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, timedelta
 
 from rq import get_current_job
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from saas import clock
 from saas.billing.documents.emails import document_email
@@ -165,22 +165,26 @@ def send_claimed(delivery_id: int, reminder_id: int | None, mail: Mail,
 
 def record(delivery_id: int, reminder_id: int | None, status: DeliveryStatus,
            error: str) -> None:
-    """Write a delivery's outcome (and its reminder's) in two UPDATEs and commit."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Not waiting for the disk: lost in a database crash, the outcome only means the
-        # message is sent again (at least once, same Message-ID). The claim, written before
-        # sending, is committed durably.
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    values: dict[str, object] = {"status": status, "last_error": error}
-    if status == DeliveryStatus.SENT:
-        values["sent_at"] = clock.now()
-    db.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values),
-                       execution_options={"synchronize_session": False})
-    if reminder_id is not None:
-        from saas.billing.reminders.sending import mirror_outcome
+    """Write a delivery's outcome (and its reminder's) and commit, without waiting for the disk.
 
-        mirror_outcome(reminder_id, status, error)
-    db.session.commit()
+    Lost in a database crash, the outcome only means the message is sent again (at least
+    once, same Message-ID); the claim, written before sending, is committed durably.
+    """
+    db.session.commit()  # the transaction that records begins below, with the setting
+    db.session.info[scoping.ASYNC_COMMIT] = True
+    try:
+        values: dict[str, object] = {"status": status, "last_error": error}
+        if status == DeliveryStatus.SENT:
+            values["sent_at"] = clock.now()
+        db.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values),
+                           execution_options={"synchronize_session": False})
+        if reminder_id is not None:
+            from saas.billing.reminders.sending import mirror_outcome
+
+            mirror_outcome(reminder_id, status, error)
+        db.session.commit()
+    finally:
+        db.session.info.pop(scoping.ASYNC_COMMIT, None)
 
 
 def _claimant() -> str:
