@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import re
 from email.message import Message
 from pathlib import Path
@@ -23,7 +24,7 @@ def run_jobs(app: Flask) -> None:
 
 def sent_mails(outbox: Path) -> list[Message]:
     return [
-        email.message_from_bytes(path.read_bytes())
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)
     ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import time
 
 import pytest
@@ -50,15 +52,23 @@ def test_a_token_signed_with_another_key_is_refused(app_context):
 
 
 def test_a_mail_has_sender_name_reply_to_html_and_attachments():
-    message = build_message(
-        Mail(to="kunde@example.com", subject="Faktura", text="Hei", html="<p>Hei</p>",
-             sender_name="Nordlys Rørlegger AS", reply_to="post@nordlys.example",
-             attachments=(("f.pdf", "application/pdf", b"%PDF"),)),
+    data = build_message(
+        Mail(to="kunde@example.com", subject="Påminnelse: faktura 7 fra Ærø", text="Hei ø",
+             html="<p>Hei ø</p>", sender_name="Nordlys Rørlegger AS",
+             reply_to="post@nordlys.example", message_id="<m1@saas.example>",
+             attachments=(("f.pdf", "application/pdf", b"%PDF-1.7"),
+                          ("påminnelse.pdf", "application/pdf", b"%PDF-1.4"))),
         "invoices@saas.example",
     )
-    assert message["From"].endswith("<invoices@saas.example>")
-    assert "Nordlys" in str(message["From"])
+    assert data.isascii() and b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert message["From"] == "Nordlys Rørlegger AS <invoices@saas.example>"
+    assert message["Subject"] == "Påminnelse: faktura 7 fra Ærø"
     assert message["Reply-To"] == "post@nordlys.example"
+    assert message["Message-ID"] == "<m1@saas.example>" and message["Date"]
     parts = [part.get_content_type() for part in message.walk()]
     assert parts == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html",
-                     "application/pdf"]
+                     "application/pdf", "application/pdf"]
+    assert message.get_body(("plain",)).get_content() == "Hei ø"
+    assert [(a.get_filename(), a.get_content()) for a in message.iter_attachments()] == [
+        ("f.pdf", b"%PDF-1.7"), ("påminnelse.pdf", b"%PDF-1.4")]
