@@ -154,3 +154,19 @@ def test_a_quote_goes_out_from_the_page_with_the_tenants_sender_name_and_reply_t
     assert "31 gru 2026" in text  # valid until, in Polish
     html = message.get_body(("html",)).get_content()
     assert "#0a5c36" in html and number in html
+
+
+def test_the_delivery_log_polls_while_a_message_is_on_its_way_and_then_stops(
+    app, invoice, smtp, make_client
+):
+    client = make_client(member(invoice["tenant"], Role.ACCOUNTANT))
+    _send(client, invoice)
+    base = f"/t/{invoice['tenant'].slug}/documents/{invoice['id']}"
+    page = client.get(base).text
+    assert f'hx-get="{base}/deliveries" hx-trigger="every 2s"' in page
+    fragment = client.get(f"{base}/deliveries", headers={"HX-Request": "true"}).text
+    assert 'id="delivery-log"' in fragment and "<html" not in fragment  # the log alone
+    assert ">queued<" in fragment and "hx-trigger" in fragment
+    run_jobs(app)
+    fragment = client.get(f"{base}/deliveries", headers={"HX-Request": "true"}).text
+    assert ">sent<" in fragment and "hx-trigger" not in fragment and "<html" not in fragment

@@ -24,6 +24,7 @@ from saas.billing.documents.views.common import (
     back_refused,
     kind_or_404,
     load,
+    may_issue,
     refuse,
     require_issuer,
 )
@@ -200,6 +201,18 @@ def send(document_id: int) -> Response:
         return back_refused(document_id, exc)
     db.session.commit()
     return _back(document, f"{document.title} is on its way to {delivery.recipient}.")
+
+
+@bp.route("/<int:document_id>/deliveries")
+@requires(ALL_ROLES)
+def deliveries(document_id: int) -> Response:
+    """The document's delivery log alone: the page polls it while messages are on their way."""
+    document = load(document_id)
+    if not document.is_issued:
+        abort(404)
+    return render("documents/show.html", block="deliveries_panel", document=document,
+                  deliveries=delivery_services.deliveries_of(document),
+                  may_issue=may_issue(document))
 
 
 @bp.route("/<int:document_id>/deliveries/<int:delivery_id>/resend", methods=["POST"])
