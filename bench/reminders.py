@@ -125,6 +125,8 @@ GROUPS = (
 INVOICES = sum(count for _, count in GROUPS)  # per tenant
 PAUSED = 5  # per tenant, among the "grace" invoices
 CLAIMS = {"demand_due": 3, "first_due": 2, "first_after_note": 2, "note_due": 1}
+# The suggested policy's levels (1, 2, 3) by their day after the due date.
+LEVEL_DAYS = {1: -3, 2: 7, 3: 21}
 MAIL_JOBS = 25  # about 2,300 e-mails
 PROFILED_JOBS = 3
 SWEEP_TARGET_S, EMAILS_TARGET_PER_S = 5, 50
@@ -387,7 +389,7 @@ def seed_bulk(owner_url: str, tenants: list[dict], pdf: bytes) -> dict[str, obje
 
         started = time.perf_counter()
         copy_rows(cursor, Reminder, (
-            "tenant_id", "document_id", "customer_id", "position", "level_name", "reminded_on",
+            "tenant_id", "document_id", "customer_id", "level_day", "level_name", "reminded_on",
             "status", "currency", "open_amount", "fee", "interest", "interest_days",
             "interest_rate", "created_at"), reminders)
         copy_rows(cursor, ReminderPause, ("tenant_id", "document_id", "reason", "created_at"),
@@ -411,7 +413,10 @@ def seed_bulk(owner_url: str, tenants: list[dict], pdf: bytes) -> dict[str, obje
 
 def _earlier_reminders(out: list[tuple], t: dict, document_id: int, customer_id: int,
                        group: str, last_day: date, gross_cents: int, created: datetime) -> None:
-    """The reminders an invoice already had: (position, name, day), the last on last_day."""
+    """The reminders an invoice already had: (level, name, day), the last on last_day.
+
+    Levels are known by their day after the due date: -3, 7 and 21 (LEVEL_DAYS).
+    """
     if group == "first_after_note":
         earlier = [(1, "Friendly note", last_day)]
     elif group == "demand_due":
@@ -419,11 +424,11 @@ def _earlier_reminders(out: list[tuple], t: dict, document_id: int, customer_id:
     else:  # demanded: the first reminder 14 days before the demand
         earlier = [(2, "First reminder", last_day - timedelta(days=14)),
                    (3, "Payment demand", last_day)]
-    for position, name, day in earlier:
-        fee = Decimal("40.00") if position == 3 else Decimal(0)
-        out.append((t["id"], document_id, customer_id, position, name, day, "sent",
+    for level, name, day in earlier:
+        fee = Decimal("40.00") if level == 3 else Decimal(0)
+        out.append((t["id"], document_id, customer_id, LEVEL_DAYS[level], name, day, "sent",
                     t["currency"], _amount(gross_cents), fee, Decimal(0), 0,
-                    Decimal("11.25") if position == 3 else Decimal(0), created))
+                    Decimal("11.25") if level == 3 else Decimal(0), created))
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -461,10 +466,11 @@ def run_worker(app, jobs: int) -> tuple[float, float, list[Job]]:  # noqa: ANN00
 
 
 def letter_ms(tenant_id: int) -> float:
-    """Median render of one payment-demand letter (a position-3 reminder claimed today)."""
+    """Median render of one payment-demand letter (a level-3 reminder claimed today)."""
     with scoping.tenant_context(tenant_id):
         reminder = db.session.scalar(
-            select(Reminder).where(Reminder.position == 3, Reminder.reminded_on == TODAY)
+            select(Reminder).where(Reminder.level_day == LEVEL_DAYS[3],
+                                   Reminder.reminded_on == TODAY)
             .order_by(Reminder.id).limit(1))
         letter = letter_for(reminder)
     db.session.commit()
@@ -561,10 +567,10 @@ def _run(app, logo: bytes, invoice_pdf: bytes, sink: Sink,  # noqa: ANN001
     per_tenant = sum(count for group, count in GROUPS if group in CLAIMS)
     assert result.jobs == TENANTS * -(-per_tenant // CHUNK), result.jobs
     assert queue.count == result.jobs + TENANTS, queue.count  # and one notify_unpaid each
-    for position in (1, 2, 3):
-        got = count_reminders(tenant_ids, position=position, reminded_on=TODAY)
-        assert got == expected[f"level_{position}"], (position, got)
-        results[f"claimed_level_{position}"] = got
+    for level in (1, 2, 3):
+        got = count_reminders(tenant_ids, level_day=LEVEL_DAYS[level], reminded_on=TODAY)
+        assert got == expected[f"level_{level}"], (level, got)
+        results[f"claimed_level_{level}"] = got
 
     started = time.perf_counter()
     again = sweep(TODAY)

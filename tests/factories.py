@@ -419,7 +419,7 @@ class ReminderFactory(TenantScopedFactory):
 
     document_id = factory.LazyAttribute(lambda o: issued_document(o.tenant))
     customer_id = factory.LazyAttribute(lambda o: _customer_of(o.tenant, o.document_id))
-    position = 1
+    level_day = 7
     level_name = "First reminder"
     reminded_on = factory.LazyFunction(date.today)
     currency = "EUR"

@@ -135,7 +135,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("level_day", sa.Integer(), nullable=False),
         sa.Column("level_name", sa.String(length=100), nullable=False),
         sa.Column("reminded_on", sa.Date(), nullable=False),
         sa.Column(
@@ -188,7 +188,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
         sa.UniqueConstraint(
-            "document_id", "position", name=op.f("uq_reminders_document_id_position")
+            "document_id", "level_day", name=op.f("uq_reminders_document_id_level_day")
         ),
     )
     op.create_index(

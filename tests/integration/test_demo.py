@@ -41,10 +41,10 @@ def test_demo_seed_replays_reminders_into_the_outbox(app, db_session, outbox):
     run_jobs(app)  # with a worker, the replayed sweeps queued the e-mails
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == demo.NORDLYS.slug))
     with scoping.tenant_context(tenant.id):
-        sent = db.session.execute(select(Reminder.position, Reminder.status, Reminder.fee)
-                                  .order_by(Reminder.document_id, Reminder.position)).all()
-        assert sent[-3:] == [(1, ReminderStatus.SENT, 0), (2, ReminderStatus.SENT, 0),
-                             (3, ReminderStatus.SENT, Decimal("40"))]
+        sent = db.session.execute(select(Reminder.level_day, Reminder.status, Reminder.fee)
+                                  .order_by(Reminder.document_id, Reminder.level_day)).all()
+        assert sent[-3:] == [(-3, ReminderStatus.SENT, 0), (7, ReminderStatus.SENT, 0),
+                             (21, ReminderStatus.SENT, Decimal("40"))]
         assert db.session.scalar(select(func.count()).select_from(ReminderPause)) == 1
     subjects = [mail["Subject"] for mail in sent_mails(outbox)]
     assert any(subject.startswith("Betalingsoppfordring") for subject in subjects)

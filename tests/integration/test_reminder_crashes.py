@@ -137,5 +137,5 @@ def test_tenants_are_swept_in_threads_each_with_its_own_session(
     for shop in shops:
         with app.app_context(), scoping.tenant_context(shop["tenant"]):
             [reminder] = db.session.scalars(select(Reminder)).all()
-            assert (reminder.document_id, reminder.position) == (shop["invoice"], 2)
+            assert (reminder.document_id, reminder.level_day) == (shop["invoice"], 7)
     redis_connection(app).delete("rq:queue:mail")  # no worker here: drop the queued jobs

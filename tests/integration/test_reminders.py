@@ -81,7 +81,7 @@ def sweep_on(app, shop, day: date):
 
 def reminders_of(shop) -> list[Reminder]:
     with scoping.tenant_context(shop["tenant"].id):
-        found = db.session.scalars(select(Reminder).order_by(Reminder.position)).all()
+        found = db.session.scalars(select(Reminder).order_by(Reminder.level_day)).all()
         for reminder in found:
             db.session.refresh(reminder)
         return found
@@ -109,7 +109,7 @@ def test_each_level_goes_out_once_on_its_day_and_the_owner_hears_after_the_last(
     assert sweep_on(app, shop, DUE + timedelta(days=7)).claimed == 0
     first = to_customer(smtp)[1]
     letter, copy = list(first.iter_attachments())
-    assert letter.get_filename() == f"reminder-2-{invoice_number(shop)}.pdf"
+    assert letter.get_filename() == f"reminder-{invoice_number(shop)}-2026-11-23.pdf"
     assert invoice_number(shop) in pdf_text(letter.get_content())
     assert copy.get_content() == stored_pdf(shop)  # the issued PDF, not a new one
     assert "1\xa0230,00\xa0zł" in first.get_body(("plain",)).get_content()
@@ -122,11 +122,11 @@ def test_each_level_goes_out_once_on_its_day_and_the_owner_hears_after_the_last(
     # 1,230.00 × 11.25 % × 21 / 365 = 7.96 zł, billed apart from the invoice.
     assert "7,96" in text
 
-    assert [(r.position, r.status, r.fee, r.interest, r.interest_days) for r in
+    assert [(r.level_day, r.status, r.fee, r.interest, r.interest_days) for r in
             reminders_of(shop)] == [
-        (1, ReminderStatus.SENT, Decimal("0.0000"), Decimal("0.0000"), 0),
-        (2, ReminderStatus.SENT, Decimal("0.0000"), Decimal("0.0000"), 0),
-        (3, ReminderStatus.SENT, Decimal("40.0000"), Decimal("7.9600"), 21),
+        (-3, ReminderStatus.SENT, Decimal("0.0000"), Decimal("0.0000"), 0),
+        (7, ReminderStatus.SENT, Decimal("0.0000"), Decimal("0.0000"), 0),
+        (21, ReminderStatus.SENT, Decimal("40.0000"), Decimal("7.9600"), 21),
     ]
     assert len(to_customer(smtp)) == 3
 
@@ -158,7 +158,7 @@ def test_an_invoice_found_late_gets_the_next_level_not_the_courtesy_note_nor_the
     # Reminders switched on when the invoice is already 30 days overdue.
     assert sweep_on(app, shop, DUE + timedelta(days=30)).claimed == 1
     [reminder] = reminders_of(shop)
-    assert reminder.position == 2 and reminder.fee == 0
+    assert reminder.level_day == 7 and reminder.fee == 0
     # The demand waits for the gap between two reminders (7 days).
     assert sweep_on(app, shop, DUE + timedelta(days=36)).claimed == 0
     assert sweep_on(app, shop, DUE + timedelta(days=37)).claimed == 1
@@ -378,3 +378,25 @@ def test_done_to_dos_go_back_only_to_pages_of_this_site(app, shop, make_client):
     with scoping.tenant_context(shop["tenant"].id):
         assert db.session.get(Todo, todo_id).done_at is not None
     assert "Call Łódź Serwis</a>" not in client.get(f"{base}/").text  # the audit log has it
+
+
+def test_levels_added_or_removed_later_never_shift_what_an_invoice_has_had(
+    app, shop, smtp, make_client
+):
+    assert sweep_on(app, shop, DUE + timedelta(days=7)).claimed == 1  # the first reminder
+    client = make_client(shop["owner"])
+    base = f"/t/{shop['tenant'].slug}/reminders"
+    with scoping.tenant_context(shop["tenant"].id):
+        levels = {lv.days_after_due: lv.id for lv in db.session.scalars(select(ReminderLevel))}
+    # The friendly note goes; a level at 14 days comes in between.
+    client.post(f"{base}/levels/{levels[-3]}/delete")
+    client.post(f"{base}/levels/new", data={"name": "Second reminder", "days_after_due": "14",
+                                            "tone": "reminder", "fee_kind": "none"})
+    refused = client.post(f"{base}/levels/{levels[7]}", data={
+        "name": "First reminder", "days_after_due": "10", "tone": "reminder",
+        "fee_kind": "none"})
+    assert "add a new level for another day" in " ".join(errors_in(refused.text))
+    assert sweep_on(app, shop, DUE + timedelta(days=14)).claimed == 1
+    assert sweep_on(app, shop, DUE + timedelta(days=21)).claimed == 1
+    assert [(r.level_day, r.level_name) for r in reminders_of(shop)] == [
+        (7, "First reminder"), (14, "Second reminder"), (21, "Payment demand")]

@@ -1,7 +1,7 @@
 """Payment reminders (R6.4, R6.5): a tenant's policy, its levels, the reminders sent, pauses.
 
 A reminder is one level of the policy applied to one invoice. Its row is the claim: the
-sweep inserts it under a unique (invoice, level) key, so sweeping twice never reminds
+sweep inserts it under a unique (invoice, level day) key, so sweeping twice never reminds
 twice; the e-mail that carries it is a ``Delivery`` (the document's delivery log). The
 fee and interest are worked out once, when the reminder is prepared, and stay on the row
 until they are billed on an invoice of their own: an issued invoice is never changed.
@@ -122,7 +122,7 @@ class Reminder(TenantScoped, db.Model):
 
     __tablename__ = "reminders"
     __table_args__ = (
-        UniqueConstraint("document_id", "position"),
+        UniqueConstraint("document_id", "level_day"),
         Index("ix_reminders_tenant_status", "tenant_id", "status"),
         Index("ix_reminders_tenant_customer", "tenant_id", "customer_id"),
     )
@@ -130,7 +130,9 @@ class Reminder(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column()
+    # The level it applies, named by its day (days after the due date), which never changes
+    # once a level has gone out: levels added or removed later do not shift it.
+    level_day: Mapped[int] = mapped_column()
     level_name: Mapped[str] = mapped_column(String(100), default="")
     # The day of the sweep that claimed it (the injectable clock's today).
     reminded_on: Mapped[date] = mapped_column(Date)

@@ -74,7 +74,8 @@ class Settings:
     @classmethod
     def load(cls) -> Settings:
         policy = db.session.scalar(select(ReminderPolicy))
-        levels = {level.position: level for level in db.session.scalars(select(ReminderLevel))}
+        levels = {level.days_after_due: level
+                  for level in db.session.scalars(select(ReminderLevel))}
         branding = db.session.scalar(select(Branding))
         for loaded in (policy, branding, *levels.values()):
             if loaded is not None:
@@ -188,7 +189,7 @@ def prepare(reminder_ids: Sequence[int], today: date, settings: Settings,
         if document.status not in OPEN_STATES or document.id in chunk.paused:
             _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
             continue
-        level = settings.levels.get(reminder.position)
+        level = settings.levels.get(reminder.level_day)
         _work_out_charges(reminder, document, today, level, settings.policy,
                           chunk.charged_days.get(document.id, 0))
         recipient = deliveries.default_recipient(document)
@@ -246,8 +247,8 @@ def _cancel(reminder: Reminder, note: str) -> None:
     reminder.status, reminder.note = ReminderStatus.CANCELLED, note
 
 
-def _level(position: int) -> ReminderLevel | None:
-    return db.session.scalar(select(ReminderLevel).where(ReminderLevel.position == position))
+def _level(day: int) -> ReminderLevel | None:
+    return db.session.scalar(select(ReminderLevel).where(ReminderLevel.days_after_due == day))
 
 
 def _work_out_charges(reminder: Reminder, document: Document, today: date,
@@ -294,7 +295,7 @@ def letter_for(reminder: Reminder, level: ReminderLevel | None = None,
                items: list[OpenItem] | None = None) -> DemandLetter:
     """The letter a reminder prints and e-mails (as it stood when it was prepared)."""
     document = reminder.document
-    level = level or _level(reminder.position)
+    level = level or _level(reminder.level_day)
     branding = branding or _branding()
     tone = level.tone if level is not None else Tone.REMINDER
     return DemandLetter(
@@ -331,13 +332,13 @@ def reminder_composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:
             _cancel(reminder, "Not sent: the invoice was settled or its reminders paused.")
         return None
     settings = Settings.load()
-    level = settings.levels.get(reminder.position)
+    level = settings.levels.get(reminder.level_day)
     return lambda delivery: _with_letter(compose(reminder, level, settings, delivery))
 
 
 def letter_file_stem(reminder: Reminder) -> str:
     number = (reminder.document.number or "").replace("/", "-")
-    return f"reminder-{reminder.position}-{number}"
+    return f"reminder-{number}-{reminder.reminded_on.isoformat()}"
 
 
 def mirror_outcome(reminder_id: int, status: DeliveryStatus, error: str) -> None:
@@ -398,7 +399,7 @@ def demand_letter_now(document: Document, today: date) -> bytes:
     latest = db.session.scalar(
         select(Reminder).where(Reminder.document_id == document.id,
                                Reminder.status != ReminderStatus.CANCELLED)
-        .order_by(Reminder.position.desc()).limit(1))
+        .order_by(Reminder.level_day.desc()).limit(1))
     if latest is not None and latest.open_amount is not None:
         return letter_pdf(latest)
     branding = _branding()

@@ -108,6 +108,12 @@ def save_level(level: ReminderLevel | None, values: dict[str, Any],
     if days is None or not -60 <= days <= 365:
         raise ReminderError("Days after the due date: from -60 (before it) to 365.",
                             "days_after_due")
+    if level is not None and days != level.days_after_due and db.session.scalar(
+            select(Reminder.id).where(Reminder.level_day == level.days_after_due).limit(1)):
+        raise ReminderError(
+            f"{level.name} has gone out {level.days_after_due} days after the due date, and"
+            " what invoices have had stays so: add a new level for another day.",
+            "days_after_due")
     others = [other for other in levels() if level is None or other.id != level.id]
     if any(other.days_after_due == days for other in others):
         raise ReminderError(f"Another level already goes out {days} days after the due date.",
@@ -133,9 +139,9 @@ def save_level(level: ReminderLevel | None, values: dict[str, Any],
 
 
 def delete_level(level: ReminderLevel, user_id: int | None = None) -> None:
-    """Remove a level; reminders already sent keep its name and position."""
+    """Remove a level; reminders already sent keep its name and day."""
     if db.session.scalar(select(Reminder.id).where(
-            Reminder.position == level.position,
+            Reminder.level_day == level.days_after_due,
             Reminder.status.in_([ReminderStatus.NEW, ReminderStatus.PREPARED])).limit(1)):
         raise ReminderError(f"{level.name} has reminders on their way: wait until they are sent.")
     audit.record("reminders.level", level, f"Removed reminder level {level.name}",
@@ -204,7 +210,7 @@ def resume(held: ReminderPause, user_id: int | None = None) -> None:
 
 def of_document(document: Document) -> list[Reminder]:
     return list(db.session.scalars(select(Reminder).where(Reminder.document_id == document.id)
-                                   .order_by(Reminder.position)))
+                                   .order_by(Reminder.level_day)))
 
 
 # --- billing the charges -----------------------------------------------------------------

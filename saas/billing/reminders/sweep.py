@@ -6,9 +6,11 @@ that skips what already exists (unique invoice + level), so running it twice, or
 after a worker died half way, never claims a reminder twice. Only the claimed rows are
 queued, in chunks, each chunk one job on the mail queue (see sending.py).
 
-Levels are claimed from the last to the first, and a level needs the level before it
-(courtesy notes before the due date aside), so an invoice moves at most one level per
-sweep and never skips one; two reminders of an invoice are ``min_days_between`` apart.
+Levels are known by their day (days after the due date), which stays fixed once a level
+has gone out, so adding or removing levels never shifts what an invoice has had. They
+are claimed from the last to the first, and a level needs the level before it (courtesy
+notes before the due date aside), so an invoice moves at most one level per sweep and
+never skips one; two reminders of an invoice are ``min_days_between`` apart.
 A courtesy note (a level on or before the due date) is only sent while the invoice is
 not yet overdue. Paid, credited and paused invoices are never claimed.
 
@@ -112,7 +114,8 @@ def sweep_tenant(today: date) -> SweepResult:
     policy = db.session.scalar(select(ReminderPolicy))
     if policy is None or not policy.enabled:
         return result
-    levels = db.session.scalars(select(ReminderLevel).order_by(ReminderLevel.position)).all()
+    levels = db.session.scalars(
+        select(ReminderLevel).order_by(ReminderLevel.days_after_due)).all()
     if not levels:
         return result
     result.tenants = 1
@@ -125,18 +128,22 @@ def sweep_tenant(today: date) -> SweepResult:
     stale = _stale_reminders(today)
     result.requeued = len(stale)
     result.jobs += queue_reminders(tenant_id, stale, today, f"requeue-{today}")
-    last = max(levels, key=lambda level: level.position)
+    last = levels[-1]
     result.notices = _file_unpaid_notices(tenant_id, last, today, policy.notify_after_days)
     return result
 
 
+# Below any level's day: "no reminder yet".
+NONE_YET = -1000
+
+
 def _floors(levels: Sequence[ReminderLevel]) -> Iterator[tuple[ReminderLevel, int]]:
-    """Each level with the position an invoice must have reached before it (0: none)."""
-    floor = 0
+    """Each level (by day) with the day of the level an invoice must have reached first."""
+    floor = NONE_YET
     for level in levels:
-        yield level, (0 if level.is_courtesy else floor)
+        yield level, (NONE_YET if level.is_courtesy else floor)
         if not level.is_courtesy:
-            floor = level.position
+            floor = level.days_after_due
 
 
 def _insert(table):  # noqa: ANN001, ANN202 - the dialect's INSERT, for ON CONFLICT DO NOTHING
@@ -147,7 +154,7 @@ def _insert(table):  # noqa: ANN001, ANN202 - the dialect's INSERT, for ON CONFL
 def _claim(tenant_id: int, level: ReminderLevel, floor: int, today: date,
            min_days_between: int) -> list[int]:
     d, r, p = Document.__table__, Reminder.__table__, ReminderPause.__table__
-    last = (select(func.coalesce(func.max(r.c.position), 0))
+    last = (select(func.coalesce(func.max(r.c.level_day), NONE_YET))
             .where(r.c.document_id == d.c.id).scalar_subquery())
     recent = exists().where(r.c.document_id == d.c.id,
                             r.c.reminded_on > today - timedelta(days=min_days_between))
@@ -156,7 +163,7 @@ def _claim(tenant_id: int, level: ReminderLevel, floor: int, today: date,
     conditions = [
         d.c.tenant_id == tenant_id, d.c.kind == K.INVOICE.value, d.c.status.in_(OPEN),
         d.c.due_date <= today - timedelta(days=level.days_after_due),
-        last < level.position, last >= floor, ~recent, ~paused,
+        last < level.days_after_due, last >= floor, ~recent, ~paused,
     ]
     if level.is_courtesy:
         conditions.append(d.c.due_date >= today)
@@ -164,7 +171,7 @@ def _claim(tenant_id: int, level: ReminderLevel, floor: int, today: date,
         "tenant_id": d.c.tenant_id,
         "document_id": d.c.id,
         "customer_id": d.c.customer_id,
-        "position": literal(level.position, Integer),
+        "level_day": literal(level.days_after_due, Integer),
         "level_name": literal(level.name, String),
         "reminded_on": literal(today, Date),
         "status": literal(ReminderStatus.NEW.value, String),
@@ -227,7 +234,7 @@ def _file_unpaid_notices(tenant_id: int, last: ReminderLevel, today: date,
     source = (select(*columns.values())
               .select_from(r.join(d, d.c.id == r.c.document_id)
                            .join(c, c.c.id == d.c.customer_id))
-              .where(r.c.tenant_id == tenant_id, r.c.position == last.position,
+              .where(r.c.tenant_id == tenant_id, r.c.level_day == last.days_after_due,
                      r.c.status == ReminderStatus.SENT.value,
                      r.c.reminded_on <= today - timedelta(days=after_days),
                      d.c.status.in_(OPEN), ~paused))
