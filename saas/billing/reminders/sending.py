@@ -1,11 +1,13 @@
 """Preparing and sending claimed reminders; telling the tenant who has still not paid.
 
-``send_reminders`` (a mail-queue job, one per chunk the sweep claimed) prepares each
-reminder once — works out its fee and interest, picks the recipient, records the delivery
-that will carry it — and sends it through ``delivery.deliver_one`` (claim, send, record;
-at least once, same Message-ID on a retry). Whatever happens in between, the invoice is
-checked again just before sending: a reminder of an invoice that was paid, credited or
-paused meanwhile is cancelled, not sent.
+``send_reminders`` (a mail-queue job, one per chunk the sweep claimed) prepares the
+chunk's reminders together, once, in one transaction — works out each fee and interest,
+picks the recipient, records the delivery that carries it, already claimed (see
+``delivery.py``: at least once, same Message-ID on a retry) — then sends them one by one
+through one SMTP connection, recording each outcome. The invoice is checked in that
+transaction, just before sending: a reminder of an invoice paid, credited or paused since
+the sweep is cancelled, not sent. A retried job finds its reminders prepared and sends
+their waiting deliveries the generic way (``delivery.deliver_one``).
 """
 
 from __future__ import annotations
