@@ -15,9 +15,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from saas.billing.customers.models import Customer
+from saas.billing.customers.models import Customer, DeliveryPreference
 from saas.billing.documents import issuing, services
-from saas.billing.documents.models import Delivery, DeliveryStatus, Document
+from saas.billing.documents.models import Delivery, DeliveryStatus, Document, PostBatch
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.reminders import services as reminders
 from saas.billing.reminders.models import (
@@ -400,3 +400,34 @@ def test_levels_added_or_removed_later_never_shift_what_an_invoice_has_had(
     assert sweep_on(app, shop, DUE + timedelta(days=21)).claimed == 1
     assert [(r.level_day, r.level_name) for r in reminders_of(shop)] == [
         (7, "First reminder"), (14, "Second reminder"), (21, "Payment demand")]
+
+
+def test_a_customer_who_wants_post_gets_the_letter_in_the_print_batch(
+    app, shop, smtp, make_client
+):
+    with scoping.tenant_context(shop["tenant"].id):
+        db.session.get(Customer, shop["customer"]).delivery_preference = DeliveryPreference.POST
+        db.session.commit()
+    sweep_on(app, shop, DUE + timedelta(days=7))
+    assert to_customer(smtp) == []  # no e-mail: the letter goes by post
+    [reminder] = reminders_of(shop)
+    assert reminder.status == ReminderStatus.TO_PRINT
+    client = make_client(member(shop["tenant"], Role.STAFF))
+    post = f"/t/{shop['tenant'].slug}/documents/post"
+    assert f"First reminder: {invoice_number(shop)}" in client.get(post).text
+    made = client.post(post, follow_redirects=True)
+    assert "Post batch" in made.text
+    with scoping.tenant_context(shop["tenant"].id):
+        batch = db.session.scalar(select(PostBatch))
+        pages = [page.extract_text() for page in PdfReader(io.BytesIO(batch.pdf)).pages]
+        batch_id = batch.id
+    invoice_pages = len(PdfReader(io.BytesIO(stored_pdf(shop))).pages)
+    # The cover lists the invoice (its own address sheet and copy) and the reminder (letter
+    # addressed for the window, then a copy of the invoice).
+    assert f"2. First reminder: Invoice {invoice_number(shop)}" in pages[0]
+    assert len(pages) == 1 + (1 + invoice_pages) + (1 + invoice_pages)
+    letter = pages[2 + invoice_pages]
+    assert "Przypomnienie o płatności" in letter and "Łódź Serwis" in letter
+    client.post(f"{post}/{batch_id}/printed")
+    assert reminders_of(shop)[0].status == ReminderStatus.SENT
+    assert "First reminder: " not in client.get(post).text.split("Batches")[0]

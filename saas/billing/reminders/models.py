@@ -63,6 +63,7 @@ class Tone(enum.StrEnum):
 class ReminderStatus(enum.StrEnum):
     NEW = "new"  # claimed by the sweep, not prepared yet
     PREPARED = "prepared"  # amounts worked out, its e-mail is queued
+    TO_PRINT = "to_print"  # amounts worked out, for the next post batch (a post customer)
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"  # paid, credited or paused before it went out

@@ -23,6 +23,7 @@ from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from saas import clock
+from saas.billing.customers.models import DeliveryPreference
 from saas.billing.documents import delivery as deliveries
 from saas.billing.documents.emails import reminder_email, unpaid_notice_email
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
@@ -170,8 +171,8 @@ def prepare(reminder_ids: Sequence[int], today: date, settings: Settings,
     if settings.attach_invoice:
         loading = loading.undefer(Document.pdf)
     reminders = db.session.scalars(
-        select(Reminder).options(loading).where(Reminder.id.in_(list(reminder_ids)))
-        .order_by(Reminder.id).with_for_update(of=Reminder)).all()
+        select(Reminder).options(loading, joinedload(Reminder.customer, innerjoin=True))
+        .where(Reminder.id.in_(list(reminder_ids))).order_by(Reminder.id).with_for_update(of=Reminder)).all()
     fresh = [r for r in reminders if r.status == ReminderStatus.NEW]
     chunk = _Chunk.load([r.document for r in fresh])
     batch: list[Prepared | int] = []
@@ -194,6 +195,10 @@ def prepare(reminder_ids: Sequence[int], today: date, settings: Settings,
         level = settings.levels.get(reminder.level_day)
         _work_out_charges(reminder, document, today, level, settings.policy,
                           chunk.charged_days.get(document.id, 0))
+        if reminder.customer.delivery_preference == DeliveryPreference.POST:
+            reminder.status = ReminderStatus.TO_PRINT
+            reminder.note = "By post: in the next print batch (Documents → Post)."
+            continue
         recipient = deliveries.default_recipient(document)
         if not recipient:
             reminder.status = ReminderStatus.FAILED

@@ -66,7 +66,8 @@ def post_batches() -> Response:
         flash(f"Post batch {batch.id} is ready: {len(batch.deliveries)} documents.", "success")
         return redirect_to(url_for("documents.post_batches"))
     batches = db.session.scalars(select(PostBatch).order_by(PostBatch.id.desc()).limit(50)).all()
-    return render("documents/post.html", pending=post.pending_documents(), batches=batches)
+    return render("documents/post.html", pending=post.pending_documents(),
+                  reminders=post.pending_reminders(), batches=batches)
 
 
 @bp.route("/post/<int:post_batch_id>/pdf")

@@ -1,0 +1,1 @@
+"""Contracts, annexes, billing runs and recurring invoices."""
