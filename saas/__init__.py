@@ -80,6 +80,7 @@ def _import_models() -> None:
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
+    import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.imports.views import bp as imports_bp
+    from saas.billing.recurring.views import bp as recurring_bp
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.todos.views import bp as todos_bp
     from saas.portal.views import bp as portal_bp
@@ -103,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)
     app.register_blueprint(portal_bp)

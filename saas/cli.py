@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from saas.billing.documents.cli import documents
+from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.extensions import db
 
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(documents)
     app.cli.add_command(reminders)
+    app.cli.add_command(recurring)

@@ -6,7 +6,10 @@ by database state and safe to run again, so a missed or doubled tick does no har
 
 from rq import cron
 
+from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
 
 # Hourly: each tenant's reminders go out soon after midnight where the tenant is.
 cron.register(run_sweep, queue_name="billing", cron="5 * * * *", name="reminder-sweep")
+# Hourly too: recurring invoices are made on their day where the tenant is.
+cron.register(run_recurring, queue_name="billing", cron="15 * * * *", name="recurring-invoices")

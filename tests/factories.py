@@ -24,6 +24,7 @@ from saas.billing.customers.models import Contact, Customer, CustomerCategory, S
 from saas.billing.documents.models import Delivery, Document, DocumentLine, PostBatch
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.imports.models import ImportRun
+from saas.billing.recurring.models import RecurringInvoice, RecurringOccurrence
 from saas.billing.reminders.models import (
     Reminder,
     ReminderLevel,
@@ -450,3 +451,23 @@ class TodoFactory(TenantScopedFactory):
 
     kind = TodoKind.UNPAID_AFTER_REMINDERS
     title = "Still unpaid after the last reminder"
+
+
+class RecurringInvoiceFactory(TenantScopedFactory):
+    """Monthly repetition of an issued invoice."""
+
+    class Meta:
+        model = RecurringInvoice
+
+    source_id = factory.LazyAttribute(lambda o: issued_document(o.tenant))
+    customer_id = factory.LazyAttribute(lambda o: _customer_of(o.tenant, o.source_id))
+    start_date = factory.LazyFunction(date.today)
+    next_date = factory.LazyFunction(date.today)
+
+
+class RecurringOccurrenceFactory(TenantScopedFactory):
+    class Meta:
+        model = RecurringOccurrence
+
+    recurring_id = factory.LazyAttribute(lambda o: RecurringInvoiceFactory(tenant=o.tenant).id)
+    occurrence_date = factory.LazyFunction(date.today)

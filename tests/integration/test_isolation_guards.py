@@ -36,6 +36,8 @@ from tests.factories import (
     PriceListItemFactory,
     ProductCategoryFactory,
     ProductFactory,
+    RecurringInvoiceFactory,
+    RecurringOccurrenceFactory,
     ReminderFactory,
     ReminderLevelFactory,
     ReminderPauseFactory,
@@ -120,6 +122,7 @@ ONE_OF_EACH = (
     lambda t: ReminderFactory(tenant=t),
     lambda t: ReminderPauseFactory(tenant=t),
     lambda t: TodoFactory(tenant=t),
+    lambda t: RecurringOccurrenceFactory(tenant=t),  # and its recurring invoice
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -151,6 +154,7 @@ OBJECT_FACTORIES = {
     "level_id": lambda tenant: ReminderLevelFactory(tenant=tenant),
     "pause_id": lambda tenant: ReminderPauseFactory(tenant=tenant),
     "todo_id": lambda tenant: TodoFactory(tenant=tenant),
+    "recurring_id": lambda tenant: RecurringInvoiceFactory(tenant=tenant),
 }
 
 

@@ -1,0 +1,1 @@
+"""Recurring invoices (R4.5): an invoice repeated on a schedule, each occurrence once."""
