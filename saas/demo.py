@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from saas.billing.documents.demo import seed_documents
+from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
 from saas.extensions import db
 from saas.tenants import scoping, services
@@ -296,4 +297,5 @@ def seed() -> list[tuple[str, str, str]]:
         _catalog(tenant)
         seed_documents(tenant)
         seed_reminders(tenant)
+        seed_recurring(tenant)
     return logins

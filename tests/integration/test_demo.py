@@ -10,6 +10,7 @@ from saas import demo
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.recurring.models import RecurringOccurrence
 from saas.billing.reminders.models import Reminder, ReminderPause, ReminderStatus
 from saas.extensions import db
 from saas.tenants import scoping
@@ -29,7 +30,11 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         assert {(DocumentKind.QUOTE, DocumentStatus.CONVERTED),
                 (DocumentKind.ORDER, DocumentStatus.PARTLY_INVOICED),
                 (DocumentKind.INVOICE, DocumentStatus.DRAFT)} <= states
-        assert len(documents) == 9  # with the overdue invoice of the reminders demo
+        # With the overdue invoice of the reminders demo, and the recurring invoice's template
+        # and its three monthly occurrences (caught up since it started two months ago).
+        assert len(documents) == 13
+        occurrences = db.session.scalars(select(RecurringOccurrence)).all()
+        assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
         for kind in DocumentKind:
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)
