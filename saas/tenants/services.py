@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -415,6 +416,17 @@ def update_branding(
         "settings.branding_changed", branding, "Branding changed",
         {"logo": "replaced" if logo else ("removed" if remove_logo else "kept")},
     )
+
+
+def tenants_and_zones(tenant_ids: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """(id, time zone) of every tenant, or of the ones given: for work done per tenant."""
+    statement = select(Tenant.id, Tenant.timezone).order_by(Tenant.id)
+    if tenant_ids is not None:
+        statement = statement.where(Tenant.id.in_(list(tenant_ids)))
+    with scoping.all_tenants():
+        tenants = [(tenant_id, zone) for tenant_id, zone in db.session.execute(statement)]
+    db.session.commit()
+    return tenants
 
 
 def absolute_url(endpoint: str, **values: object) -> str:

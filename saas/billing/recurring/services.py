@@ -35,6 +35,7 @@ from saas.extensions import db
 from saas.queue import BILLING_QUEUE, enqueue, job
 from saas.tenants import audit, scoping
 from saas.tenants.models import Tenant
+from saas.tenants.services import tenants_and_zones
 
 
 class RecurringError(ValueError):
@@ -112,12 +113,7 @@ class RunResult:
 
 def run(today: date | None = None, tenant_ids: Iterable[int] | None = None) -> RunResult:
     """Make every due occurrence of every tenant's active schedules (each tenant's today)."""
-    statement = select(Tenant.id, Tenant.timezone).order_by(Tenant.id)
-    if tenant_ids is not None:
-        statement = statement.where(Tenant.id.in_(list(tenant_ids)))
-    with scoping.all_tenants():
-        tenants = db.session.execute(statement).all()
-    db.session.commit()
+    tenants = tenants_and_zones(tenant_ids)
     result = RunResult()
     for tenant_id, timezone in tenants:
         with scoping.tenant_context(tenant_id):

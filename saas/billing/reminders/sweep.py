@@ -45,7 +45,8 @@ from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
 from saas.queue import BILLING_QUEUE, MAIL_QUEUE, enqueue, job, mail_retry
 from saas.tenants import scoping
-from saas.tenants.models import Tenant, utcnow
+from saas.tenants.models import utcnow
+from saas.tenants.services import tenants_and_zones
 
 OPEN = (S.ISSUED.value, S.PARTLY_PAID.value)
 # Reminders per mail job: one SMTP connection and one job per chunk.
@@ -72,12 +73,7 @@ def sweep(today: date | None = None, tenant_ids: Iterable[int] | None = None) ->
     On PostgreSQL, SWEEP_THREADS tenants are swept at once, each thread with its own app
     context, session and connection (tenants share nothing the sweep writes).
     """
-    statement = select(Tenant.id, Tenant.timezone).order_by(Tenant.id)
-    if tenant_ids is not None:
-        statement = statement.where(Tenant.id.in_(list(tenant_ids)))
-    with scoping.all_tenants():
-        tenants = db.session.execute(statement).all()
-    db.session.commit()
+    tenants = tenants_and_zones(tenant_ids)
     threads = current_app.config["SWEEP_THREADS"]
     if db.session.get_bind().dialect.name != "postgresql" or threads <= 1 or len(tenants) < 2:
         result = SweepResult()
