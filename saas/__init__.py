@@ -77,6 +77,7 @@ def _import_models() -> None:
     # Every model module is imported here so that mappers and metadata are complete
     # before the first query, in web processes, workers and migrations alike.
     import saas.billing.catalog.models  # noqa: F401
+    import saas.billing.contracts.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
