@@ -90,6 +90,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from saas.api.views import bp as api_bp
     from saas.billing.catalog.views import bp as catalog_bp
+    from saas.billing.contracts.views import bp as contracts_bp
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.imports.views import bp as imports_bp
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenant_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(contracts_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(recurring_bp)

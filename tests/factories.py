@@ -20,6 +20,13 @@ from saas.billing.catalog.models import (
     VatCategory,
     VatRate,
 )
+from saas.billing.contracts.models import (
+    Contract,
+    ContractAnnex,
+    ContractLine,
+    ContractSite,
+    ContractType,
+)
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.billing.documents.models import Delivery, Document, DocumentLine, PostBatch
 from saas.billing.documents.states import DocumentKind, DocumentStatus
@@ -471,3 +478,55 @@ class RecurringOccurrenceFactory(TenantScopedFactory):
 
     recurring_id = factory.LazyAttribute(lambda o: RecurringInvoiceFactory(tenant=o.tenant).id)
     occurrence_date = factory.LazyFunction(date.today)
+
+
+class ContractTypeFactory(TenantScopedFactory):
+    class Meta:
+        model = ContractType
+
+    name = factory.Sequence(lambda n: f"Contract type {n}")
+
+
+class ContractFactory(TenantScopedFactory):
+    """A monthly contract in advance from today, for a customer of its own."""
+
+    class Meta:
+        model = Contract
+
+    number = factory.Sequence(lambda n: f"C-{n:05}")
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    start_date = factory.LazyFunction(date.today)
+    currency = "NOK"
+
+
+def _contract_id(tenant: Tenant) -> int:
+    return ContractFactory(tenant=tenant).id
+
+
+class ContractLineFactory(TenantScopedFactory):
+    class Meta:
+        model = ContractLine
+
+    contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
+    line_key = 1
+    effective_from = factory.LazyFunction(date.today)
+    description = "Monitoring"
+    quantity = Decimal(1)
+    unit_price = Decimal("500.00")
+
+
+class ContractAnnexFactory(TenantScopedFactory):
+    class Meta:
+        model = ContractAnnex
+
+    contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
+    number = 1
+    effective_date = factory.LazyFunction(lambda: date.today() + timedelta(days=30))
+
+
+class ContractSiteFactory(TenantScopedFactory):
+    class Meta:
+        model = ContractSite
+
+    contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
+    site_id = factory.LazyAttribute(lambda o: SiteFactory(tenant=o.tenant).id)

@@ -21,6 +21,11 @@ from tests.factories import (
     BankAccountFactory,
     CategoryDiscountFactory,
     ContactFactory,
+    ContractAnnexFactory,
+    ContractFactory,
+    ContractLineFactory,
+    ContractSiteFactory,
+    ContractTypeFactory,
     CustomerCategoryFactory,
     CustomerFactory,
     CustomerPriceFactory,
@@ -123,6 +128,10 @@ ONE_OF_EACH = (
     lambda t: ReminderPauseFactory(tenant=t),
     lambda t: TodoFactory(tenant=t),
     lambda t: RecurringOccurrenceFactory(tenant=t),  # and its recurring invoice
+    lambda t: ContractTypeFactory(tenant=t),
+    lambda t: ContractLineFactory(tenant=t),  # and its contract
+    lambda t: ContractAnnexFactory(tenant=t),
+    lambda t: ContractSiteFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -155,6 +164,7 @@ OBJECT_FACTORIES = {
     "pause_id": lambda tenant: ReminderPauseFactory(tenant=tenant),
     "todo_id": lambda tenant: TodoFactory(tenant=tenant),
     "recurring_id": lambda tenant: RecurringInvoiceFactory(tenant=tenant),
+    "contract_id": lambda tenant: ContractFactory(tenant=tenant),
 }
 
 

@@ -193,7 +193,7 @@ def add_annex(contract: Contract, effective_date: date, description: str,
             values = {name: getattr(old, name) for name in LINE_FIELDS}
             if action == "change":
                 values = _line_values(contract, {**values, **{
-                    k: v for k, v in change.items() if k in LINE_FIELDS and v is not None}})
+                    k: v for k, v in change.items() if k in LINE_FIELDS and v not in (None, "")}})
         else:
             raise ContractError("Add, change or remove a line.", "action")
         db.session.add(ContractLine(contract_id=contract.id, line_key=key,

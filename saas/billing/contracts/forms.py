@@ -1,0 +1,89 @@
+"""Forms of contracts, their lines, annexes and termination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from saas.billing.catalog.forms import (
+    NONE_CHOICE,
+    QUANTITY_LIMIT,
+    CatalogForm,
+    DecimalText,
+    customer_choices,
+    id_field,
+    max_decimals,
+    money_field,
+    optional_id,
+    text_field,
+)
+from saas.billing.contracts.models import ContractType
+from saas.billing.contracts.proration import BillingPeriod
+from saas.billing.documents.forms import LineForm
+from saas.extensions import db
+from saas.forms import choices, strip
+
+
+def type_choices() -> list[SelectChoice]:
+    types = db.session.scalars(select(ContractType).where(ContractType.is_archived.is_(False))
+                               .order_by(ContractType.name))
+    return [NONE_CHOICE, *(SelectChoice(str(t.id), t.name) for t in types)]
+
+
+class ContractForm(CatalogForm):
+    customer_id = id_field("Customer", "Choose the customer.")
+    contract_type_id = id_field("Contract type")
+    number = text_field("Number (blank: the next one)", 40, required=False)
+    title = text_field("Title", 200, required=False)
+    start_date = DateField("Starts on", validators=[InputRequired()])
+    end_date = DateField("Ends on (fixed term)", validators=[Optional()])
+    notice_months = IntegerField("Notice period (months)", default=0, validators=[
+        Optional(), NumberRange(min=0, max=60, message="Use 0 to 60 months.")])
+    billing_period = SelectField("Billed", choices=choices(
+        (p.value, p.label) for p in BillingPeriod))
+    in_advance = BooleanField("In advance (else in arrears)", default=True)
+    billing_day = IntegerField("Billing day of the month", default=1, validators=[
+        InputRequired(), NumberRange(min=1, max=28, message="Use 1 to 28.")])
+    payment_terms_days = IntegerField("Payment terms (days)", validators=[
+        Optional(), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
+    notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=2000)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer_id.choices = customer_choices(optional_id(self.customer_id.data))
+        self.contract_type_id.choices = type_choices()
+
+
+class ContractLineForm(LineForm):
+    """A contract line: as a document line, with the price optional (the price list's)."""
+
+
+class AnnexForm(ContractLineForm):
+    effective_date = DateField("From", validators=[InputRequired()])
+    note = TextAreaField("What the annex says", filters=[strip], validators=[Length(max=2000)])
+    action = SelectField("Change", choices=choices((
+        ("change", "Change a line"), ("remove", "Remove a line"), ("add", "Add a line"))))
+    line_key = SelectField("Line", coerce=optional_id)
+    quantity = DecimalText("Quantity", [
+        Optional(), max_decimals(4),
+        NumberRange(min=0, max=QUANTITY_LIMIT, message="Use a quantity of 0 or more.")])
+    unit_price = money_field("Unit price", required=False)
+
+    def __init__(self, *args: Any, lines: list | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_key.choices = [NONE_CHOICE, *(
+            SelectChoice(str(line.line_key), f"{line.line_key}. {line.description}")
+            for line in lines or [])]
+
+
+class TerminateForm(FlaskForm):
+    termination_date = DateField("Last day of service", validators=[InputRequired()])
+
+
+class TypeForm(CatalogForm):
+    name = text_field("Name", 100)

@@ -1,0 +1,183 @@
+"""Contract pages: the list, a new contract, one contract at a date, its lines and annexes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from flask import flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from saas import clock
+from saas.billing.contracts import services
+from saas.billing.contracts.forms import (
+    AnnexForm,
+    ContractForm,
+    ContractLineForm,
+    TerminateForm,
+    TypeForm,
+)
+from saas.billing.contracts.models import Contract, ContractType
+from saas.billing.contracts.proration import BillingPeriod, period_containing
+from saas.billing.customers.models import Customer
+from saas.extensions import db
+from saas.htmx import redirect_to, render
+from saas.tenants.access import (
+    ALL_ROLES,
+    MANAGERS,
+    current_tenant,
+    get_or_404,
+    requires,
+    staff_blueprint,
+)
+from saas.tenants.models import Role
+
+bp = staff_blueprint("contracts", __name__, "/contracts")
+
+EDITORS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
+
+
+def _today() -> date:
+    return clock.today_in(current_tenant().timezone)
+
+
+@bp.route("/")
+@requires(ALL_ROLES)
+def index() -> Response:
+    type_id = request.args.get("type", type=int)
+    statement = (select(Contract).options(joinedload(Contract.customer),
+                                          joinedload(Contract.contract_type))
+                 .order_by(Contract.number))
+    if type_id:
+        statement = statement.where(Contract.contract_type_id == type_id)
+    types = db.session.scalars(select(ContractType).order_by(ContractType.name)).all()
+    return render("contracts/index.html", contracts=db.session.scalars(statement).all(),
+                  types=types, type_id=type_id, today=_today())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(EDITORS)
+def new() -> Response:
+    form = ContractForm()
+    if request.method == "GET":
+        form.start_date.data = _today()
+        form.customer_id.data = request.args.get("customer", type=int)
+    if form.validate_on_submit():
+        customer = get_or_404(Customer, form.customer_id.data)
+        contract = _saved(form, lambda values: services.create_contract(
+            customer, values, user_id=current_user.id), "start_date")
+        if contract is not None:
+            flash(f"Contract {contract.number} is set up: add its lines.", "success")
+            return redirect_to(url_for("contracts.show", contract_id=contract.id))
+    return render("contracts/new.html", form=form, status=422 if form.errors else 200)
+
+
+def _saved(form: ContractForm | AnnexForm | ContractLineForm | TypeForm,
+           save: Callable[[dict], object], fallback: str) -> object | None:
+    """Save and commit; a refusal goes on its field (or the fallback). The saved object."""
+    try:
+        saved = save(form.values())
+    except services.ContractError as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field or fallback, None) or getattr(form, fallback)
+        field.errors = [*field.errors, str(exc)]
+        return None
+    db.session.commit()
+    return saved
+
+
+def _page(contract: Contract, **extra: object) -> dict[str, object]:
+    try:
+        at = date.fromisoformat(request.args.get("at", ""))
+    except ValueError:
+        at = _today()
+    lines = services.version_at(contract, at)
+    period = period_containing(max(at, contract.start_date), contract.billing_period)
+    context: dict[str, object] = {
+        "contract": contract, "at": at, "lines": lines, "versions": services.versions(contract),
+        "period": period, "period_lines": _amounts(contract, period),
+        "line_form": ContractLineForm(formdata=None, customer_id=contract.customer_id),
+        "annex_form": AnnexForm(formdata=None, customer_id=contract.customer_id, lines=lines),
+        "terminate_form": TerminateForm(formdata=None), "BillingPeriod": BillingPeriod,
+    }
+    context.update(extra)
+    return context
+
+
+def _amounts(contract: Contract, period) -> list | None:  # noqa: ANN001
+    try:
+        return services.period_lines(contract, period)
+    except services.ContractError:
+        return None  # a line priced from the price list: billing runs price it
+
+
+@bp.route("/<int:contract_id>")
+@requires(ALL_ROLES)
+def show(contract_id: int) -> Response:
+    return render("contracts/show.html", **_page(get_or_404(Contract, contract_id)))
+
+
+@bp.route("/<int:contract_id>/lines", methods=["POST"])
+@requires(EDITORS)
+def add_line(contract_id: int) -> Response:
+    contract = get_or_404(Contract, contract_id)
+    form = ContractLineForm(customer_id=contract.customer_id)
+    if form.validate_on_submit() and _saved(
+            form, lambda values: services.add_line(contract, values), "description"):
+        flash("Line added.", "success")
+        return redirect_to(url_for("contracts.show", contract_id=contract.id))
+    return render("contracts/show.html", status=422, **_page(contract, line_form=form))
+
+
+@bp.route("/<int:contract_id>/annexes", methods=["POST"])
+@requires(EDITORS)
+def add_annex(contract_id: int) -> Response:
+    contract = get_or_404(Contract, contract_id)
+    lines = services.version_at(contract, _today())
+    form = AnnexForm(customer_id=contract.customer_id, lines=lines)
+
+    def save(values: dict) -> object:
+        return services.add_annex(contract, values["effective_date"], values.get("note") or "",
+                                  [values], user_id=current_user.id)
+
+    if form.validate_on_submit():
+        annex = _saved(form, save, "effective_date")
+        if annex is not None:
+            flash(f"Annex {annex.number} applies from {annex.effective_date}.", "success")
+            return redirect_to(url_for("contracts.show", contract_id=contract.id))
+    return render("contracts/show.html", status=422, **_page(contract, annex_form=form))
+
+
+@bp.route("/<int:contract_id>/terminate", methods=["POST"])
+@requires(EDITORS)
+def terminate(contract_id: int) -> Response:
+    contract = get_or_404(Contract, contract_id)
+    form = TerminateForm()
+    if form.validate_on_submit():
+        try:
+            services.terminate(contract, form.termination_date.data, user_id=current_user.id)
+        except services.ContractError as exc:
+            db.session.rollback()
+            form.termination_date.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Contract {contract.number} ends after {contract.termination_date}.",
+                  "success")
+            return redirect_to(url_for("contracts.show", contract_id=contract.id))
+    return render("contracts/show.html", status=422, **_page(contract, terminate_form=form))
+
+
+@bp.route("/types", methods=["GET", "POST"])
+@requires(MANAGERS)
+def types() -> Response:
+    form = TypeForm()
+    if form.validate_on_submit() and _saved(
+            form, lambda values: services.create_type(values["name"]), "name"):
+        flash("Contract type added.", "success")
+        return redirect_to(url_for("contracts.types"))
+    return render("contracts/types.html", form=form,
+                  types=db.session.scalars(select(ContractType).order_by(ContractType.name)),
+                  status=422 if form.errors else 200)
