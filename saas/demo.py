@@ -13,6 +13,7 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
@@ -298,4 +299,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_documents(tenant)
         seed_reminders(tenant)
         seed_recurring(tenant)
+        seed_contracts(tenant)
     return logins

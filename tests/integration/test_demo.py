@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from saas import demo
+from saas.billing.contracts import services as contracts
+from saas.billing.contracts.models import Contract
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
@@ -35,6 +38,10 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         assert len(documents) == 13
         occurrences = db.session.scalars(select(RecurringOccurrence)).all()
         assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
+        [contract] = db.session.scalars(select(Contract)).all()
+        lines = contracts.version_at(contract, date.today())
+        assert [line.description for line in lines] == ["Monitoring, per month",
+                                                        "Quarterly inspection"]
         for kind in DocumentKind:
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)

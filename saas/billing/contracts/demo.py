@@ -1,0 +1,49 @@
+"""Demo contract: a quarterly service contract with an annex in the current quarter."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+
+from saas.billing.catalog.models import VatRate
+from saas.billing.contracts import services as contracts
+from saas.billing.contracts.models import Contract
+from saas.billing.contracts.proration import period_containing
+from saas.billing.customers.models import Customer
+from saas.billing.documents import services as documents
+from saas.extensions import db
+from saas.tenants import scoping
+from saas.tenants.models import Tenant
+
+
+def seed_contracts(tenant: Tenant) -> None:
+    """Once per tenant: a contract type and a quarterly contract amended this quarter."""
+    with scoping.tenant_context(tenant.id):
+        if db.session.scalar(select(Contract.id).limit(1)) is not None:
+            return
+        customer = db.session.scalar(select(Customer).order_by(Customer.number))
+        vat = db.session.scalar(select(VatRate).order_by(VatRate.rate.desc()))
+        if customer is None or vat is None:
+            return
+        today = documents.today()
+        kind = contracts.create_type("Service agreement")
+        contract = contracts.create_contract(customer, {
+            "start_date": today - relativedelta(months=7, day=1), "billing_period": "quarterly",
+            "in_advance": True, "billing_day": 1, "contract_type_id": kind.id,
+            "notice_months": 3, "title": "Service and monitoring",
+            "site_ids": [site.id for site in customer.sites]})
+        site_id = customer.sites[0].id if customer.sites else None
+        contracts.add_line(contract, {"description": "Monitoring, per month",
+                                      "quantity": Decimal(3), "unit_price": Decimal("450.00"),
+                                      "vat_rate_id": vat.id, "site_id": site_id})
+        contracts.add_line(contract, {"description": "Quarterly inspection",
+                                      "quantity": Decimal(1), "unit_price": Decimal("1200.00"),
+                                      "vat_rate_id": vat.id})
+        quarter = period_containing(today, "quarterly")
+        middle = quarter.start + relativedelta(months=1, days=14)
+        if middle > contract.start_date:
+            contracts.add_annex(contract, middle, "A second monitored panel", [
+                {"action": "change", "line_key": 1, "unit_price": Decimal("600.00")}])
+        db.session.commit()
