@@ -9,6 +9,7 @@ declared with @requires(...) is checked. A staff view that declares no role is r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, abort, current_app, g, request
@@ -72,6 +73,13 @@ def current_membership() -> Membership:
 
 def current_tenant() -> Tenant:
     return g.tenant
+
+
+def tenant_today() -> date:
+    """Today where the current tenant is (the clock tests can freeze)."""
+    from saas import clock
+
+    return clock.today_in(current_tenant().timezone)
 
 
 def has_role(*roles: Role) -> bool:

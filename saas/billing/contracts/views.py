@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from saas import clock
 from saas.billing.contracts import services
 from saas.billing.contracts.forms import (
     AnnexForm,
@@ -28,10 +27,10 @@ from saas.htmx import redirect_to, render
 from saas.tenants.access import (
     ALL_ROLES,
     MANAGERS,
-    current_tenant,
     get_or_404,
     requires,
     staff_blueprint,
+    tenant_today,
 )
 from saas.tenants.models import Role
 
@@ -39,9 +38,6 @@ bp = staff_blueprint("contracts", __name__, "/contracts")
 
 EDITORS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 
-
-def _today() -> date:
-    return clock.today_in(current_tenant().timezone)
 
 
 @bp.route("/")
@@ -55,7 +51,7 @@ def index() -> Response:
         statement = statement.where(Contract.contract_type_id == type_id)
     types = db.session.scalars(select(ContractType).order_by(ContractType.name)).all()
     return render("contracts/index.html", contracts=db.session.scalars(statement).all(),
-                  types=types, type_id=type_id, today=_today())
+                  types=types, type_id=type_id, today=tenant_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -63,7 +59,7 @@ def index() -> Response:
 def new() -> Response:
     form = ContractForm()
     if request.method == "GET":
-        form.start_date.data = _today()
+        form.start_date.data = tenant_today()
         form.customer_id.data = request.args.get("customer", type=int)
     if form.validate_on_submit():
         customer = get_or_404(Customer, form.customer_id.data)
@@ -93,7 +89,7 @@ def _page(contract: Contract, **extra: object) -> dict[str, object]:
     try:
         at = date.fromisoformat(request.args.get("at", ""))
     except ValueError:
-        at = _today()
+        at = tenant_today()
     lines = services.version_at(contract, at)
     period = period_containing(max(at, contract.start_date), contract.billing_period)
     context: dict[str, object] = {
@@ -136,7 +132,7 @@ def add_line(contract_id: int) -> Response:
 @requires(EDITORS)
 def add_annex(contract_id: int) -> Response:
     contract = get_or_404(Contract, contract_id)
-    lines = services.version_at(contract, _today())
+    lines = services.version_at(contract, tenant_today())
     form = AnnexForm(customer_id=contract.customer_id, lines=lines)
 
     def save(values: dict) -> object:

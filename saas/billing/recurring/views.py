@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from saas import clock
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.recurring import services
@@ -24,6 +23,7 @@ from saas.tenants.access import (
     get_or_404,
     requires,
     staff_blueprint,
+    tenant_today,
 )
 from saas.tenants.models import Role
 
@@ -33,9 +33,6 @@ EDITORS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 ACTIONS = {"pause": RecurringStatus.PAUSED, "resume": RecurringStatus.ACTIVE,
            "stop": RecurringStatus.STOPPED}
 
-
-def _today():  # noqa: ANN202
-    return clock.today_in(current_tenant().timezone)
 
 
 @bp.route("/")
@@ -58,11 +55,11 @@ def new(document_id: int) -> Response:
     form = RecurringForm()
     if request.method == "GET":
         form.every.data, form.unit.data = 1, Unit.MONTHS.value
-        form.start_date.data, form.issue.data = _today(), True
+        form.start_date.data, form.issue.data = tenant_today(), True
     if form.validate_on_submit():
         try:
             recurring = services.create(source, form.values(), user_id=current_user.id,
-                                        today=_today())
+                                        today=tenant_today())
         except services.RecurringError as exc:
             db.session.rollback()
             getattr(form, exc.field or "every").errors = [str(exc)]
@@ -103,7 +100,7 @@ def change_status(recurring_id: int) -> Response:
 @requires(EDITORS)
 def run_now() -> Response:
     """Make what is due now (in the background when there is a worker)."""
-    services.queue_run(current_tenant().id, _today())
+    services.queue_run(current_tenant().id, tenant_today())
     db.session.commit()
     flash("Recurring invoices that were due are made.", "success")
     return redirect_to(url_for("recurring.index"))

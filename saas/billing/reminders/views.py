@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from saas import clock
 from saas.billing.catalog.forms import CatalogForm
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
@@ -38,6 +37,7 @@ from saas.tenants.access import (
     get_or_404,
     requires,
     staff_blueprint,
+    tenant_today,
 )
 from saas.tenants.models import Role
 
@@ -47,9 +47,6 @@ bp = staff_blueprint("reminders", __name__, "/reminders")
 HANDLERS = MANAGERS | {Role.ACCOUNTANT, Role.COLLECTOR}
 PAGE = 100
 
-
-def _today():  # noqa: ANN202
-    return clock.today_in(current_tenant().timezone)
 
 
 @bp.route("/")
@@ -85,7 +82,7 @@ def sweep_now() -> Response:
     if policy is None or not policy.enabled:
         flash("Reminders are switched off: set up the policy first.", "error")
         return redirect_to(url_for("reminders.policy"))
-    queue_sweep(current_tenant().id, _today())
+    queue_sweep(current_tenant().id, tenant_today())
     db.session.commit()  # the job is queued (or, without a worker, run) after this commit
     flash("The reminder sweep has run: reminders that were due are on their way.", "success")
     return redirect_to(url_for("reminders.index"))
@@ -109,7 +106,8 @@ def demand_with_invoice(document_id: int) -> Response:
     document = get_or_404(Document, document_id)
     if document.kind != K.INVOICE or not document.is_issued:
         abort(404)
-    data = concatenate([demand_letter_now(document, _today()), stored_or_preview_pdf(document)])
+    data = concatenate([demand_letter_now(document, tenant_today()),
+                        stored_or_preview_pdf(document)])
     return _pdf(data, f"payment-demand-{(document.number or '').replace('/', '-')}")
 
 
