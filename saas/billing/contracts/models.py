@@ -10,6 +10,7 @@ so every period can be billed from the terms that applied to it.
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -148,3 +149,52 @@ class ContractLine(TenantScoped, db.Model):
     product: Mapped[Product | None] = relationship()
     vat: Mapped[VatRate | None] = relationship()
     site: Mapped[Site | None] = relationship()
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BillingRun(TenantScoped, db.Model):
+    """One billing run: which contracts, as on which date, how invoices are made, progress."""
+
+    __tablename__ = "billing_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_date: Mapped[date] = mapped_column(Date)
+    contract_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contract_types.id", ondelete="SET NULL"))
+    consolidate: Mapped[bool] = mapped_column(default=True)  # one invoice per customer
+    issue: Mapped[bool] = mapped_column(default=False)  # else drafts
+    status: Mapped[RunStatus] = mapped_column(string_enum(RunStatus), default=RunStatus.RUNNING)
+    total: Mapped[int] = mapped_column(default=0)  # contracts to bill
+    done: Mapped[int] = mapped_column(default=0)
+    invoices: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    contract_type: Mapped[ContractType | None] = relationship()
+
+
+class BilledPeriod(TenantScoped, db.Model):
+    """A contract period on an invoice: unique, so no run bills a period twice (R4.4)."""
+
+    __tablename__ = "billed_periods"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "period_start"),
+        Index("ix_billed_periods_tenant_period", "tenant_id", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # exclusive
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id", ondelete="SET NULL"))
+    # Deleting the draft invoice frees the period to be billed again.
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

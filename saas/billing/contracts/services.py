@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,7 @@ from saas.billing.contracts.models import (
 )
 from saas.billing.contracts.proration import BillingPeriod, Period, Segment, line_amount, segments
 from saas.billing.customers.models import Customer, Site
+from saas.billing.documents.models import net_unit_price
 from saas.billing.money import check_currency
 from saas.extensions import db
 from saas.tenants import audit
@@ -247,18 +249,29 @@ class PeriodLine:
     amount: Decimal  # net, prorated, rounded once
 
 
-def _net_price(line: ContractLine) -> tuple[Decimal, Decimal]:
-    if line.removed:
-        return Decimal(0), Decimal(0)
-    if line.unit_price is None:
-        raise ContractError(f"{line.description}: the price comes from the price list, which"
-                            " billing runs will ask when they bill it.")
-    price = line.unit_price * (Decimal(100) - line.discount_percent) / Decimal(100)
-    return price, line.quantity
+def _net_price(price_list: Callable[[ContractLine], Decimal] | None,
+               ) -> Callable[[ContractLine], tuple[Decimal, Decimal]]:
+    def price(line: ContractLine) -> tuple[Decimal, Decimal]:
+        if line.removed:
+            return Decimal(0), Decimal(0)
+        unit_price = line.unit_price
+        if unit_price is None:
+            if price_list is None:
+                raise ContractError(f"{line.description}: the price comes from the price"
+                                    " list when the period is billed.")
+            unit_price = price_list(line)
+        # As on an invoice line: the unit price after discount, to 4 decimals.
+        return net_unit_price(unit_price, line.discount_percent), line.quantity
+    return price
 
 
-def period_lines(contract: Contract, period: Period) -> list[PeriodLine]:
-    """Each line's prorated net amount for a period, annexes inside it included (R4.3)."""
+def period_lines(contract: Contract, period: Period,
+                 price_list: Callable[[ContractLine], Decimal] | None = None,
+                 ) -> list[PeriodLine]:
+    """Each line's prorated net amount for a period, annexes inside it included (R4.3).
+
+    Lines without a fixed price are priced by ``price_list`` (the billing run's).
+    """
     found = []
     for key, history in sorted(versions(contract).items()):
         first = max(history[0].effective_from, contract.start_date)
@@ -268,5 +281,6 @@ def period_lines(contract: Contract, period: Period) -> list[PeriodLine]:
         if not parts:
             continue
         found.append(PeriodLine(key, parts[-1].value.description, parts,
-                                line_amount(parts, contract.currency, _net_price)))
+                                line_amount(parts, contract.currency,
+                                            _net_price(price_list))))
     return found

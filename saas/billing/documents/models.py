@@ -205,6 +205,11 @@ class DocumentLine(TenantScoped, db.Model):
     vat_note: Mapped[str] = mapped_column(String(300), default="")
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
     site_label: Mapped[str] = mapped_column(String(250), default="")
+    # R3.10: the contract and the period a billing run made the line for.
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contracts.id", ondelete="RESTRICT"), index=True)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)  # the last day, inclusive
     # What this line continues or corrects: the quote line an order line came from, the
     # order line an invoice line bills, the invoice line a credit note line credits.
     source_line_id: Mapped[int | None] = mapped_column(

@@ -1,0 +1,235 @@
+"""Billing runs (R4.2, R4.4): invoice every contract period that is due, exactly once.
+
+A run on a date bills, for each contract of the chosen type, the period its terms say that
+date bills (``proration.period_to_bill``: in advance the current period, in arrears the
+previous one) once the contract's billing day has come in it; prorated for starts, ends,
+terminations and annexes inside the period (``services.period_lines``). A contract's
+period goes on an invoice once: the invoice is made in one transaction together with a
+``BilledPeriod`` row under a unique (contract, period start) key, so a run repeated, or
+killed half way and started again, makes nothing twice and misses nothing. Invoices are
+one per customer and currency (consolidating its contracts) or one per contract, as
+drafts or issued, as the run says; each line names its contract and period (R3.10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from saas import clock
+from saas.billing.catalog.models import VatRate
+from saas.billing.catalog.prices import quote_price
+from saas.billing.contracts import services
+from saas.billing.contracts.models import BilledPeriod, BillingRun, Contract, RunStatus
+from saas.billing.contracts.proration import Period, period_to_bill
+from saas.billing.customers.models import Customer
+from saas.billing.documents import issuing
+from saas.billing.documents.models import Document, DocumentLine, net_unit_price
+from saas.billing.documents.services import DocumentError, create_document, recalculate
+from saas.billing.documents.states import DocumentKind as K
+from saas.billing.tax import line_net
+from saas.extensions import db
+from saas.queue import BILLING_QUEUE, enqueue, job
+from saas.tenants import audit, scoping
+
+
+@dataclass(frozen=True)
+class PlannedContract:
+    contract: Contract
+    period: Period
+    lines: list[services.PeriodLine]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+
+@dataclass
+class PlannedInvoice:
+    customer: Customer
+    currency: str
+    contracts: list[PlannedContract] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((planned.total for planned in self.contracts), Decimal(0))
+
+
+def billing_day_reached(contract: Contract, run_date: date) -> bool:
+    """The run date is on or after the contract's billing day in its month."""
+    return run_date.day >= contract.billing_day
+
+
+def due(run_date: date, contract_type_id: int | None = None,
+        contract_ids: list[int] | None = None) -> Iterator[PlannedContract]:
+    """Each contract with a period to bill on the date that no invoice carries yet."""
+    statement = select(Contract).where(Contract.start_date <= run_date).order_by(
+        Contract.customer_id, Contract.currency, Contract.number)
+    if contract_type_id:
+        statement = statement.where(Contract.contract_type_id == contract_type_id)
+    if contract_ids is not None:
+        statement = statement.where(Contract.id.in_(contract_ids))
+    contracts = db.session.scalars(statement).all()
+    billed = set(db.session.execute(
+        select(BilledPeriod.contract_id, BilledPeriod.period_start)
+        .where(BilledPeriod.contract_id.in_([c.id for c in contracts]))).all())
+    for contract in contracts:
+        if not billing_day_reached(contract, run_date):
+            continue
+        period = period_to_bill(run_date, contract.billing_period, in_advance=contract.in_advance)
+        if (contract.id, period.start) in billed or period.end <= contract.start_date:
+            continue
+        if contract.last_day is not None and contract.last_day < period.start:
+            continue
+        lines = services.period_lines(contract, period, _price_list_price(contract, period))
+        if lines:
+            yield PlannedContract(contract, period, lines)
+
+
+def _price_list_price(contract: Contract, period: Period) -> Callable:
+    def price(line) -> Decimal:  # noqa: ANN001 - a ContractLine without a fixed price
+        if line.product_id is None:
+            raise services.ContractError(f"{line.description}: give a price or a product.")
+        try:
+            quote = quote_price(contract.customer_id, line.product_id, line.quantity,
+                                period.start, contract.currency)
+        except Exception as exc:  # no price terms, no exchange rate: named in the run
+            raise services.ContractError(f"{contract.number}, {line.description}: {exc}"
+                                         ) from None
+        return quote.list_unit_price
+    return price
+
+
+def plan(run_date: date, contract_type_id: int | None = None, *, consolidate: bool = True,
+         contract_ids: list[int] | None = None) -> list[PlannedInvoice]:
+    """The invoices a run would make: per customer and currency, or per contract."""
+    invoices: list[PlannedInvoice] = []
+    for planned in due(run_date, contract_type_id, contract_ids):
+        contract = planned.contract
+        last = invoices[-1] if invoices else None
+        if (consolidate and last is not None and last.customer.id == contract.customer_id
+                and last.currency == contract.currency):
+            last.contracts.append(planned)
+        else:
+            invoices.append(PlannedInvoice(contract.customer, contract.currency, [planned]))
+    return invoices
+
+
+def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
+                 user_id: int | None = None) -> Document | None:
+    """One invoice for the planned contracts, with their billed periods; None if taken.
+
+    Runs in its own transaction (savepoint): when another run billed one of these periods
+    meanwhile, the unique key refuses it and nothing of this invoice is kept.
+    """
+    try:
+        with db.session.begin_nested():
+            draft = create_document(K.INVOICE, planned.customer,
+                                    {"currency": planned.currency}, user_id=user_id)
+            position = 0
+            for item in planned.contracts:
+                for period_line in item.lines:
+                    position += 1
+                    draft.lines.append(_document_line(item, period_line, position))
+                db.session.add(BilledPeriod(
+                    contract_id=item.contract.id, period_start=item.period.start,
+                    period_end=item.period.end, run_id=run.id if run else None,
+                    document_id=draft.id, amount=item.total))
+            recalculate(draft)
+            db.session.flush()
+    except IntegrityError:
+        return None
+    if run is not None and run.issue:
+        issuing.issue_document(draft, on=run.run_date)
+    return draft
+
+
+def _document_line(item: PlannedContract, period_line: services.PeriodLine,
+                   position: int) -> DocumentLine:
+    contract, period = item.contract, item.period
+    version = period_line.segments[-1].value
+    vat = db.session.get(VatRate, version.vat_rate_id)
+    whole = (len(period_line.segments) == 1
+             and period_line.segments[0].fraction == 1 and version.unit_price is not None)
+    text = f"{period_line.description} — {contract.number}, {period.label()}"
+    if whole:
+        quantity, unit_price, discount = version.quantity, version.unit_price, \
+            version.discount_percent
+    else:  # prorated or amended inside the period: the exact amount, as one unit
+        days = sum(part.days for part in period_line.segments)
+        text += f" ({days} of {period.days} days)"
+        quantity, unit_price, discount = Decimal(1), period_line.amount, Decimal(0)
+    return DocumentLine(
+        position=position, product_id=version.product_id, description=text,
+        quantity=quantity, unit=version.unit if whole else "", unit_price=unit_price,
+        discount_percent=discount,
+        net=line_net(quantity, net_unit_price(unit_price, discount), contract.currency),
+        vat_rate_id=vat.id, vat_code=vat.code, vat_rate=vat.rate,
+        vat_category=str(vat.category), vat_note=vat.note, site_id=version.site_id,
+        site_label=f"{version.site.code} {version.site.name}" if version.site else "",
+        contract_id=contract.id, period_start=period.start,
+        period_end=period.end - timedelta(days=1))
+
+
+# --- runs --------------------------------------------------------------------------------
+
+
+def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool,
+              issue: bool, user_id: int | None = None) -> BillingRun:
+    """Record a run and queue it on the billing queue (in-process without a worker)."""
+    planned = plan(run_date, contract_type_id, consolidate=consolidate)
+    run = BillingRun(run_date=run_date, contract_type_id=contract_type_id,
+                     consolidate=consolidate, issue=issue, created_by_id=user_id,
+                     total=sum(len(p.contracts) for p in planned))
+    db.session.add(run)
+    db.session.flush()
+    audit.record("contracts.billing_run", run,
+                 f"Billing run {run.id} as on {run_date}: {run.total} contracts",
+                 user_id=user_id)
+    enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(), queue=BILLING_QUEUE,
+            job_id=f"billing-run-{run.id}")
+    return run
+
+
+@job
+def execute_run(run_id: int, progress: Callable[[int], None] | None = None) -> int:
+    """Make the run's invoices, one transaction each, counting progress; how many made."""
+    run = db.session.get(BillingRun, run_id)
+    made = 0
+    try:
+        for planned in plan(run.run_date, run.contract_type_id, consolidate=run.consolidate):
+            document = make_invoice(planned, run, user_id=run.created_by_id)
+            run.done += len(planned.contracts)
+            run.invoices += document is not None
+            made += document is not None
+            db.session.commit()  # the invoice and its billed periods, with the progress
+            if progress is not None:
+                progress(len(planned.contracts))
+    except (services.ContractError, DocumentError) as exc:
+        db.session.rollback()
+        run = db.session.get(BillingRun, run_id)
+        run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc), clock.now()
+        db.session.commit()
+        return made
+    run.status, run.finished_at = RunStatus.DONE, clock.now()
+    return made
+
+
+def completeness(period_start: date, period_end: date) -> list[dict[str, object]]:
+    """Every contract active in the period, each site, and the invoice that billed it (R4.4)."""
+    contracts = db.session.scalars(
+        select(Contract).where(
+            Contract.start_date < period_end,
+            or_(Contract.termination_date.is_(None), Contract.termination_date >= period_start),
+            or_(Contract.end_date.is_(None), Contract.end_date >= period_start))
+        .order_by(Contract.number)).all()
+    billed = {row.contract_id: row for row in db.session.scalars(
+        select(BilledPeriod).where(BilledPeriod.period_start < period_end,
+                                   BilledPeriod.period_end > period_start))}
+    return [{"contract": contract, "sites": contract.sites,
+             "billed": billed.get(contract.id)} for contract in contracts]

@@ -1,0 +1,156 @@
+"""Billing runs (R4.2, R4.4): every due contract period on one invoice, exactly once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from saas.billing.contracts import billing
+from saas.billing.contracts import services as contracts
+from saas.billing.contracts.models import BilledPeriod, BillingRun, RunStatus
+from saas.billing.customers.models import Customer
+from saas.billing.documents.models import Document, DocumentLine
+from saas.billing.documents.states import DocumentStatus
+from saas.extensions import db
+from saas.tenants import scoping
+from saas.tenants.models import Role
+from tests.factories import CustomerFactory, TenantFactory, VatRateFactory, member
+from tests.helpers import run_jobs
+
+RUN_DAY = date(2026, 4, 1)
+
+
+@pytest.fixture()
+def book(db_session):
+    """Three contracts of two customers: quarterly in advance, monthly in arrears, yearly."""
+    tenant = TenantFactory(name="Vakt og Alarm AS", currency="NOK")
+    owner = member(tenant, Role.OWNER)
+    with scoping.tenant_context(tenant.id):
+        mall = CustomerFactory(tenant=tenant, name="Storsenteret AS")
+        school = CustomerFactory(tenant=tenant, name="Byskolen")
+        vat = VatRateFactory(tenant=tenant, rate=Decimal(25)).id
+
+        def contract(customer, **values):
+            made = contracts.create_contract(db.session.get(Customer, customer.id), values)
+            return made
+
+        guarding = contract(mall, start_date=date(2026, 1, 1), billing_period="quarterly",
+                            in_advance=True, number="C-1")
+        contracts.add_line(guarding, {"description": "Guard post", "quantity": Decimal(1),
+                                      "unit_price": Decimal("30000.00"), "vat_rate_id": vat})
+        alarm = contract(mall, start_date=date(2026, 3, 10), billing_period="monthly",
+                         in_advance=False, number="C-2")
+        contracts.add_line(alarm, {"description": "Alarm centre", "quantity": Decimal(2),
+                                   "unit_price": Decimal("310.00"), "vat_rate_id": vat})
+        yearly = contract(school, start_date=date(2026, 4, 1), billing_period="yearly",
+                          in_advance=True, number="C-3", billing_day=15)
+        contracts.add_line(yearly, {"description": "Fire inspection", "quantity": Decimal(1),
+                                    "unit_price": Decimal("8000.00"), "vat_rate_id": vat})
+        db.session.commit()
+        return {"tenant": tenant, "owner": owner, "ids": {
+            "guarding": guarding.id, "alarm": alarm.id, "yearly": yearly.id}}
+
+
+def invoices(book) -> list[tuple[str, list[tuple[str, Decimal]]]]:
+    with scoping.tenant_context(book["tenant"].id):
+        documents = db.session.scalars(select(Document).order_by(Document.id)).all()
+        return [(d.customer.name, [(line.description, line.net) for line in d.lines])
+                for d in documents]
+
+
+def start(book, day=RUN_DAY, **options) -> int:
+    with scoping.tenant_context(book["tenant"].id):
+        started = billing.start_run(day, None, consolidate=options.get("consolidate", True),
+                                    issue=options.get("issue", False))
+        db.session.commit()
+        return started.id
+
+
+def run(app, book, day=RUN_DAY, **options):
+    """Start a run and let the worker (the billing queue) carry it out."""
+    run_id = start(book, day, **options)
+    run_jobs(app)
+    with scoping.tenant_context(book["tenant"].id):
+        finished = db.session.get(BillingRun, run_id)
+        db.session.refresh(finished)
+        return finished
+
+
+def test_the_plan_bills_each_contract_for_its_own_period(book):
+    with scoping.tenant_context(book["tenant"].id):
+        [mall] = billing.plan(RUN_DAY)  # the yearly contract waits for its billing day
+        assert mall.customer.name == "Storsenteret AS"
+        assert [(p.contract.number, p.period.label(), p.total) for p in mall.contracts] == [
+            ("C-1", "Q2 2026", Decimal("30000.00")),  # in advance: the quarter starting
+            # In arrears: March, from the 10th: 620.00 × 22/31 = 440.00
+            ("C-2", "2026-03", Decimal("440.00")),
+        ]
+        assert [p.customer.name for p in billing.plan(date(2026, 4, 15))] == [
+            "Storsenteret AS", "Byskolen"]
+
+
+def test_a_run_repeated_three_times_bills_each_period_once(app, book):
+    for _ in range(3):
+        run(app, book)
+    assert invoices(book) == [("Storsenteret AS", [
+        ("Guard post — C-1, Q2 2026", Decimal("30000.00")),
+        ("Alarm centre — C-2, 2026-03 (22 of 31 days)", Decimal("440.00")),
+    ])]
+    with scoping.tenant_context(book["tenant"].id):
+        line = db.session.scalar(select(DocumentLine).where(
+            DocumentLine.contract_id == book["ids"]["alarm"]))
+        assert (line.period_start, line.period_end) == (date(2026, 3, 1), date(2026, 3, 31))
+        runs = db.session.scalars(select(BillingRun).order_by(BillingRun.id)).all()
+        assert [(r.status, r.total, r.invoices) for r in runs] == [
+            (RunStatus.DONE, 2, 1), (RunStatus.DONE, 0, 0), (RunStatus.DONE, 0, 0)]
+
+
+def test_a_run_killed_half_way_and_started_again_misses_nothing_and_doubles_nothing(
+    app, book, monkeypatch
+):
+    made = billing.make_invoice
+    calls = []
+
+    def dies_on_the_second(planned, *args, **kwargs):
+        calls.append(planned)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return made(planned, *args, **kwargs)
+
+    monkeypatch.setattr(billing, "make_invoice", dies_on_the_second)
+    with monkeypatch.context() as held:
+        held.setattr(billing, "enqueue", lambda *args, **kwargs: None)  # run it here
+        killed = start(book, date(2026, 4, 15), consolidate=False)
+    with pytest.raises(SystemExit):
+        billing.execute_run(killed, tenant_id=book["tenant"].id)
+    monkeypatch.setattr(billing, "make_invoice", made)
+    assert len(invoices(book)) == 1  # the first invoice was committed before the kill
+    run(app, book, date(2026, 4, 15), consolidate=False)
+    run(app, book, date(2026, 4, 15), consolidate=False)
+    with scoping.tenant_context(book["tenant"].id):
+        periods = db.session.execute(select(BilledPeriod.contract_id, BilledPeriod.period_start)
+                                     .order_by(BilledPeriod.contract_id)).all()
+        assert periods == [(book["ids"]["guarding"], date(2026, 4, 1)),
+                           (book["ids"]["alarm"], date(2026, 3, 1)),
+                           (book["ids"]["yearly"], date(2026, 1, 1))]
+        assert db.session.scalar(select(func.count()).select_from(Document)) == 3
+
+
+def test_issued_invoices_one_per_contract_when_asked(app, book):
+    finished = run(app, book, issue=True, consolidate=False)
+    assert (finished.status, finished.invoices) == (RunStatus.DONE, 2)
+    with scoping.tenant_context(book["tenant"].id):
+        numbers = db.session.scalars(select(Document.number).where(
+            Document.status == DocumentStatus.ISSUED).order_by(Document.number)).all()
+        assert numbers == ["INV-2026-00001", "INV-2026-00002"]
+
+
+def test_the_completeness_report_shows_what_is_not_billed(app, book):
+    run(app, book)
+    with scoping.tenant_context(book["tenant"].id):
+        rows = billing.completeness(date(2026, 4, 1), date(2026, 5, 1))
+        assert [(row["contract"].number, row["billed"] is not None) for row in rows] == [
+            ("C-1", True), ("C-2", False), ("C-3", False)]
