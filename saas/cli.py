@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from saas.billing.contracts.cli import contracts
 from saas.billing.documents.cli import documents
 from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(documents)
     app.cli.add_command(reminders)
     app.cli.add_command(recurring)
+    app.cli.add_command(contracts)

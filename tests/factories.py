@@ -21,6 +21,8 @@ from saas.billing.catalog.models import (
     VatRate,
 )
 from saas.billing.contracts.models import (
+    BilledPeriod,
+    BillingRun,
     Contract,
     ContractAnnex,
     ContractLine,
@@ -530,3 +532,22 @@ class ContractSiteFactory(TenantScopedFactory):
 
     contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
     site_id = factory.LazyAttribute(lambda o: SiteFactory(tenant=o.tenant).id)
+
+
+class BillingRunFactory(TenantScopedFactory):
+    class Meta:
+        model = BillingRun
+
+    run_date = factory.LazyFunction(date.today)
+
+
+class BilledPeriodFactory(TenantScopedFactory):
+    """A contract's period on a (draft) invoice."""
+
+    class Meta:
+        model = BilledPeriod
+
+    contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
+    period_start = factory.LazyFunction(lambda: date.today().replace(day=1))
+    period_end = factory.LazyAttribute(lambda o: o.period_start + timedelta(days=28))
+    document_id = factory.LazyAttribute(lambda o: DocumentFactory(tenant=o.tenant).id)

@@ -82,6 +82,13 @@ def tenant_today() -> date:
     return clock.today_in(current_tenant().timezone)
 
 
+def tenant_today_of(tenant_id: int) -> date:
+    """Today where the given tenant is, outside a request (commands, jobs)."""
+    from saas import clock
+
+    return clock.today_in(db.session.get(Tenant, tenant_id).timezone)
+
+
 def has_role(*roles: Role) -> bool:
     """For templates: may the current member do what these roles may."""
     membership = g.get("membership")

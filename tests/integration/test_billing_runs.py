@@ -154,3 +154,37 @@ def test_the_completeness_report_shows_what_is_not_billed(app, book):
         rows = billing.completeness(date(2026, 4, 1), date(2026, 5, 1))
         assert [(row["contract"].number, row["billed"] is not None) for row in rows] == [
             ("C-1", True), ("C-2", False), ("C-3", False)]
+
+
+def test_preview_confirm_and_watch_a_run_on_its_pages(app, book, make_client):
+    client = make_client(member(book["tenant"], Role.ACCOUNTANT))
+    base = f"/t/{book['tenant'].slug}/contracts"
+    preview = client.post(f"{base}/runs", data={"run_date": "2026-04-01", "consolidate": "y",
+                                                "preview": "1"})
+    assert "1 invoice to make" in preview.text and "Q2 2026" in preview.text
+    assert "30,440.00 NOK" in preview.text  # 30,000.00 + 440.00, before VAT
+    confirmed = client.post(f"{base}/runs", data={"run_date": "2026-04-01", "consolidate": "y",
+                                                  "confirm": "1"})
+    progress_url = confirmed.headers["Location"]
+    running = client.get(progress_url, headers={"HX-Request": "true"}).text
+    assert "hx-trigger=\"every 1s\"" in running and "0 of 2 contracts" in running
+    run_jobs(app)
+    done = client.get(progress_url, headers={"HX-Request": "true"}).text
+    assert "2 of 2 contracts" in done and "hx-trigger" not in done and "Storsenteret" in done
+    report = client.get(f"{base}/completeness?from=2026-04-01&to=2026-04-30").text
+    assert "<strong>2</strong> not invoiced" in report  # March billed in arrears, C-3 later
+    viewer = make_client(member(book["tenant"], Role.VIEWER))
+    assert viewer.post(f"{base}/runs", data={"run_date": "2026-04-01"}).status_code == 403
+
+
+def test_the_bill_command_shows_progress_and_bills_once(app, book):
+    runner = app.test_cli_runner()
+    args = ["contracts", "bill", "--tenant", book["tenant"].slug, "--date", "2026-04-15",
+            "--per-contract", "--issue"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "Billing run" in result.output
+    assert result.output.strip().endswith("done, 3 of 3 contracts, 3 invoices.")
+    again = runner.invoke(args=args)
+    assert again.output.strip().endswith("done, 0 of 0 contracts, 0 invoices.")
+    assert runner.invoke(args=[*args[:4], "--type", "Nope"]).exit_code == 2

@@ -19,6 +19,8 @@ from saas.tenants.models import BankAccount, Role, Tenant
 from tests.factories import (
     AuditEntryFactory,
     BankAccountFactory,
+    BilledPeriodFactory,
+    BillingRunFactory,
     CategoryDiscountFactory,
     ContactFactory,
     ContractAnnexFactory,
@@ -132,6 +134,8 @@ ONE_OF_EACH = (
     lambda t: ContractLineFactory(tenant=t),  # and its contract
     lambda t: ContractAnnexFactory(tenant=t),
     lambda t: ContractSiteFactory(tenant=t),
+    lambda t: BillingRunFactory(tenant=t),
+    lambda t: BilledPeriodFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -165,6 +169,7 @@ OBJECT_FACTORIES = {
     "todo_id": lambda tenant: TodoFactory(tenant=tenant),
     "recurring_id": lambda tenant: RecurringInvoiceFactory(tenant=tenant),
     "contract_id": lambda tenant: ContractFactory(tenant=tenant),
+    "run_id": lambda tenant: BillingRunFactory(tenant=tenant),
 }
 
 

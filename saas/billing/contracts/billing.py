@@ -180,8 +180,11 @@ def _document_line(item: PlannedContract, period_line: services.PeriodLine,
 
 
 def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool,
-              issue: bool, user_id: int | None = None) -> BillingRun:
-    """Record a run and queue it on the billing queue (in-process without a worker)."""
+              issue: bool, user_id: int | None = None, queued: bool = True) -> BillingRun:
+    """Record a run and queue it on the billing queue (in-process without a worker).
+
+    ``queued=False`` leaves it to the caller (the CLI runs it here, with a progress bar).
+    """
     planned = plan(run_date, contract_type_id, consolidate=consolidate)
     run = BillingRun(run_date=run_date, contract_type_id=contract_type_id,
                      consolidate=consolidate, issue=issue, created_by_id=user_id,
@@ -191,8 +194,9 @@ def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool
     audit.record("contracts.billing_run", run,
                  f"Billing run {run.id} as on {run_date}: {run.total} contracts",
                  user_id=user_id)
-    enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(), queue=BILLING_QUEUE,
-            job_id=f"billing-run-{run.id}")
+    if queued:
+        enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(),
+                queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}")
     return run
 
 

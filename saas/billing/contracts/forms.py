@@ -87,3 +87,15 @@ class TerminateForm(FlaskForm):
 
 class TypeForm(CatalogForm):
     name = text_field("Name", 100)
+
+
+class RunForm(FlaskForm):
+    run_date = DateField("Bill as on", validators=[InputRequired()])
+    contract_type_id = SelectField("Contracts", coerce=optional_id)
+    consolidate = BooleanField("One invoice per customer (else one per contract)", default=True)
+    issue = BooleanField("Issue the invoices (else drafts to review)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices_ = type_choices()
+        self.contract_type_id.choices = [SelectChoice("", "All types"), *choices_[1:]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from flask import flash, request, url_for
 from flask_login import current_user
@@ -11,17 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from saas.billing.contracts import services
+from saas.billing.contracts import billing, services
 from saas.billing.contracts.forms import (
     AnnexForm,
     ContractForm,
     ContractLineForm,
+    RunForm,
     TerminateForm,
     TypeForm,
 )
-from saas.billing.contracts.models import Contract, ContractType
+from saas.billing.contracts.models import BilledPeriod, BillingRun, Contract, ContractType
 from saas.billing.contracts.proration import BillingPeriod, period_containing
 from saas.billing.customers.models import Customer
+from saas.billing.documents.models import Document
 from saas.extensions import db
 from saas.htmx import redirect_to, render
 from saas.tenants.access import (
@@ -177,3 +179,60 @@ def types() -> Response:
     return render("contracts/types.html", form=form,
                   types=db.session.scalars(select(ContractType).order_by(ContractType.name)),
                   status=422 if form.errors else 200)
+
+
+# --- billing runs ------------------------------------------------------------------------
+
+
+@bp.route("/runs", methods=["GET", "POST"])
+@requires(EDITORS)
+def runs() -> Response:
+    """Choose a run, preview the invoices it would make, confirm it."""
+    form = RunForm()
+    if request.method == "GET":
+        form.run_date.data = tenant_today()
+    planned = None
+    if form.validate_on_submit():
+        options = {"consolidate": form.consolidate.data}
+        try:
+            if request.form.get("confirm"):
+                run = billing.start_run(form.run_date.data, form.contract_type_id.data,
+                                        issue=form.issue.data, user_id=current_user.id,
+                                        **options)
+                db.session.commit()
+                return redirect_to(url_for("contracts.run", run_id=run.id))
+            planned = billing.plan(form.run_date.data, form.contract_type_id.data, **options)
+        except services.ContractError as exc:
+            db.session.rollback()
+            form.run_date.errors = [str(exc)]
+    recent = db.session.scalars(select(BillingRun).order_by(BillingRun.id.desc()).limit(20))
+    return render("contracts/runs.html", form=form, planned=planned, runs=recent.all(),
+                  status=422 if form.errors else 200)
+
+
+@bp.route("/runs/<int:run_id>")
+@requires(EDITORS)
+def run(run_id: int) -> Response:
+    """A run's progress; the fragment polls itself until the run is over."""
+    billing_run = get_or_404(BillingRun, run_id)
+    documents = db.session.scalars(
+        select(Document).where(Document.id.in_(
+            select(BilledPeriod.document_id).where(BilledPeriod.run_id == billing_run.id)))
+        .order_by(Document.id)).all()
+    return render("contracts/run.html", run=billing_run, documents=documents,
+                  block="progress" if request.headers.get("HX-Request") else None)
+
+
+@bp.route("/completeness")
+@requires(ALL_ROLES)
+def completeness() -> Response:
+    """R4.4: every contract and site active in a period, and whether it was invoiced."""
+    today = tenant_today()
+    try:
+        start = date.fromisoformat(request.args.get("from", ""))
+        end = date.fromisoformat(request.args.get("to", ""))
+    except ValueError:
+        start, end = today.replace(day=1), today
+    rows = billing.completeness(start, end + timedelta(days=1))
+    return render("contracts/completeness.html", rows=rows, start=start, end=end,
+                  missing=sum(1 for row in rows if row["billed"] is None))
