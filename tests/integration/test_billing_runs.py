@@ -124,8 +124,8 @@ def test_a_run_killed_half_way_and_started_again_misses_nothing_and_doubles_noth
     with monkeypatch.context() as held:
         held.setattr(billing, "enqueue", lambda *args, **kwargs: None)  # run it here
         killed = start(book, date(2026, 4, 15), consolidate=False)
-    with pytest.raises(SystemExit):
-        billing.execute_run(killed, tenant_id=book["tenant"].id)
+    with pytest.raises(SystemExit), scoping.tenant_context(book["tenant"].id):
+        billing.carry_out(killed)
     monkeypatch.setattr(billing, "make_invoice", made)
     assert len(invoices(book)) == 1  # the first invoice was committed before the kill
     run(app, book, date(2026, 4, 15), consolidate=False)

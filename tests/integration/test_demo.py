@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from saas import demo
 from saas.billing.contracts import services as contracts
-from saas.billing.contracts.models import Contract
+from saas.billing.contracts.models import BilledPeriod, Contract
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
@@ -34,14 +34,17 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
                 (DocumentKind.ORDER, DocumentStatus.PARTLY_INVOICED),
                 (DocumentKind.INVOICE, DocumentStatus.DRAFT)} <= states
         # With the overdue invoice of the reminders demo, and the recurring invoice's template
-        # and its three monthly occurrences (caught up since it started two months ago).
-        assert len(documents) == 13
+        # and its three monthly occurrences (caught up since it started two months ago), and
+        # the draft invoice of this quarter's contract billing run.
+        assert len(documents) == 14
         occurrences = db.session.scalars(select(RecurringOccurrence)).all()
         assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
         [contract] = db.session.scalars(select(Contract)).all()
         lines = contracts.version_at(contract, date.today())
         assert [line.description for line in lines] == ["Monitoring, per month",
                                                         "Quarterly inspection"]
+        [billed] = db.session.scalars(select(BilledPeriod)).all()
+        assert billed.contract_id == contract.id and billed.period_start.month in (1, 4, 7, 10)
         for kind in DocumentKind:
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)

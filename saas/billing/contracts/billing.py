@@ -201,7 +201,12 @@ def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool
 
 
 @job
-def execute_run(run_id: int, progress: Callable[[int], None] | None = None) -> int:
+def execute_run(run_id: int) -> int:
+    """Billing-queue job: carry out a run."""
+    return carry_out(run_id)
+
+
+def carry_out(run_id: int, progress: Callable[[int], None] | None = None) -> int:
     """Make the run's invoices, one transaction each, counting progress; how many made."""
     run = db.session.get(BillingRun, run_id)
     made = 0
@@ -221,6 +226,7 @@ def execute_run(run_id: int, progress: Callable[[int], None] | None = None) -> i
         db.session.commit()
         return made
     run.status, run.finished_at = RunStatus.DONE, clock.now()
+    db.session.commit()
     return made
 
 

@@ -37,10 +37,10 @@ def bill_command(day: str | None, slug: str, type_name: str | None, per_contract
                                          param_hint="--type")
         run = billing.start_run(on or tenant_today_of(tenant_ids[0]), type_id,
                                 consolidate=not per_contract, issue=issue, queued=False)
-        db.session.commit()
         run_id, total = run.id, run.total
+        db.session.commit()
         with click.progressbar(length=total, label=f"Billing run {run_id}") as bar:
-            billing.execute_run(run_id, progress=bar.update, tenant_id=tenant_ids[0])
+            billing.carry_out(run_id, progress=bar.update)
         run = db.session.get(BillingRun, run_id)
         db.session.refresh(run)
         click.echo(f"Run {run.id}: {run.status.value}, {run.done} of {run.total} contracts,"

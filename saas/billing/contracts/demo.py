@@ -1,4 +1,4 @@
-"""Demo contract: a quarterly service contract with an annex in the current quarter."""
+"""Demo contract: a quarterly service contract with an annex this quarter, and its run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from saas.billing.catalog.models import VatRate
+from saas.billing.contracts import billing
 from saas.billing.contracts import services as contracts
 from saas.billing.contracts.models import Contract
 from saas.billing.contracts.proration import period_containing
@@ -46,4 +47,8 @@ def seed_contracts(tenant: Tenant) -> None:
         if middle > contract.start_date:
             contracts.add_annex(contract, middle, "A second monitored panel", [
                 {"action": "change", "line_key": 1, "unit_price": Decimal("600.00")}])
+        # This quarter's run, as drafts to review (Contracts → Billing runs shows it).
+        run = billing.start_run(quarter.start, None, consolidate=True, issue=False,
+                                queued=False)
+        billing.carry_out(run.id)
         db.session.commit()
