@@ -154,3 +154,18 @@ def test_the_contract_pages(guarded, make_client):
     viewer = make_client(member(guarded["tenant"], Role.VIEWER))
     assert viewer.post(f"{base}/{guarded['contract']}/annexes").status_code == 403
     assert BillingPeriod.QUARTERLY.label == "Quarterly"
+
+
+def test_the_sites_a_contract_covers_are_the_customers_own(guarded, make_client):
+    client = make_client(guarded["owner"])
+    url = f"/t/{guarded['tenant'].slug}/contracts/{guarded['contract']}"
+    page = client.post(f"{url}/sites", data={"site_ids": []}, follow_redirects=True)
+    assert "The sites the contract covers are saved" in page.text
+    with scoping.tenant_context(guarded["tenant"].id):
+        assert load(guarded).sites == []
+    refused = client.post(f"{url}/sites", data={"site_ids": [str(guarded["other_site"])]},
+                          follow_redirects=True)
+    assert "Choose sites of Galeria Mokotów." in refused.text
+    client.post(f"{url}/sites", data={"site_ids": [str(guarded["site"])]})
+    with scoping.tenant_context(guarded["tenant"].id):
+        assert [site.code for site in load(guarded).sites] == ["GM-1"]

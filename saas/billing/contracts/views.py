@@ -149,6 +149,24 @@ def add_annex(contract_id: int) -> Response:
     return render("contracts/show.html", status=422, **_page(contract, annex_form=form))
 
 
+@bp.route("/<int:contract_id>/sites", methods=["POST"])
+@requires(EDITORS)
+def sites(contract_id: int) -> Response:
+    """The customer's sites the contract covers (R4.1): the boxes ticked."""
+    contract = get_or_404(Contract, contract_id)
+    try:
+        chosen = [int(value) for value in request.form.getlist("site_ids")]
+        services.set_sites(contract, chosen)
+    except (ValueError, services.ContractError) as exc:
+        db.session.rollback()
+        flash(str(exc) if isinstance(exc, services.ContractError)
+              else "Choose sites from the list.", "error")
+    else:
+        db.session.commit()
+        flash("The sites the contract covers are saved.", "success")
+    return redirect_to(url_for("contracts.show", contract_id=contract.id))
+
+
 @bp.route("/<int:contract_id>/terminate", methods=["POST"])
 @requires(EDITORS)
 def terminate(contract_id: int) -> Response:
