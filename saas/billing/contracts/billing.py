@@ -37,6 +37,9 @@ from saas.extensions import db
 from saas.queue import BILLING_QUEUE, enqueue, job
 from saas.tenants import audit, scoping
 
+# Invoices per commit of a run: fewer commits, and a commit expires every loaded object.
+COMMIT_EVERY = 200
+
 
 @dataclass(frozen=True)
 class PlannedContract:
@@ -78,6 +81,7 @@ def due(run_date: date, contract_type_id: int | None = None,
     billed = set(db.session.execute(
         select(BilledPeriod.contract_id, BilledPeriod.period_start)
         .where(BilledPeriod.contract_id.in_([c.id for c in contracts]))).all())
+    lines = services.versions_of([c.id for c in contracts])
     for contract in contracts:
         if not billing_day_reached(contract, run_date):
             continue
@@ -86,9 +90,10 @@ def due(run_date: date, contract_type_id: int | None = None,
             continue
         if contract.last_day is not None and contract.last_day < period.start:
             continue
-        lines = services.period_lines(contract, period, _price_list_price(contract, period))
-        if lines:
-            yield PlannedContract(contract, period, lines)
+        amounts = services.period_lines(contract, period, _price_list_price(contract, period),
+                                        lines.get(contract.id, {}))
+        if amounts:
+            yield PlannedContract(contract, period, amounts)
 
 
 def _price_list_price(contract: Contract, period: Period) -> Callable:
@@ -121,7 +126,8 @@ def plan(run_date: date, contract_type_id: int | None = None, *, consolidate: bo
 
 
 def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
-                 user_id: int | None = None) -> Document | None:
+                 user_id: int | None = None,
+                 vats: dict[int, VatRate] | None = None) -> Document | None:
     """One invoice for the planned contracts, with their billed periods; None if taken.
 
     Runs in its own transaction (savepoint): when another run billed one of these periods
@@ -135,7 +141,8 @@ def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
             for item in planned.contracts:
                 for period_line in item.lines:
                     position += 1
-                    draft.lines.append(_document_line(item, period_line, position))
+                    draft.lines.append(_document_line(item, period_line, position,
+                                                      vats or _vat_rates()))
                 db.session.add(BilledPeriod(
                     contract_id=item.contract.id, period_start=item.period.start,
                     period_end=item.period.end, run_id=run.id if run else None,
@@ -149,11 +156,15 @@ def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
     return draft
 
 
+def _vat_rates() -> dict[int, VatRate]:
+    return {rate.id: rate for rate in db.session.scalars(select(VatRate))}
+
+
 def _document_line(item: PlannedContract, period_line: services.PeriodLine,
-                   position: int) -> DocumentLine:
+                   position: int, vats: dict[int, VatRate]) -> DocumentLine:
     contract, period = item.contract, item.period
     version = period_line.segments[-1].value
-    vat = db.session.get(VatRate, version.vat_rate_id)
+    vat = vats[version.vat_rate_id]
     whole = (len(period_line.segments) == 1
              and period_line.segments[0].fraction == 1 and version.unit_price is not None)
     text = f"{period_line.description} — {contract.number}, {period.label()}"
@@ -207,18 +218,30 @@ def execute_run(run_id: int) -> int:
 
 
 def carry_out(run_id: int, progress: Callable[[int], None] | None = None) -> int:
-    """Make the run's invoices, one transaction each, counting progress; how many made."""
+    """Make the run's invoices and count progress; how many were made.
+
+    Each invoice is its own savepoint (a period billed meanwhile drops that invoice only);
+    they are committed ``COMMIT_EVERY`` at a time with the progress. A run killed between
+    two commits loses the uncommitted invoices, and started again makes exactly those.
+    """
     run = db.session.get(BillingRun, run_id)
-    made = 0
+    made = pending = 0
+    vats = _vat_rates()
     try:
         for planned in plan(run.run_date, run.contract_type_id, consolidate=run.consolidate):
-            document = make_invoice(planned, run, user_id=run.created_by_id)
+            document = make_invoice(planned, run, user_id=run.created_by_id, vats=vats)
             run.done += len(planned.contracts)
             run.invoices += document is not None
             made += document is not None
-            db.session.commit()  # the invoice and its billed periods, with the progress
-            if progress is not None:
-                progress(len(planned.contracts))
+            pending += len(planned.contracts)
+            if run.invoices % COMMIT_EVERY == 0:
+                db.session.commit()  # invoices, billed periods and progress together
+                if progress is not None:
+                    progress(pending)
+                pending = 0
+        db.session.commit()
+        if progress is not None and pending:
+            progress(pending)
     except (services.ContractError, DocumentError) as exc:
         db.session.rollback()
         run = db.session.get(BillingRun, run_id)

@@ -220,13 +220,19 @@ def terminate(contract: Contract, last_day: date, user_id: int | None = None) ->
 
 def versions(contract: Contract) -> dict[int, list[ContractLine]]:
     """Every line's versions in date order, by line key."""
+    return versions_of([contract.id]).get(contract.id, {})
+
+
+def versions_of(contract_ids: list[int]) -> dict[int, dict[int, list[ContractLine]]]:
+    """Every line version of many contracts in one query: contract -> line key -> versions."""
     lines = db.session.scalars(
-        select(ContractLine).where(ContractLine.contract_id == contract.id)
-        .order_by(ContractLine.line_key, ContractLine.effective_from, ContractLine.id)).all()
-    by_key: dict[int, list[ContractLine]] = defaultdict(list)
+        select(ContractLine).where(ContractLine.contract_id.in_(contract_ids))
+        .order_by(ContractLine.contract_id, ContractLine.line_key,
+                  ContractLine.effective_from, ContractLine.id)).all()
+    found: dict[int, dict[int, list[ContractLine]]] = defaultdict(lambda: defaultdict(list))
     for line in lines:
-        by_key[line.line_key].append(line)
-    return dict(by_key)
+        found[line.contract_id][line.line_key].append(line)
+    return {contract_id: dict(by_key) for contract_id, by_key in found.items()}
 
 
 def version_at(contract: Contract, day: date) -> list[ContractLine]:
@@ -267,13 +273,17 @@ def _net_price(price_list: Callable[[ContractLine], Decimal] | None,
 
 def period_lines(contract: Contract, period: Period,
                  price_list: Callable[[ContractLine], Decimal] | None = None,
+                 history_by_key: dict[int, list[ContractLine]] | None = None,
                  ) -> list[PeriodLine]:
     """Each line's prorated net amount for a period, annexes inside it included (R4.3).
 
-    Lines without a fixed price are priced by ``price_list`` (the billing run's).
+    Lines without a fixed price are priced by ``price_list`` (the billing run's); a run
+    passes every contract's versions, read at once (``versions_of``).
     """
     found = []
-    for key, history in sorted(versions(contract).items()):
+    if history_by_key is None:
+        history_by_key = versions(contract)
+    for key, history in sorted(history_by_key.items()):
         first = max(history[0].effective_from, contract.start_date)
         parts = segments(period, first, contract.last_day,
                          [(line.effective_from, line) for line in history])
