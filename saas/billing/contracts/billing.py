@@ -137,17 +137,19 @@ def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
         with db.session.begin_nested():
             draft = create_document(K.INVOICE, planned.customer,
                                     {"currency": planned.currency}, user_id=user_id)
-            position = 0
-            for item in planned.contracts:
-                for period_line in item.lines:
-                    position += 1
-                    draft.lines.append(_document_line(item, period_line, position,
-                                                      vats or _vat_rates()))
-                db.session.add(BilledPeriod(
-                    contract_id=item.contract.id, period_start=item.period.start,
-                    period_end=item.period.end, run_id=run.id if run else None,
-                    document_id=draft.id, amount=item.total))
-            recalculate(draft)
+            vats = vats or _vat_rates()
+            # Lines and periods are written by one flush: one INSERT each for all of them.
+            with db.session.no_autoflush:
+                position = 0
+                for item in planned.contracts:
+                    for period_line in item.lines:
+                        position += 1
+                        draft.lines.append(_document_line(item, period_line, position, vats))
+                    db.session.add(BilledPeriod(
+                        contract_id=item.contract.id, period_start=item.period.start,
+                        period_end=item.period.end, run_id=run.id if run else None,
+                        document_id=draft.id, amount=item.total))
+                recalculate(draft)
             db.session.flush()
     except IntegrityError:
         return None
