@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from saas import clock
 from saas.billing.catalog.models import VatRate
@@ -71,7 +72,8 @@ def billing_day_reached(contract: Contract, run_date: date) -> bool:
 def due(run_date: date, contract_type_id: int | None = None,
         contract_ids: list[int] | None = None) -> Iterator[PlannedContract]:
     """Each contract with a period to bill on the date that no invoice carries yet."""
-    statement = select(Contract).where(Contract.start_date <= run_date).order_by(
+    statement = select(Contract).options(joinedload(Contract.customer)).where(
+        Contract.start_date <= run_date).order_by(
         Contract.customer_id, Contract.currency, Contract.number)
     if contract_type_id:
         statement = statement.where(Contract.contract_type_id == contract_type_id)

@@ -235,10 +235,14 @@ def versions_of(contract_ids: list[int]) -> dict[int, dict[int, list[ContractLin
     return {contract_id: dict(by_key) for contract_id, by_key in found.items()}
 
 
-def version_at(contract: Contract, day: date) -> list[ContractLine]:
+def version_at(contract: Contract, day: date,
+               history_by_key: dict[int, list[ContractLine]] | None = None,
+               ) -> list[ContractLine]:
     """The contract's lines as they stood on the day (removed ones left out)."""
     found = []
-    for _key, history in sorted(versions(contract).items()):
+    if history_by_key is None:
+        history_by_key = versions(contract)
+    for _key, history in sorted(history_by_key.items()):
         in_force = [line for line in history if line.effective_from <= day]
         if in_force and not in_force[-1].removed:
             found.append(in_force[-1])

@@ -92,11 +92,12 @@ def _page(contract: Contract, **extra: object) -> dict[str, object]:
         at = date.fromisoformat(request.args.get("at", ""))
     except ValueError:
         at = tenant_today()
-    lines = services.version_at(contract, at)
+    history = services.versions(contract)
+    lines = services.version_at(contract, at, history)
     period = period_containing(max(at, contract.start_date), contract.billing_period)
     context: dict[str, object] = {
-        "contract": contract, "at": at, "lines": lines, "versions": services.versions(contract),
-        "period": period, "period_lines": _amounts(contract, period),
+        "contract": contract, "at": at, "lines": lines,
+        "period": period, "period_lines": _amounts(contract, period, history),
         "line_form": ContractLineForm(formdata=None, customer_id=contract.customer_id),
         "annex_form": AnnexForm(formdata=None, customer_id=contract.customer_id, lines=lines),
         "terminate_form": TerminateForm(formdata=None), "BillingPeriod": BillingPeriod,
@@ -105,9 +106,9 @@ def _page(contract: Contract, **extra: object) -> dict[str, object]:
     return context
 
 
-def _amounts(contract: Contract, period) -> list | None:  # noqa: ANN001
+def _amounts(contract: Contract, period, history) -> list | None:  # noqa: ANN001
     try:
-        return services.period_lines(contract, period)
+        return services.period_lines(contract, period, history_by_key=history)
     except services.ContractError:
         return None  # a line priced from the price list: billing runs price it
 

@@ -70,7 +70,7 @@ def send_document(document: Document, recipient: str | None = None,
         raise DocumentError(
             f"{document.customer.name} has no e-mail address for invoices: enter one.",
             "recipient")
-    content = document_email(document, _branding())
+    content = document_email(document, current_branding())
     delivery = Delivery(document_id=document.id, recipient=recipient,
                         subject=content.subject[:300], created_by_id=user_id)
     db.session.add(delivery)
@@ -204,7 +204,8 @@ def _claimed_elsewhere(delivery: Delivery, worker: str) -> bool:
     return clock.now() - claimed_at < CLAIM_TIMEOUT
 
 
-def _branding() -> Branding | None:
+def current_branding() -> Branding | None:
+    """The current tenant's branding (sender name, reply-to, colour), if it has one."""
     return db.session.scalar(select(Branding))
 
 
@@ -218,7 +219,7 @@ def _composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:
 
 def _document_mail(delivery: Delivery) -> Mail:
     document = delivery.document
-    branding = _branding()
+    branding = current_branding()
     content = document_email(document, branding)
     return Mail(
         to=delivery.recipient,

@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from saas.billing.customers.models import Customer, DeliveryPreference
 from saas.billing.documents.models import (
@@ -69,6 +69,8 @@ def pending_reminders() -> list:  # noqa: ANN201 - reminders (imported late: no 
                Customer.delivery_preference.in_([DeliveryPreference.POST,
                                                   DeliveryPreference.BOTH]),
                Reminder.id.not_in(posted))
+        .options(joinedload(Reminder.document).undefer(Document.pdf),
+                 joinedload(Reminder.customer))
         .order_by(Reminder.reminded_on, Reminder.id)).all()
 
 

@@ -19,18 +19,6 @@ from saas.billing.reminders.models import FeeKind, Tone
 DAYS_IN_YEAR = 365
 
 
-@dataclass(frozen=True)
-class Charges:
-    fee: Decimal
-    interest: Decimal
-    interest_days: int
-    interest_rate: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.fee + self.interest
-
-
 def fee(kind: FeeKind, open_amount: Decimal, currency: str, *, amount: Decimal,
         percent: Decimal, cap: Decimal | None, exchange_rate: Decimal) -> Decimal:
     """The level's fee for an open amount: nothing, a fixed amount, or a percentage up to a cap."""

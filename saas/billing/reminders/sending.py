@@ -79,7 +79,7 @@ class Settings:
         policy = db.session.scalar(select(ReminderPolicy))
         levels = {level.days_after_due: level
                   for level in db.session.scalars(select(ReminderLevel))}
-        branding = db.session.scalar(select(Branding))
+        branding = deliveries.current_branding()
         for loaded in (policy, branding, *levels.values()):
             if loaded is not None:
                 db.session.expunge(loaded)  # commits must not expire them
@@ -303,7 +303,7 @@ def letter_for(reminder: Reminder, level: ReminderLevel | None = None,
     """The letter a reminder prints and e-mails (as it stood when it was prepared)."""
     document = reminder.document
     level = level or _level(reminder.level_day)
-    branding = branding or _branding()
+    branding = branding or deliveries.current_branding()
     tone = level.tone if level is not None else Tone.REMINDER
     return DemandLetter(
         language=document.language,
@@ -362,9 +362,6 @@ def mirror_outcome(reminder_id: int, status: DeliveryStatus, error: str) -> None
         .values(**values), execution_options={"synchronize_session": False})
 
 
-def _branding() -> Branding | None:
-    return db.session.scalar(select(Branding))
-
 
 @job
 def notify_unpaid(todo_ids: Sequence[int]) -> int:
@@ -409,7 +406,7 @@ def demand_letter_now(document: Document, today: date) -> bytes:
         .order_by(Reminder.level_day.desc()).limit(1))
     if latest is not None and latest.open_amount is not None:
         return letter_pdf(latest)
-    branding = _branding()
+    branding = deliveries.current_branding()
     return render_letter(DemandLetter(
         language=document.language, currency=document.currency, tone=Tone.DEMAND.value,
         level_name="", message="", letter_date=today, seller=document.seller or {},

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from saas.billing.catalog.models import VatCategory, VatRate
 from saas.billing.customers.models import Customer
@@ -218,7 +219,8 @@ def of_document(document: Document) -> list[Reminder]:
 
 def unbilled(customer_id: int | None = None) -> list[Reminder]:
     """Sent reminders whose fee or interest is not billed yet."""
-    statement = select(Reminder).where(
+    statement = select(Reminder).options(
+        joinedload(Reminder.customer), joinedload(Reminder.document)).where(
         Reminder.status == ReminderStatus.SENT, Reminder.billed_document_id.is_(None),
         or_(Reminder.fee > 0, Reminder.interest > 0)).order_by(Reminder.id)
     if customer_id is not None:
