@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -68,6 +70,9 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
     # The bureau that serves this client company, if any (R8).
     bureau_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    # Billing runs (R4.2): issue the invoices (else drafts), one per customer (else per contract).
+    runs_issue: Mapped[bool] = mapped_column(default=False, server_default=false())
+    runs_consolidate: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     bureau: Mapped[Tenant | None] = relationship(remote_side=[id])
