@@ -3,14 +3,24 @@
 Amounts are ``Decimal`` (or ``int``, or an exact ``Fraction`` for intermediate results such
 as a price divided by an exchange rate); a ``float`` is refused with ``TypeError`` because it
 cannot hold most decimal amounts exactly. Rounding is ROUND_HALF_UP (a tie goes away from
-zero) and is done with integer arithmetic, so no intermediate precision limit can round first.
+zero). Exact amounts are Decimal arithmetic under ``EXACT``, which refuses (raises
+``decimal.Inexact``) any result it would have to round, or integer arithmetic on fractions;
+rounding is one ``quantize`` or integer division, so no intermediate step rounds first.
 
 Minor units come from one table, babel's (CLDR): JPY has 0 decimals, EUR 2, KWD 3.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import (
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from fractions import Fraction
 from functools import cache
 
@@ -20,6 +30,13 @@ from babel.numbers import get_currency_precision, list_currencies
 UNIT_PRICE_PLACES = 4
 
 Exact = Decimal | int | Fraction
+
+# Products and sums of amounts, prices, quantities and rates: exact, or an error (never a
+# silently rounded result). Amounts have a few dozen digits at most; 200 is plenty.
+EXACT = Context(prec=200, rounding=ROUND_HALF_UP,
+                traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
+_ROUNDING = Context(prec=200, rounding=ROUND_HALF_UP,
+                    traps=[InvalidOperation, Overflow, DivisionByZero])
 
 
 @cache
@@ -64,12 +81,35 @@ def round_half_up(amount: Exact, places: int) -> Decimal:
     """Round an exact amount to the given number of decimals, ties away from zero."""
     if places < 0:
         raise ValueError("places must be 0 or more")
+    if isinstance(amount, Decimal):  # one quantize: the same result, far cheaper
+        rounded = as_decimal(amount).quantize(_step(places), context=_ROUNDING)
+        return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
     scaled = _as_fraction(amount) * 10**places
     whole, remainder = divmod(abs(scaled.numerator), scaled.denominator)
     if 2 * remainder >= scaled.denominator:
         whole += 1
     sign = "-" if scaled < 0 and whole else ""
     return Decimal(f"{sign}{whole}E-{places}")
+
+
+@cache
+def _step(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
+
+
+def exact_product(*factors: Decimal | int) -> Exact:
+    """The product of decimals, exact: a Decimal, or a Fraction beyond ``EXACT``'s digits."""
+    values = [as_decimal(factor) for factor in factors]
+    try:
+        product = Decimal(1)
+        for value in values:
+            product = EXACT.multiply(product, value)
+        return product
+    except Inexact:
+        product = Fraction(1)
+        for value in values:
+            product *= Fraction(value)
+        return product
 
 
 def quantize_money(amount: Exact, currency: str) -> Decimal:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from saas.billing.money import as_decimal, quantize_money
+from saas.billing.money import as_decimal, exact_product, quantize_money
 
 HUNDRED = Decimal(100)
 
@@ -51,14 +51,19 @@ class Totals:
 def line_net(quantity: Decimal, unit_price: Decimal, currency: str) -> Decimal:
     """Return quantity × unit price rounded half up to the currency's minor unit."""
     return quantize_money(
-        Fraction(as_decimal(quantity, "quantity")) * Fraction(as_decimal(unit_price, "price")),
+        exact_product(as_decimal(quantity, "quantity"), as_decimal(unit_price, "price")),
         currency,
     )
 
 
 def vat_amount(net: Decimal, rate: Decimal, currency: str) -> Decimal:
     """Return the VAT on a net amount at a percentage, rounded half up once."""
-    return quantize_money(Fraction(as_decimal(net)) * Fraction(as_decimal(rate)) / 100, currency)
+    return quantize_money(_percent_of(exact_product(net, rate)), currency)
+
+
+def _percent_of(amount: Decimal | Fraction) -> Decimal | Fraction:
+    """amount / 100, exactly (a Decimal only moves its point)."""
+    return amount.scaleb(-2) if isinstance(amount, Decimal) else amount / 100
 
 
 def totals(lines: Iterable[TaxedLine], currency: str) -> Totals:

@@ -90,3 +90,32 @@ def test_non_finite_amounts_are_refused(value):
 def test_unknown_currencies_are_refused(currency):
     with pytest.raises(ValueError):
         money.minor_unit_exponent(currency)
+
+
+def _fraction_rounding(amount: Fraction, places: int) -> Decimal:
+    """The integer-arithmetic rounding, as the Fraction path does it."""
+    return money.round_half_up(amount, places)
+
+
+def test_decimals_round_exactly_as_fractions_do():
+    """The Decimal fast path (one quantize) agrees with integer rounding, digit for digit."""
+    import random
+
+    pick = random.Random(20261130)
+    for _ in range(20_000):
+        digits = pick.randint(1, 30)
+        exponent = -pick.randint(0, 12)
+        value = Decimal(pick.choice("-+") + str(pick.randrange(10**digits))).scaleb(exponent)
+        places = pick.randint(0, 4)
+        fast, slow = money.round_half_up(value, places), _fraction_rounding(Fraction(value),
+                                                                            places)
+        assert (str(fast), fast.as_tuple().exponent) == (str(slow), slow.as_tuple().exponent)
+
+
+def test_exact_products_never_round():
+    assert money.exact_product(Decimal("3.3333"), Decimal("1.5")) == Decimal("4.99995")
+    huge = Decimal("9" * 150)
+    product = money.exact_product(huge, huge)  # 300 digits: beyond EXACT, a Fraction
+    assert isinstance(product, Fraction) and product == Fraction(int(huge)) ** 2
+    with pytest.raises(TypeError):
+        money.exact_product(Decimal(1), 0.1)

@@ -58,7 +58,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from saas.billing.money import as_decimal, quantize_money
+from saas.billing.money import EXACT, as_decimal, exact_product, quantize_money
 
 T = TypeVar("T")
 
@@ -369,11 +369,23 @@ def exact_amount(
     ``price_of`` maps a segment's value to (unit price, quantity); by default the value is
     that pair itself.
     """
-    total = Fraction(0)
+    return Fraction(_exact_sum(line_segments, price_of))
+
+
+def _exact_sum(line_segments: Iterable[Segment[T]],
+               price_of: Callable[[T], tuple[Decimal, Decimal]]) -> Decimal | Fraction:
+    """``exact_amount``, as a Decimal when every segment is a whole period (the usual
+    case, and far cheaper than fractions), else as a Fraction."""
+    whole, parts = Decimal(0), None
     for segment in line_segments:
         unit_price, quantity = price_of(segment.value)
-        total += _exact(unit_price, quantity, segment.fraction)
-    return total
+        product = (exact_product(unit_price, quantity) if _check_fraction(segment.fraction) == 1
+                   else _exact(unit_price, quantity, segment.fraction))
+        if isinstance(product, Decimal):
+            whole = EXACT.add(whole, product)
+        else:
+            parts = product if parts is None else parts + product
+    return whole if parts is None else Fraction(whole) + parts
 
 
 def line_amount(
@@ -388,4 +400,4 @@ def line_amount(
     cent (see the module docstring). ``price_of`` as for ``exact_amount``; no segments
     (the line is not active in the period) gives zero.
     """
-    return quantize_money(exact_amount(line_segments, price_of), currency)
+    return quantize_money(_exact_sum(line_segments, price_of), currency)

@@ -12,7 +12,6 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from fractions import Fraction
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from saas.billing.customers.models import Customer, Site
 from saas.billing.documents.numbering import YEARLY
 from saas.billing.documents.states import DocumentKind, DocumentStatus
-from saas.billing.money import quantize_unit_price
+from saas.billing.money import EXACT, as_decimal, exact_product, quantize_unit_price
 from saas.columns import MONEY, PERCENT, QUANTITY, RATE, string_enum
 from saas.extensions import db
 from saas.tenants.models import User, utcnow
@@ -229,9 +228,12 @@ class DocumentLine(TenantScoped, db.Model):
 
 def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
     """Return the unit price after a percentage discount, to 4 decimals, half up."""
+    if not discount_percent:
+        return quantize_unit_price(as_decimal(unit_price, "unit price"))
+    remaining = EXACT.subtract(100, as_decimal(discount_percent, "discount"))
+    product = exact_product(unit_price, remaining)
     return quantize_unit_price(
-        Fraction(unit_price) * (100 - Fraction(discount_percent)) / 100
-    )
+        product.scaleb(-2) if isinstance(product, Decimal) else product / 100)
 
 
 class DeliveryStatus(enum.StrEnum):
