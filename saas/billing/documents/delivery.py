@@ -33,6 +33,7 @@ from saas import clock
 from saas.billing.documents.emails import document_email
 from saas.billing.documents.issuing import invoice_email
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
+from saas.billing.documents.printing import issued_pdf
 from saas.billing.documents.services import DocumentError
 from saas.extensions import db
 from saas.mail import Mail, Postman, new_message_id, postman
@@ -239,7 +240,7 @@ def sender_name(branding: Branding | None, document: Document) -> str:
 
 
 def pdf_attachment(document: Document) -> tuple[str, str, bytes]:
-    return (f"{document.number}.pdf".replace("/", "-"), "application/pdf", document.pdf or b"")
+    return (f"{document.number}.pdf".replace("/", "-"), "application/pdf", issued_pdf(document))
 
 
 def deliveries_of(document: Document) -> list[Delivery]:

@@ -48,14 +48,14 @@ QUOTE_VALIDITY_DAYS = 30
 # --- number series -----------------------------------------------------------------------
 
 
-def _insert(model: type) -> Any:
+def insert_for(model: type) -> Any:
     dialect = db.session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def _new_series(kind: DocumentKind, issued_count: int) -> Any:
     """An insert of the kind's series as it starts: the default format, yearly reset."""
-    return _insert(NumberSeries).values(
+    return insert_for(NumberSeries).values(
         tenant_id=scoping.require_tenant_id(), kind=str(kind), format=DEFAULT_FORMATS[kind],
         reset=numbering.YEARLY, issued_count=issued_count, last_hash=chain.GENESIS)
 
@@ -93,7 +93,7 @@ def update_series(kind: DocumentKind, pattern: str, reset: str) -> NumberSeries:
     return series
 
 
-def _draw(kind: DocumentKind, on: date, count: int) -> tuple[list[int], str, str, int, str]:
+def draw(kind: DocumentKind, on: date, count: int) -> tuple[list[int], str, str, int, str]:
     """Take `count` consecutive numbers: (counters, period, format, first position, head).
 
     The series row is created or bumped in one statement, which also locks it; the
@@ -110,7 +110,7 @@ def _draw(kind: DocumentKind, on: date, count: int) -> tuple[list[int], str, str
     ).one()
     period = numbering.period_key(series.reset, on)
     last = db.session.execute(
-        _insert(NumberCounter)
+        insert_for(NumberCounter)
         .values(tenant_id=tenant_id, kind=str(kind), period=period, last_value=count)
         .on_conflict_do_update(index_elements=["tenant_id", "kind", "period"],
                                set_={"last_value": NumberCounter.last_value + count})
@@ -191,10 +191,15 @@ def customer_balance(customer_id: int, *, excluding: int | None = None) -> Decim
 
 
 def _exchange_rate(document: Document, on: date) -> Decimal:
-    if document.currency == document.tenant_currency:
+    return exchange_rate(document.currency, document.tenant_currency, on)
+
+
+def exchange_rate(currency: str, tenant_currency: str, on: date) -> Decimal:
+    """What 1 unit of the currency is in the tenant's on the day; refused without a rate."""
+    if currency == tenant_currency:
         return Decimal(1)
     try:
-        found = conversion(document.currency, document.tenant_currency, on)
+        found = conversion(currency, tenant_currency, on)
     except pricing.NoExchangeRate as exc:
         raise DocumentError(
             f"{exc} (Catalog → Exchange rates: a document records the rate to your own"
@@ -288,7 +293,7 @@ def issue_documents(documents: Sequence[Document], *, on: date | None = None,
         for document in documents:
             _prepare(document, on, seller)
         _lock_sources(documents)
-        counters, period, pattern, position, head = _draw(kind, on, len(documents))
+        counters, period, pattern, position, head = draw(kind, on, len(documents))
         for offset, (document, counter) in enumerate(zip(documents, counters, strict=True)):
             head = _freeze(document, numbering.format_number(pattern, on, counter), counter,
                            period, position + offset, head, render, user_id)

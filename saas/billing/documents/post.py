@@ -30,6 +30,7 @@ from saas.billing.documents.models import (
     PostBatch,
 )
 from saas.billing.documents.pdf import FONT, FONT_BOLD, register_fonts
+from saas.billing.documents.printing import issued_pdf
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
@@ -92,12 +93,12 @@ def pending_pieces() -> list[Piece]:
     from saas.billing.reminders.sending import letter_pdf
 
     pieces = [Piece(document.title, _address(document), document.seller or {},
-                    (document.pdf or b"",), True, document.id)
+                    (issued_pdf(document),), True, document.id)
               for document in pending_documents()]
     for reminder in pending_reminders():
         document = reminder.document
         pieces.append(Piece(f"{reminder.level_name}: {document.title}", _address(document),
-                            document.seller or {}, (letter_pdf(reminder), document.pdf or b""),
+                            document.seller or {}, (letter_pdf(reminder), issued_pdf(document)),
                             False, document.id, reminder.id))
     return pieces
 

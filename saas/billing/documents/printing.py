@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from saas.billing.documents import printable as p
 from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
@@ -12,6 +13,7 @@ from saas.billing.documents.services import document_totals, today
 from saas.billing.documents.states import DocumentKind
 from saas.billing.money import quantize_money
 from saas.extensions import db
+from saas.queue import job
 from saas.tenants.models import Branding
 
 K = DocumentKind
@@ -118,8 +120,35 @@ def render_document_pdf(document: Document) -> bytes:
 
 def stored_or_preview_pdf(document: Document) -> bytes:
     """An issued document's stored PDF (never re-rendered); a draft's fresh preview."""
-    if document.is_issued and document.pdf is not None:
-        return document.pdf
+    if document.is_issued:
+        return issued_pdf(document)
     return render_document_pdf(document)
+
+
+def issued_pdf(document: Document) -> bytes:
+    """An issued document's PDF: the stored one, else rendered now and stored for good.
+
+    Documents issued in bulk (billing runs) are issued without their PDF, which is rendered
+    afterwards (``store_pdfs``) or when first needed. Their hash chain covers what the PDF
+    prints, not its bytes: ``pdf_sha256`` stays empty, and the PDF, once stored, is set.
+    """
+    if document.pdf is None:
+        document.pdf = render_document_pdf(document)
+    return document.pdf
+
+
+@job
+def store_pdfs(document_ids: list[int]) -> int:
+    """Job: render and store the PDFs of issued documents that have none; how many."""
+    stored = 0
+    for document_id in document_ids:
+        document = db.session.scalar(
+            select(Document).where(Document.id == document_id, Document.number.is_not(None))
+            .options(undefer(Document.pdf)))
+        if document is not None and document.pdf is None:
+            issued_pdf(document)
+            db.session.commit()  # each PDF kept as soon as it is made
+            stored += 1
+    return stored
 
 
