@@ -28,6 +28,7 @@ from saas.billing.contracts.models import (
     ContractLine,
     ContractSite,
     ContractType,
+    VolumeUsage,
 )
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.billing.documents.models import Delivery, Document, DocumentLine, PostBatch
@@ -551,3 +552,16 @@ class BilledPeriodFactory(TenantScopedFactory):
     period_start = factory.LazyFunction(lambda: date.today().replace(day=1))
     period_end = factory.LazyAttribute(lambda o: o.period_start + timedelta(days=28))
     document_id = factory.LazyAttribute(lambda o: DocumentFactory(tenant=o.tenant).id)
+
+
+class VolumeUsageFactory(TenantScopedFactory):
+    """Work recorded against a (flat-fee) contract line's included volume."""
+
+    class Meta:
+        model = VolumeUsage
+
+    contract_id = factory.LazyAttribute(lambda o: _contract_id(o.tenant))
+    line_key = 1
+    used_on = factory.LazyFunction(date.today)
+    quantity = Decimal("1.5")
+    description = "Support call"

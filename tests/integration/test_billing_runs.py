@@ -7,16 +7,18 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
-from saas.billing.contracts import billing
+from saas.billing.contracts import billing, bulk
 from saas.billing.contracts import services as contracts
-from saas.billing.contracts.models import BilledPeriod, BillingRun, RunStatus
+from saas.billing.contracts.models import BilledPeriod, BillingRun, Contract, RunStatus
 from saas.billing.customers.models import Customer
+from saas.billing.documents import chain
 from saas.billing.documents.models import Document, DocumentLine
 from saas.billing.documents.states import DocumentStatus
 from saas.extensions import db
 from saas.tenants import scoping
-from saas.tenants.models import Role
+from saas.tenants.models import AuditEntry, Role
 from tests.factories import CustomerFactory, TenantFactory, VatRateFactory, member
 from tests.helpers import run_jobs
 
@@ -111,16 +113,16 @@ def test_a_run_repeated_three_times_bills_each_period_once(app, book):
 def test_a_run_killed_half_way_and_started_again_misses_nothing_and_doubles_nothing(
     app, book, monkeypatch
 ):
-    made = billing.make_invoice
+    written = bulk.write_chunk
     calls = []
 
-    def dies_on_the_second(planned, *args, **kwargs):
-        calls.append(planned)
+    def dies_on_the_second(chunk, context):
+        calls.append(chunk)
         if len(calls) == 2:
             raise SystemExit("worker killed")
-        return made(planned, *args, **kwargs)
+        return written(chunk, context)
 
-    monkeypatch.setattr(billing, "make_invoice", dies_on_the_second)
+    monkeypatch.setattr(bulk, "write_chunk", dies_on_the_second)
     monkeypatch.setattr(billing, "COMMIT_EVERY", 1)  # a commit after each invoice
     with monkeypatch.context() as held:
         held.setattr(billing, "enqueue", lambda *args, **kwargs: None)  # run it here
@@ -128,7 +130,7 @@ def test_a_run_killed_half_way_and_started_again_misses_nothing_and_doubles_noth
     with pytest.raises(SystemExit), scoping.tenant_context(book["tenant"].id):
         billing.carry_out(killed)
     db.session.rollback()  # the process died: what was not committed is gone
-    monkeypatch.setattr(billing, "make_invoice", made)
+    monkeypatch.setattr(bulk, "write_chunk", written)
     assert len(invoices(book)) == 1  # the first invoice was committed before the kill
     run(app, book, date(2026, 4, 15), consolidate=False)
     run(app, book, date(2026, 4, 15), consolidate=False)
@@ -141,13 +143,85 @@ def test_a_run_killed_half_way_and_started_again_misses_nothing_and_doubles_noth
         assert db.session.scalar(select(func.count()).select_from(Document)) == 3
 
 
+def test_a_chunk_meeting_a_period_billed_meanwhile_makes_the_rest_one_by_one(
+    app, book, monkeypatch
+):
+    """Two runs at once: the second's chunk is refused whole, then made invoice by invoice."""
+    day = date(2026, 4, 15)
+    planned_for_real = billing.plan
+
+    def planned_then_raced(*args, **kwargs):
+        found = planned_for_real(*args, **kwargs)
+        assert billing.make_invoice(found[0]) is not None  # another run bills C-1's Q2
+        return found
+
+    monkeypatch.setattr(billing, "plan", planned_then_raced)
+    refused = []
+    written = bulk.write_chunk
+
+    def watched(chunk, context):
+        try:
+            return written(chunk, context)
+        except bulk.PeriodTaken:
+            refused.append(len(chunk))
+            raise
+
+    monkeypatch.setattr(bulk, "write_chunk", watched)
+    finished = run(app, book, day, consolidate=False, issue=True)
+    assert refused == [3]  # the whole chunk rolled back (numbers too) ...
+    assert (finished.status, finished.done, finished.invoices) == (RunStatus.DONE, 3, 2)
+    with scoping.tenant_context(book["tenant"].id):
+        periods = db.session.scalars(select(BilledPeriod.contract_id)).all()
+        assert sorted(periods) == sorted(book["ids"].values())  # ... and each once
+        numbers = db.session.scalars(select(Document.number).where(
+            Document.number.is_not(None)).order_by(Document.number)).all()
+        assert numbers == ["INV-2026-00001", "INV-2026-00002"]  # no gap from the refusal
+
+
 def test_issued_invoices_one_per_contract_when_asked(app, book):
+    with scoping.tenant_context(book["tenant"].id):
+        db.session.get(Contract, book["ids"]["guarding"]).payment_terms_days = 30
+        db.session.commit()
     finished = run(app, book, issue=True, consolidate=False)
     assert (finished.status, finished.invoices) == (RunStatus.DONE, 2)
     with scoping.tenant_context(book["tenant"].id):
-        numbers = db.session.scalars(select(Document.number).where(
-            Document.status == DocumentStatus.ISSUED).order_by(Document.number)).all()
-        assert numbers == ["INV-2026-00001", "INV-2026-00002"]
+        issued = db.session.scalars(select(Document).where(
+            Document.status == DocumentStatus.ISSUED).order_by(Document.number)
+            .options(undefer(Document.pdf))).all()
+        assert [d.number for d in issued] == ["INV-2026-00001", "INV-2026-00002"]
+        # Issued in bulk as issuing does one by one: dates from the contract's terms,
+        # snapshots, an unbroken chain, an audit entry each, and the PDF stored after.
+        assert [(d.issue_date, d.due_date) for d in issued] == [
+            (RUN_DAY, date(2026, 5, 1)), (RUN_DAY, date(2026, 4, 15))]
+        assert [d.buyer["name"] for d in issued] == ["Storsenteret AS"] * 2
+        assert issued[0].seller["name"] == book["tenant"].display_name
+        assert [(d.chain_position, d.previous_hash) for d in issued] == [
+            (1, chain.GENESIS), (2, issued[0].chain_hash)]
+        assert chain.verify_series("invoice", issued) == []
+        assert all(d.pdf.startswith(b"%PDF") and d.pdf_sha256 is None for d in issued)
+        audited = db.session.scalars(select(AuditEntry.object_id).where(
+            AuditEntry.action == "documents.issued")).all()
+        assert sorted(audited) == sorted(str(d.id) for d in issued)
+
+
+def test_the_tenant_chooses_what_runs_make_by_default(app, book, make_client):
+    owner = make_client(book["owner"])
+    base = f"/t/{book['tenant'].slug}/contracts"
+    form = owner.get(f"{base}/runs").text
+    assert '<input id="issue" name="issue"' in form  # drafts unless the tenant says
+    saved = owner.post(f"{base}/runs/defaults", data={"runs_issue": "y",
+                                                      "runs_consolidate": "y"})
+    assert saved.status_code == 302
+    form = owner.get(f"{base}/runs").text
+    assert '<input checked id="issue" name="issue"' in form
+    accountant = make_client(member(book["tenant"], Role.ACCOUNTANT))
+    assert accountant.post(f"{base}/runs/defaults", data={}).status_code == 403
+    result = app.test_cli_runner().invoke(args=[
+        "contracts", "bill", "--tenant", book["tenant"].slug, "--date", "2026-04-15"])
+    assert result.output.strip().endswith("done, 3 of 3 contracts, 2 invoices."), result.output
+    with scoping.tenant_context(book["tenant"].id):  # issued, and the mall's consolidated
+        assert db.session.scalar(select(func.count()).select_from(Document).where(
+            Document.number.is_not(None))) == 2
 
 
 def test_the_completeness_report_shows_what_is_not_billed(app, book):
@@ -169,7 +243,7 @@ def test_preview_confirm_and_watch_a_run_on_its_pages(app, book, make_client):
                                                   "confirm": "1"})
     progress_url = confirmed.headers["Location"]
     running = client.get(progress_url, headers={"HX-Request": "true"}).text
-    assert "hx-trigger=\"every 1s\"" in running and "0 of 2 contracts" in running
+    assert "hx-trigger=\"every 1s\"" in running and "planning…" in running
     run_jobs(app)
     done = client.get(progress_url, headers={"HX-Request": "true"}).text
     assert "2 of 2 contracts" in done and "hx-trigger" not in done and "Storsenteret" in done

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from saas import demo
 from saas.billing.contracts import services as contracts
+from saas.billing.contracts import volumes
 from saas.billing.contracts.models import BilledPeriod, Contract
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
@@ -39,10 +40,14 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         assert len(documents) == 14
         occurrences = db.session.scalars(select(RecurringOccurrence)).all()
         assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
-        [contract] = db.session.scalars(select(Contract)).all()
+        [contract, support] = db.session.scalars(select(Contract).order_by(Contract.number))
         lines = contracts.version_at(contract, date.today())
         assert [line.description for line in lines] == ["Monitoring, per month",
                                                         "Quarterly inspection"]
+        # R4.6: the support flat fee's 10 included hours are 85 % used this month.
+        [volume] = volumes.current_volumes([support], date.today())[support.id]
+        assert volume.status.percent_used == Decimal("85.0")
+        assert volume.status.level.value == "almost_used"
         [billed] = db.session.scalars(select(BilledPeriod)).all()
         assert billed.contract_id == contract.id and billed.period_start.month in (1, 4, 7, 10)
         for kind in DocumentKind:

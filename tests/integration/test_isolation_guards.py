@@ -54,6 +54,7 @@ from tests.factories import (
     TodoFactory,
     UserFactory,
     VatRateFactory,
+    VolumeUsageFactory,
     issued_document,
     member,
 )
@@ -136,6 +137,7 @@ ONE_OF_EACH = (
     lambda t: ContractSiteFactory(tenant=t),
     lambda t: BillingRunFactory(tenant=t),
     lambda t: BilledPeriodFactory(tenant=t),
+    lambda t: VolumeUsageFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

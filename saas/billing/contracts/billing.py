@@ -14,8 +14,9 @@ drafts or issued, as the run says; each line names its contract and period (R3.1
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import or_, select
@@ -25,12 +26,13 @@ from sqlalchemy.orm import joinedload
 from saas import clock
 from saas.billing.catalog.models import VatRate
 from saas.billing.catalog.prices import quote_price
-from saas.billing.contracts import services
+from saas.billing.contracts import bulk, services, volumes
 from saas.billing.contracts.models import BilledPeriod, BillingRun, Contract, RunStatus
 from saas.billing.contracts.proration import Period, period_to_bill
 from saas.billing.customers.models import Customer
 from saas.billing.documents import issuing
-from saas.billing.documents.models import Document, DocumentLine, net_unit_price
+from saas.billing.documents.models import Document, DocumentLine
+from saas.billing.documents.printing import store_pdfs
 from saas.billing.documents.services import DocumentError, create_document, recalculate
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.tax import line_net
@@ -43,14 +45,24 @@ COMMIT_EVERY = 200
 
 
 @dataclass(frozen=True)
+class ExtraLine:
+    """Work beyond a flat fee's included volume in a period (R4.6), priced to bill."""
+
+    overage: volumes.OverageLine
+    unit_price: Decimal
+    amount: Decimal  # net: quantity × unit price, rounded once
+
+
+@dataclass(frozen=True)
 class PlannedContract:
     contract: Contract
     period: Period
     lines: list[services.PeriodLine]
+    extras: tuple[ExtraLine, ...] = ()  # the previous period's excess, billed in arrears
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal(0))
+        return sum((line.amount for line in (*self.lines, *self.extras)), Decimal(0))
 
 
 @dataclass
@@ -70,9 +82,13 @@ def billing_day_reached(contract: Contract, run_date: date) -> bool:
 
 
 def due(run_date: date, contract_type_id: int | None = None,
-        contract_ids: list[int] | None = None) -> Iterator[PlannedContract]:
+        contract_ids: list[int] | None = None, *,
+        with_contacts: bool = False) -> Iterator[PlannedContract]:
     """Each contract with a period to bill on the date that no invoice carries yet."""
-    statement = select(Contract).options(joinedload(Contract.customer)).where(
+    customer = joinedload(Contract.customer)
+    if with_contacts:
+        customer = customer.selectinload(Customer.contacts)
+    statement = select(Contract).options(customer).where(
         Contract.start_date <= run_date).order_by(
         Contract.customer_id, Contract.currency, Contract.number)
     if contract_type_id:
@@ -84,6 +100,7 @@ def due(run_date: date, contract_type_id: int | None = None,
         select(BilledPeriod.contract_id, BilledPeriod.period_start)
         .where(BilledPeriod.contract_id.in_([c.id for c in contracts]))).all())
     lines = services.versions_of([c.id for c in contracts])
+    periods = {}
     for contract in contracts:
         if not billing_day_reached(contract, run_date):
             continue
@@ -92,10 +109,34 @@ def due(run_date: date, contract_type_id: int | None = None,
             continue
         if contract.last_day is not None and contract.last_day < period.start:
             continue
+        periods[contract.id] = period
+    # The excess over flat fees' volumes, of the period before the current one (R4.6),
+    # goes on the same invoice, so it is billed exactly when that contract period is.
+    billing_now = [contract for contract in contracts if contract.id in periods]
+    overage = volumes.overage_for(billing_now, {
+        contract.id: volumes.overage_period(run_date, contract.billing_period)
+        for contract in billing_now}, lines)
+    for contract in billing_now:
+        period = periods[contract.id]
         amounts = services.period_lines(contract, period, _price_list_price(contract, period),
                                         lines.get(contract.id, {}))
-        if amounts:
-            yield PlannedContract(contract, period, amounts)
+        extras = tuple(_priced(contract, excess) for excess in overage.get(contract.id, ()))
+        if amounts or extras:
+            yield PlannedContract(contract, period, amounts, extras)
+
+
+def _priced(contract: Contract, excess: volumes.OverageLine) -> ExtraLine:
+    """The excess at the price list's price of its product for that quantity."""
+    unit_price = excess.unit_price
+    if unit_price is None:
+        try:
+            unit_price = quote_price(contract.customer_id, excess.product_id, excess.quantity,
+                                     excess.period.start, contract.currency).list_unit_price
+        except Exception as exc:  # no price terms, no exchange rate: named in the run
+            raise services.ContractError(f"{contract.number}, {excess.description}: {exc}"
+                                         ) from None
+    return ExtraLine(excess, unit_price, line_net(excess.quantity, unit_price,
+                                                  contract.currency))
 
 
 def _price_list_price(contract: Contract, period: Period) -> Callable:
@@ -113,10 +154,14 @@ def _price_list_price(contract: Contract, period: Period) -> Callable:
 
 
 def plan(run_date: date, contract_type_id: int | None = None, *, consolidate: bool = True,
-         contract_ids: list[int] | None = None) -> list[PlannedInvoice]:
-    """The invoices a run would make: per customer and currency, or per contract."""
+         contract_ids: list[int] | None = None,
+         with_contacts: bool = False) -> list[PlannedInvoice]:
+    """The invoices a run would make: per customer and currency, or per contract.
+
+    ``with_contacts`` loads the customers' contacts too (issuing snapshots the buyer).
+    """
     invoices: list[PlannedInvoice] = []
-    for planned in due(run_date, contract_type_id, contract_ids):
+    for planned in due(run_date, contract_type_id, contract_ids, with_contacts=with_contacts):
         contract = planned.contract
         last = invoices[-1] if invoices else None
         if (consolidate and last is not None and last.customer.id == contract.customer_id
@@ -133,20 +178,24 @@ def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
     """One invoice for the planned contracts, with their billed periods; None if taken.
 
     Runs in its own transaction (savepoint): when another run billed one of these periods
-    meanwhile, the unique key refuses it and nothing of this invoice is kept.
+    meanwhile, the unique key refuses it and nothing of this invoice is kept. A run makes
+    its invoices a chunk at a time (``bulk.write_chunk``); this is its way through a chunk
+    that met a period billed meanwhile, one invoice at a time.
     """
     try:
         with db.session.begin_nested():
             draft = create_document(K.INVOICE, planned.customer,
-                                    {"currency": planned.currency}, user_id=user_id)
+                                    {"currency": planned.currency,
+                                     "payment_terms_days": bulk.payment_terms(planned)},
+                                    user_id=user_id)
             vats = vats or _vat_rates()
             # Lines and periods are written by one flush: one INSERT each for all of them.
             with db.session.no_autoflush:
                 position = 0
                 for item in planned.contracts:
-                    for period_line in item.lines:
+                    for values in bulk.contract_lines(item, position + 1, vats):
+                        draft.lines.append(DocumentLine(**values))
                         position += 1
-                        draft.lines.append(_document_line(item, period_line, position, vats))
                     db.session.add(BilledPeriod(
                         contract_id=item.contract.id, period_start=item.period.start,
                         period_end=item.period.end, run_id=run.id if run else None,
@@ -156,39 +205,12 @@ def make_invoice(planned: PlannedInvoice, run: BillingRun | None = None,
     except IntegrityError:
         return None
     if run is not None and run.issue:
-        issuing.issue_document(draft, on=run.run_date)
+        issuing.issue_document(draft, on=run.run_date, render=False, user_id=user_id)
     return draft
 
 
 def _vat_rates() -> dict[int, VatRate]:
     return {rate.id: rate for rate in db.session.scalars(select(VatRate))}
-
-
-def _document_line(item: PlannedContract, period_line: services.PeriodLine,
-                   position: int, vats: dict[int, VatRate]) -> DocumentLine:
-    contract, period = item.contract, item.period
-    version = period_line.segments[-1].value
-    vat = vats[version.vat_rate_id]
-    whole = (len(period_line.segments) == 1
-             and period_line.segments[0].fraction == 1 and version.unit_price is not None)
-    text = f"{period_line.description} — {contract.number}, {period.label()}"
-    if whole:
-        quantity, unit_price, discount = version.quantity, version.unit_price, \
-            version.discount_percent
-    else:  # prorated or amended inside the period: the exact amount, as one unit
-        days = sum(part.days for part in period_line.segments)
-        text += f" ({days} of {period.days} days)"
-        quantity, unit_price, discount = Decimal(1), period_line.amount, Decimal(0)
-    return DocumentLine(
-        position=position, product_id=version.product_id, description=text,
-        quantity=quantity, unit=version.unit if whole else "", unit_price=unit_price,
-        discount_percent=discount,
-        net=line_net(quantity, net_unit_price(unit_price, discount), contract.currency),
-        vat_rate_id=vat.id, vat_code=vat.code, vat_rate=vat.rate,
-        vat_category=str(vat.category), vat_note=vat.note, site_id=version.site_id,
-        site_label=f"{version.site.code} {version.site.name}" if version.site else "",
-        contract_id=contract.id, period_start=period.start,
-        period_end=period.end - timedelta(days=1))
 
 
 # --- runs --------------------------------------------------------------------------------
@@ -198,17 +220,17 @@ def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool
               issue: bool, user_id: int | None = None, queued: bool = True) -> BillingRun:
     """Record a run and queue it on the billing queue (in-process without a worker).
 
-    ``queued=False`` leaves it to the caller (the CLI runs it here, with a progress bar).
+    The run is planned where it is carried out (its ``total`` is set then, and its page
+    shows it being planned until), so a run is planned once. ``queued=False`` leaves it to
+    the caller (the CLI runs it here, with a progress bar).
     """
-    planned = plan(run_date, contract_type_id, consolidate=consolidate)
     run = BillingRun(run_date=run_date, contract_type_id=contract_type_id,
-                     consolidate=consolidate, issue=issue, created_by_id=user_id,
-                     total=sum(len(p.contracts) for p in planned))
+                     consolidate=consolidate, issue=issue, created_by_id=user_id)
     db.session.add(run)
     db.session.flush()
     audit.record("contracts.billing_run", run,
-                 f"Billing run {run.id} as on {run_date}: {run.total} contracts",
-                 user_id=user_id)
+                 f"Billing run {run.id} as on {run_date}"
+                 f"{' (issued)' if issue else ' (drafts)'}", user_id=user_id)
     if queued:
         enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(),
                 queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}")
@@ -221,31 +243,61 @@ def execute_run(run_id: int) -> int:
     return carry_out(run_id)
 
 
-def carry_out(run_id: int, progress: Callable[[int], None] | None = None) -> int:
+def carry_out(run_id: int, progress: Callable[[int, int], None] | None = None) -> int:
     """Make the run's invoices and count progress; how many were made.
 
-    Each invoice is its own savepoint (a period billed meanwhile drops that invoice only);
-    they are committed ``COMMIT_EVERY`` at a time with the progress. A run killed between
-    two commits loses the uncommitted invoices, and started again makes exactly those.
+    The run is planned, then made ``COMMIT_EVERY`` invoices at a time, each chunk in one
+    savepoint by a few set-wise statements (``bulk.write_chunk``) and committed with the
+    progress. A chunk that meets a period billed meanwhile (another run) is made invoice
+    by invoice instead, each skipping what is taken. A run killed between two commits
+    loses the uncommitted chunk, and started again makes exactly that. ``progress`` is
+    told (contracts done in the chunk, contracts in all) after each commit.
     """
-    run = db.session.get(BillingRun, run_id)
-    made = pending = 0
-    vats = _vat_rates()
+    with _loaded_across_commits():
+        return _carry_out(run_id, progress)
+
+
+@contextmanager
+def _loaded_across_commits() -> Iterator[None]:
+    """Keep what the plan loaded after each commit (else every contract, line version and
+    customer would be read again, one SELECT each, by the next chunk). The plan is made
+    once at the start, so nothing read later is expected to be fresher."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
     try:
-        for planned in plan(run.run_date, run.contract_type_id, consolidate=run.consolidate):
-            document = make_invoice(planned, run, user_id=run.created_by_id, vats=vats)
-            run.done += len(planned.contracts)
-            run.invoices += document is not None
-            made += document is not None
-            pending += len(planned.contracts)
-            if run.invoices % COMMIT_EVERY == 0:
-                db.session.commit()  # invoices, billed periods and progress together
-                if progress is not None:
-                    progress(pending)
-                pending = 0
-        db.session.commit()
-        if progress is not None and pending:
-            progress(pending)
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
+def _carry_out(run_id: int, progress: Callable[[int, int], None] | None) -> int:
+    run = db.session.get(BillingRun, run_id)
+    made = 0
+    try:
+        planned = plan(run.run_date, run.contract_type_id, consolidate=run.consolidate,
+                       with_contacts=run.issue)
+        run.total = run.done + sum(len(p.contracts) for p in planned)
+        context = bulk.RunContext.load(run.run_date, issue=run.issue,
+                                       user_id=run.created_by_id, run_id=run.id)
+        for start in range(0, len(planned), COMMIT_EVERY):
+            chunk = planned[start:start + COMMIT_EVERY]
+            try:
+                ids = bulk.write_chunk(chunk, context)
+            except bulk.PeriodTaken:
+                made_here = [make_invoice(p, run, user_id=run.created_by_id,
+                                          vats=context.vats) for p in chunk]
+                ids = [document.id for document in made_here if document is not None]
+            contracts = sum(len(p.contracts) for p in chunk)
+            run.done += contracts
+            run.invoices += len(ids)
+            made += len(ids)
+            if run.issue and ids:
+                enqueue(store_pdfs, ids, tenant_id=scoping.require_tenant_id(),
+                        job_id=f"billing-run-{run.id}-pdfs-{ids[0]}")
+            db.session.commit()  # invoices, billed periods and progress together
+            if progress is not None:
+                progress(contracts, run.total)
     except (services.ContractError, DocumentError) as exc:
         db.session.rollback()
         run = db.session.get(BillingRun, run_id)

@@ -12,6 +12,7 @@ from saas.cli_args import day_and_tenants, day_option
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.access import tenant_today_of
+from saas.tenants.models import Tenant
 
 contracts = AppGroup("contracts", help="Contracts and billing runs.")
 
@@ -21,10 +22,13 @@ contracts = AppGroup("contracts", help="Contracts and billing runs.")
 @click.option("--tenant", "slug", metavar="SLUG", required=True, help="The tenant to bill.")
 @click.option("--type", "type_name", metavar="NAME", default=None,
               help="Only contracts of this type (default: all).")
-@click.option("--per-contract", is_flag=True, help="One invoice per contract.")
-@click.option("--issue", is_flag=True, help="Issue the invoices (default: drafts).")
-def bill_command(day: str | None, slug: str, type_name: str | None, per_contract: bool,
-                 issue: bool) -> None:
+@click.option("--per-contract/--per-customer", "per_contract", default=None,
+              help="One invoice per contract, or per customer consolidating its contracts"
+                   " (default: the tenant's setting).")
+@click.option("--issue/--drafts", "issue", default=None,
+              help="Issue the invoices, or leave drafts (default: the tenant's setting).")
+def bill_command(day: str | None, slug: str, type_name: str | None, per_contract: bool | None,
+                 issue: bool | None) -> None:
     """Invoice every contract period due as on the date (default: today), each once."""
     on, tenant_ids = day_and_tenants(day, slug)
     with scoping.tenant_context(tenant_ids[0]):
@@ -35,12 +39,19 @@ def bill_command(day: str | None, slug: str, type_name: str | None, per_contract
             if type_id is None:
                 raise click.BadParameter(f"No contract type is called {type_name!r}.",
                                          param_hint="--type")
-        run = billing.start_run(on or tenant_today_of(tenant_ids[0]), type_id,
-                                consolidate=not per_contract, issue=issue, queued=False)
-        run_id, total = run.id, run.total
+        tenant = db.session.get(Tenant, tenant_ids[0])
+        run = billing.start_run(
+            on or tenant_today_of(tenant_ids[0]), type_id,
+            consolidate=tenant.runs_consolidate if per_contract is None else not per_contract,
+            issue=tenant.runs_issue if issue is None else issue, queued=False)
+        run_id = run.id
         db.session.commit()
-        with click.progressbar(length=total, label=f"Billing run {run_id}") as bar:
-            billing.carry_out(run_id, progress=bar.update)
+        with click.progressbar(length=1, label=f"Billing run {run_id}") as bar:
+            def advance(contracts: int, total: int) -> None:
+                bar.length = max(total, 1)  # known once the run is planned
+                bar.update(contracts)
+
+            billing.carry_out(run_id, progress=advance)
         run = db.session.get(BillingRun, run_id)
         db.session.refresh(run)
         click.echo(f"Run {run.id}: {run.status.value}, {run.done} of {run.total} contracts,"

@@ -8,18 +8,21 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from saas.billing.catalog.forms import (
     NONE_CHOICE,
     QUANTITY_LIMIT,
     CatalogForm,
     DecimalText,
+    above_zero,
     customer_choices,
     id_field,
     max_decimals,
     money_field,
     optional_id,
+    product_choices,
+    quantity_field,
     text_field,
 )
 from saas.billing.contracts.models import ContractType
@@ -60,7 +63,46 @@ class ContractForm(CatalogForm):
 
 
 class ContractLineForm(LineForm):
-    """A contract line: as a document line, with the price optional (the price list's)."""
+    """A contract line: as a document line, with the price optional (the price list's).
+
+    A flat fee can include a volume each period (R4.6); the excess is billed at the
+    price-list price of the "Excess billed as" product, else of the line's own product.
+    """
+
+    included_quantity = quantity_field("Included volume per period",
+                                       "The included volume must be above 0.")
+    included_unit = text_field("Volume unit", 20, required=False)
+    overage_product_id = id_field("Excess billed as")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The products offered for the line (read once), unless the chosen one is not there.
+        chosen = optional_id(self.overage_product_id.data)
+        offered = self.product_id.choices
+        if chosen is not None and str(chosen) not in {choice.value for choice in offered}:
+            offered = product_choices(chosen)
+        self.overage_product_id.choices = list(offered)
+
+
+class UsageForm(CatalogForm):
+    """Work done against a flat fee's included volume (R4.6)."""
+
+    line_key = SelectField("Line", coerce=optional_id, validators=[
+        DataRequired(message="Choose the flat-fee line the work was done under.")])
+    used_on = DateField("Day", validators=[InputRequired(message="Give the day.")])
+    quantity = DecimalText("Quantity", [
+        InputRequired(message="Enter the quantity used."), max_decimals(4),
+        above_zero("Give a quantity above 0."),
+        NumberRange(max=QUANTITY_LIMIT, message="That quantity is too large."),
+    ])
+    description = TextAreaField("What was done", filters=[strip],
+                                validators=[Length(max=2000)])
+
+    def __init__(self, *args: Any, lines: list | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_key.choices = [NONE_CHOICE, *(
+            SelectChoice(str(line.line_key), f"{line.line_key}. {line.description}")
+            for line in lines or [] if line.included_quantity is not None)]
 
 
 class AnnexForm(ContractLineForm):
@@ -87,6 +129,11 @@ class TerminateForm(FlaskForm):
 
 class TypeForm(CatalogForm):
     name = text_field("Name", 100)
+
+
+class RunDefaultsForm(FlaskForm):
+    runs_issue = BooleanField("Issue the invoices (else drafts to review)")
+    runs_consolidate = BooleanField("One invoice per customer (else one per contract)")
 
 
 class RunForm(FlaskForm):

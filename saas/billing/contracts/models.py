@@ -125,6 +125,8 @@ class ContractLine(TenantScoped, db.Model):
         UniqueConstraint("contract_id", "line_key", "effective_from"),
         Index("ix_contract_lines_contract", "tenant_id", "contract_id"),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("included_quantity IS NULL OR included_quantity > 0",
+                        name="included_quantity_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,10 +147,43 @@ class ContractLine(TenantScoped, db.Model):
     vat_rate_id: Mapped[int | None] = mapped_column(
         ForeignKey("vat_rates.id", ondelete="RESTRICT"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    # A flat fee that includes a volume each period (R4.6; None: not such a line). Work
+    # recorded against the line (``VolumeUsage``) uses the volume up; what goes beyond it
+    # is billed at the price-list price of the overage product, else of the line's own
+    # product (see volumes.py).
+    included_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    included_unit: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    overage_product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="RESTRICT"))
 
-    product: Mapped[Product | None] = relationship()
+    product: Mapped[Product | None] = relationship(foreign_keys=[product_id])
     vat: Mapped[VatRate | None] = relationship()
     site: Mapped[Site | None] = relationship()
+
+
+class VolumeUsage(TenantScoped, db.Model):
+    """Work recorded against a flat-fee line's included volume, on a day (R4.6).
+
+    ``line_key`` names the line across its versions; which version's volume it uses is
+    decided per period (volumes.py). ``source`` says where it came from, for the pages that
+    record work later ("timesheet:123"); blank when entered by hand.
+    """
+
+    __tablename__ = "volume_usages"
+    __table_args__ = (
+        Index("ix_volume_usages_tenant_contract_day", "tenant_id", "contract_id", "used_on"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"))
+    line_key: Mapped[int] = mapped_column()
+    used_on: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class RunStatus(enum.StrEnum):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -26,8 +26,15 @@ from saas.billing.money import check_currency
 from saas.extensions import db
 from saas.tenants import audit
 
+if TYPE_CHECKING:
+    from saas.billing.contracts.termination import Termination
+
+# The largest quantity the QUANTITY columns hold (Numeric(14, 4)).
+QUANTITY_LIMIT = Decimal("1e10")
+
 LINE_FIELDS = ("product_id", "description", "quantity", "unit", "unit_price",
-               "discount_percent", "vat_rate_id", "site_id")
+               "discount_percent", "vat_rate_id", "site_id", "included_quantity",
+               "included_unit", "overage_product_id")
 
 
 class ContractError(ValueError):
@@ -144,7 +151,42 @@ def _line_values(contract: Contract, values: dict[str, Any]) -> dict[str, Any]:
             "quantity": quantity, "unit": (values.get("unit") or
                                            (product.unit if product else "")).strip(),
             "unit_price": price, "discount_percent": values.get("discount_percent")
-            or Decimal(0), "vat_rate_id": vat_id, "site_id": site_id}
+            or Decimal(0), "vat_rate_id": vat_id, "site_id": site_id,
+            **_volume_values(product, values)}
+
+
+def _volume_values(product: Product | None, values: dict[str, Any]) -> dict[str, Any]:
+    """A flat fee's included volume (R4.6): above 0, and a product to price the excess."""
+    included = values.get("included_quantity")
+    overage = None
+    if values.get("overage_product_id"):
+        overage = db.session.get(Product, values["overage_product_id"])
+        if overage is None:
+            raise ContractError("Choose one of your products to bill the excess.",
+                                "overage_product_id")
+    unit = (values.get("included_unit") or "").strip()
+    if included is None:
+        if overage is not None or unit:
+            raise ContractError("Give the included volume, or leave the volume's unit and"
+                                " \"Excess billed as\" blank.", "included_quantity")
+        return {"included_quantity": None, "included_unit": "", "overage_product_id": None}
+    if included <= 0:
+        raise ContractError("The included volume must be above 0 (leave it blank for a line"
+                            " without one).", "included_quantity")
+    if -included.normalize().as_tuple().exponent > 4 or included >= QUANTITY_LIMIT:
+        raise ContractError("Give the included volume with at most 4 decimals and under"
+                            " 10,000,000,000.", "included_quantity")
+    pricing = overage or product
+    if pricing is None:
+        raise ContractError("A flat fee with an included volume bills the excess at a"
+                            " product's price: choose the line's product or the product"
+                            " the excess is billed as.", "overage_product_id")
+    unit = unit or pricing.unit
+    if len(unit) > 20:
+        raise ContractError("Give the volume's unit in at most 20 characters.",
+                            "included_unit")
+    return {"included_quantity": included, "included_unit": unit,
+            "overage_product_id": overage.id if overage else None}
 
 
 def add_line(contract: Contract, values: dict[str, Any]) -> ContractLine:
@@ -208,14 +250,34 @@ def add_annex(contract: Contract, effective_date: date, description: str,
     return annex
 
 
-def terminate(contract: Contract, last_day: date, user_id: int | None = None) -> None:
-    """End the contract after the given day (the last day of service)."""
+def terminate(contract: Contract, last_day: date, user_id: int | None = None) -> Termination:
+    """End the contract after the given day (the last day of service), and settle what was
+    billed beyond it; what was done is returned.
+
+    Issued invoices get draft credit notes for the days not served, draft invoices have
+    the contract's lines made again. Moved again, earlier or later, a termination counts
+    from what issued credit notes gave back and makes its own earlier drafts again, so no
+    day is credited twice; days an issued credit note gave back are reported, not billed
+    again (``termination.py`` tells how). All or nothing: a refusal (a ContractError)
+    leaves the contract and its invoices as they were.
+    """
+    from saas.billing.contracts import termination  # it builds on this module
+    from saas.billing.documents.services import DocumentError
+
     if last_day < contract.start_date:
         raise ContractError("The last day is before the contract starts.", "termination_date")
-    contract.termination_date = last_day
-    audit.record("contracts.terminated", contract,
-                 f"Contract {contract.number} terminated: last day {last_day}",
-                 user_id=user_id)
+    before = contract.last_day
+    try:
+        with db.session.begin_nested():
+            contract.termination_date = last_day
+            since = min(day for day in (before, contract.last_day) if day is not None)
+            done = termination.settle(contract, since, user_id=user_id)
+            audit.record("contracts.terminated", contract,
+                         f"Contract {contract.number} terminated: last day {last_day}",
+                         user_id=user_id)
+    except DocumentError as exc:
+        raise ContractError(f"{exc} Nothing was changed.", "termination_date") from None
+    return done
 
 
 def versions(contract: Contract) -> dict[int, list[ContractLine]]:

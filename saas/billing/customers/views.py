@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from saas.billing.catalog.models import CustomerPrice
 from saas.billing.catalog.prices import quote_price
+from saas.billing.contracts.volumes import customer_volumes
 from saas.billing.customers import services
 from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
@@ -25,6 +26,7 @@ from saas.tenants.access import (
     get_or_404,
     requires,
     staff_blueprint,
+    tenant_today,
 )
 from saas.tenants.models import Role
 from saas.tenants.services import ServiceError
@@ -125,6 +127,8 @@ def _page(customer: Customer, **extra: object) -> dict[str, object]:
         "statistics": document_queries.customer_statistics(customer.id),
         "balance": customer_balance(customer.id),
         "reminder_pause": reminder_services.pause_of(customer=customer),
+        # R4.6: the flat-fee lines of its contracts in service, this period.
+        "volumes": customer_volumes(customer.id, tenant_today()),
         "contact_form": ContactForm(formdata=None),
         "site_form": SiteForm(formdata=None),
         "price_form": PriceCheckForm(formdata=None, meta={"csrf": False}),
