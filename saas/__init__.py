@@ -81,6 +81,7 @@ def _import_models() -> None:
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.imports.models  # noqa: F401
+    import saas.billing.payments.models  # noqa: F401
     import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401

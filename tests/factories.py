@@ -384,6 +384,38 @@ def issued_document(tenant: Tenant, kind: DocumentKind = DocumentKind.INVOICE,
     return document_id
 
 
+def paid_from_bank_statement(tenant: Tenant) -> int:
+    """An issued invoice paid in part by a payment booked from an imported bank statement
+    line (payments, allocations, journal, bank statements, lines, a CSV mapping); its id."""
+    from saas.billing.payments import services as payment_services
+    from saas.billing.payments.models import (
+        BankCsvMapping,
+        BankLine,
+        BankStatement,
+        StatementFormat,
+    )
+
+    invoice_id = issued_document(tenant)
+    account_id = BankAccountFactory(tenant=tenant).id
+    with scoping.tenant_context(tenant.id):
+        invoice = db.session.get(Document, invoice_id)
+        statement = BankStatement(bank_account_id=account_id, format=StatementFormat.CSV,
+                                  file_name="statement.csv", file_sha256="0" * 64,
+                                  currency=invoice.currency, line_count=1)
+        line = BankLine(statement=statement, position=1, booked_on=invoice.issue_date,
+                        amount=Decimal("50.00"), currency=invoice.currency,
+                        counterparty_name=invoice.customer.name)
+        db.session.add_all([statement, line,
+                            BankCsvMapping(bank_account_id=account_id, columns={"amount": 3})])
+        db.session.flush()
+        payment = payment_services.record_payment(
+            invoice.customer, Decimal("50.00"), invoice.issue_date, currency=invoice.currency,
+            allocations=[(invoice, Decimal("50.00"))], bank_line=line)
+        payment_id = payment.id
+        db.session.commit()
+    return payment_id
+
+
 class DeliveryFactory(TenantScopedFactory):
     """A logged e-mail delivery of a (draft) document."""
 

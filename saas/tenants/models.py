@@ -73,6 +73,10 @@ class Tenant(db.Model):
     # Billing runs (R4.2): issue the invoices (else drafts), one per customer (else per contract).
     runs_issue: Mapped[bool] = mapped_column(default=False, server_default=false())
     runs_consolidate: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Payment references (R6.2): kid_mod10, kid_mod11, rf or invoice_number; KID length.
+    reference_scheme: Mapped[str] = mapped_column(String(20), default="invoice_number",
+                                                  server_default="invoice_number")
+    reference_length: Mapped[int] = mapped_column(default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     bureau: Mapped[Tenant | None] = relationship(remote_side=[id])

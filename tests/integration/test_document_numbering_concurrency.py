@@ -113,6 +113,8 @@ def delete_tenant(app, owner_url: str, tenant_id: int) -> None:
                            {"t": str(tenant_id)})
         # Inside this transaction only: nobody else ever sees the trigger off.
         connection.execute(text("ALTER TABLE documents DISABLE TRIGGER documents_immutable"))
+        connection.execute(text("DELETE FROM journal_entries WHERE tenant_id = :t"),
+                           {"t": tenant_id})
         connection.execute(text("DELETE FROM documents WHERE tenant_id = :t"), {"t": tenant_id})
         connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
         connection.execute(text("ALTER TABLE documents ENABLE TRIGGER documents_immutable"))

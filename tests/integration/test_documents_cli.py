@@ -118,6 +118,7 @@ def tamper(database_urls, tenant_id: int, *statements: str) -> None:
 
 def delete_tenant(database_urls, tenant_id: int) -> None:
     tamper(database_urls, tenant_id,
+           "DELETE FROM journal_entries WHERE tenant_id = :t",
            "DELETE FROM documents WHERE tenant_id = :t",
            "DELETE FROM tenants WHERE id = :t")
 
@@ -187,6 +188,8 @@ def test_deleting_the_last_documents_is_found_by_the_series_head(app, database_u
     tampered = committed_shops[0]
     # The chain that is left is sound on its own: only the series knows 3 were issued.
     tamper(database_urls, tampered["tenant"],
+           "DELETE FROM journal_entries WHERE tenant_id = :t AND document_id IN (SELECT id"
+           " FROM documents WHERE tenant_id = :t AND number = 'INV-2026-00003')",
            "DELETE FROM documents WHERE tenant_id = :t AND number = 'INV-2026-00003'")
     result = verify(app, "--tenant", tampered["slug"])
     assert result.exit_code == 1

@@ -57,6 +57,7 @@ from tests.factories import (
     VolumeUsageFactory,
     issued_document,
     member,
+    paid_from_bank_statement,
 )
 
 
@@ -138,6 +139,7 @@ ONE_OF_EACH = (
     lambda t: BillingRunFactory(tenant=t),
     lambda t: BilledPeriodFactory(tenant=t),
     lambda t: VolumeUsageFactory(tenant=t),
+    lambda t: paid_from_bank_statement(t),  # payments, allocations, journal, bank statements
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

@@ -16,7 +16,8 @@ In one savepoint:
    invoice by invoice (``billing.make_invoice``), each skipping what is taken;
 4. one INSERT of all the lines;
 5. when issuing, one UPDATE per invoice, sent together (executemany), moving each from
-   draft to issued with its number; the chain head; the audit rows in one INSERT.
+   draft to issued with its number; the chain head; the journal entries and their lines
+   (``ledger.document_postings``) and the audit rows, an INSERT each.
 
 A chunk so costs a few statements rather than some twenty per invoice. PDFs are not made
 here: ``printing.store_pdfs`` renders them after the commit, on the default queue, and a
@@ -41,7 +42,9 @@ from saas.billing.documents.models import Document, DocumentLine, net_unit_price
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
-from saas.billing.tax import TaxedLine, line_net, totals
+from saas.billing.payments import ledger
+from saas.billing.payments.models import JournalEntry, JournalLine
+from saas.billing.tax import TaxedLine, VatRow, line_net, totals
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, Tenant
@@ -152,6 +155,7 @@ class _Invoice:
     document: dict[str, Any]
     lines: list[dict[str, Any]]
     periods: list[dict[str, Any]]
+    vat_rows: tuple[VatRow, ...]
 
 
 def _draft(planned: PlannedInvoice, context: RunContext) -> _Invoice:
@@ -181,7 +185,7 @@ def _draft(planned: PlannedInvoice, context: RunContext) -> _Invoice:
         "chain_position": None, "previous_hash": None, "chain_hash": None,
         "pdf_sha256": None, "issued_at": None, "issued_by_id": None,
         "created_at": clock.now(), "created_by_id": context.user_id}
-    return _Invoice(document, lines, periods)
+    return _Invoice(document, lines, periods, money.rows)
 
 
 def _issue(invoices: list[_Invoice], planned: list[PlannedInvoice],
@@ -247,6 +251,7 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
                             .where(issuing.NumberSeries.kind == K.INVOICE)
                             .values(last_hash=head)
                             .execution_options(synchronize_session=False))
+            _post(invoices, ids)
             session.execute(insert(AuditEntry), [
                 {"user_id": context.user_id, "acting_tenant_id": None,
                  "action": "documents.issued", "object_type": "Document",
@@ -254,6 +259,26 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
                  "summary": _issued_summary(invoice.document, plan)}
                 for invoice, plan, document_id in zip(invoices, planned, ids, strict=True)])
     return ids
+
+
+def _post(invoices: list[_Invoice], ids: list[int]) -> None:
+    """The journal entries of the issued invoices (``ledger.post_document``, in bulk)."""
+    session = db.session
+    entry_ids = session.scalars(
+        insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True), [
+            {"posted_on": invoice.document["issue_date"], "kind": str(K.INVOICE),
+             "description": f"{K.INVOICE.label} {invoice.document['number']}",
+             "currency": invoice.document["currency"], "document_id": document_id,
+             "payment_id": None, "allocation_id": None, "reverses_id": None}
+            for invoice, document_id in zip(invoices, ids, strict=True)]).all()
+    session.execute(insert(JournalLine), [
+        {"entry_id": entry_id, "account": posting.account, "debit": posting.debit,
+         "credit": posting.credit, "customer_id": posting.customer_id,
+         "vat_code": posting.vat_code}
+        for invoice, entry_id in zip(invoices, entry_ids, strict=True)
+        for posting in ledger.document_postings(
+            K.INVOICE, invoice.document["customer_id"], invoice.document["gross_total"],
+            invoice.vat_rows)])
 
 
 def _issued_summary(row: dict[str, Any], plan: PlannedInvoice) -> str:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from saas.billing.documents.models import Document, DocumentLine
 
-# Columns of an issued document that may still change: its state, and the PDF (from empty).
-MUTABLE = frozenset({"status"})
+# Columns of an issued document that may still change: its state and what is paid of it,
+# and the PDF (from empty).
+MUTABLE = frozenset({"status", "paid_total"})
 SET_ONCE = frozenset({"pdf", "pdf_sha256"})
 
 

@@ -313,9 +313,11 @@ def issue_document(document: Document, *, on: date | None = None, render: bool =
 
 def _after(documents: Sequence[Document], user_id: int | None) -> None:
     from saas.billing.documents import conversion as chain_rules
+    from saas.billing.payments import ledger  # payments build on documents
 
     for document in documents:
         chain_rules.after_issue(document)
+        ledger.post_document(document)
     for document in documents:
         audit.record("documents.issued", document,
                      f"{document.kind.label} {document.number} issued to"

@@ -127,6 +127,11 @@ class Document(TenantScoped, db.Model):
     net_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     vat_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     gross_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # What payments and credit notes settle of an invoice (or what a credit note settles):
+    # the sum of its live allocations, kept with them (payments.services). Not content: it
+    # changes after issue, as the status does.
+    paid_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0),
+                                                server_default="0")
     # Snapshots taken at issue (R3.9): what was printed, whatever happens to the customer.
     seller: Mapped[dict | None] = mapped_column(JSON)
     buyer: Mapped[dict | None] = mapped_column(JSON)
@@ -152,6 +157,11 @@ class Document(TenantScoped, db.Model):
         order_by="DocumentLine.position",
     )
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+
+    @property
+    def open_amount(self) -> Decimal:
+        """What is still to settle: the gross total less what is allocated to it."""
+        return self.gross_total - (self.paid_total or Decimal(0))
 
     @property
     def is_draft(self) -> bool:

@@ -52,8 +52,8 @@ NOTIFIED_ROLES = (Role.OWNER, Role.ADMIN, Role.ACCOUNTANT, Role.COLLECTOR)
 
 
 def open_amount(document: Document) -> Decimal:
-    """What is still owed on an invoice (payments are recorded in a later module)."""
-    return document.gross_total
+    """What is still owed on an invoice: its gross total less payments and credit notes."""
+    return document.open_amount
 
 
 def is_paused(document: Document) -> bool:
