@@ -271,7 +271,8 @@ def _post(invoices: list[_Invoice], ids: list[int]) -> None:
              "currency": invoice.document["currency"], "document_id": document_id,
              "payment_id": None, "allocation_id": None, "reverses_id": None}
             for invoice, document_id in zip(invoices, ids, strict=True)]).all()
-    session.execute(insert(JournalLine), [
+    # render_nulls: rows with and without a customer go in one batch (else one per row).
+    session.execute(insert(JournalLine).execution_options(render_nulls=True), [
         {"entry_id": entry_id, "account": posting.account, "debit": posting.debit,
          "credit": posting.credit, "customer_id": posting.customer_id,
          "vat_code": posting.vat_code}
