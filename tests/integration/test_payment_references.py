@@ -24,7 +24,7 @@ from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments import references as r
 from saas.extensions import db
 from saas.tenants import scoping
-from saas.tenants.models import Role, Tenant
+from saas.tenants.models import AuditEntry, Role, Tenant
 from tests.factories import (
     BankAccountFactory,
     CustomerFactory,
@@ -32,7 +32,7 @@ from tests.factories import (
     VatRateFactory,
     member,
 )
-from tests.helpers import run_jobs
+from tests.helpers import errors_in, run_jobs
 
 K, S = DocumentKind, DocumentStatus
 D = Decimal
@@ -331,3 +331,109 @@ def test_a_billing_run_whose_kid_is_too_short_fails_and_keeps_nothing(app, shop)
         assert db.session.scalar(select(Document.id).where(
             Document.chain_position > 8)) is None
     assert chain_breaks(shop) == []
+
+
+# --- the settings page -----------------------------------------------------------------------
+
+
+def settings_url(shop) -> str:
+    return f"/t/{shop.tenant.slug}/documents/payment-references"
+
+
+def test_the_settings_page_saves_the_scheme_for_future_invoices_only(shop, make_client):
+    before = issue(shop)
+    client = make_client(shop.owner)
+    page = client.get(settings_url(shop))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'aria-current="page">Payment references</a>' in html  # in the settings tabs
+    assert "Now: Invoice number" in html
+    response = client.post(settings_url(shop), data={"reference_scheme": r.KID_MOD11,
+                                                      "reference_length": "12"})
+    assert response.status_code == 302
+    scoping.set_current_tenant(shop.tenant.id)  # the request ended its own
+    tenant = db.session.get(Tenant, shop.tenant.id)
+    assert (tenant.reference_scheme, tenant.reference_length) == (r.KID_MOD11, 12)
+    entry = db.session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "settings.payment_references_changed"))
+    assert entry.summary == ("Payment references: Invoice number → KID with MOD11 check"
+                             " digit, 12 digits")
+    after = issue(shop)
+    db.session.refresh(before)
+    assert before.payment_reference == before.number  # issued: kept as it was
+    assert len(after.payment_reference) == 12 and r.is_valid_kid(after.payment_reference,
+                                                                 "MOD11")
+    html = client.get(settings_url(shop)).get_data(as_text=True)
+    # The next one, shown: customer 10042, the third invoice of the series.
+    expected = r.make_reference(r.KID_MOD11, customer_number=CUSTOMER_NUMBER, counter=3,
+                                number="", length=12)
+    assert expected in html and "This length has room for 99,999 invoices." in html
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    ({"reference_scheme": r.KID_MOD10, "reference_length": "3"}, "KID length: use 4 to 25"),
+    ({"reference_scheme": r.KID_MOD10, "reference_length": "26"}, "KID length: use 4 to 25"),
+    ({"reference_scheme": r.KID_MOD10, "reference_length": "ten"},
+     "KID length (digits, check digit included): enter a whole number of digits."),
+    ({"reference_scheme": r.KID_MOD10, "reference_length": ""},
+     "KID length: enter the number of digits, 4 to 25."),
+    ({"reference_scheme": "kid_mod12", "reference_length": "10"}, "Not a valid choice"),
+])
+def test_the_settings_page_refuses_bad_values_naming_the_field(shop, make_client, data,
+                                                               words):
+    response = make_client(shop.owner).post(settings_url(shop), data=data)
+    assert response.status_code == 422
+    assert words in " ".join(errors_in(response.get_data(as_text=True)))
+    tenant = db.session.get(Tenant, shop.tenant.id)
+    assert (tenant.reference_scheme, tenant.reference_length) == (r.INVOICE_NUMBER, 10)
+
+
+def test_the_settings_page_refuses_a_kid_too_short_for_the_invoices_issued(shop,
+                                                                           make_client):
+    for _ in range(9):
+        issue(shop)
+    response = make_client(shop.owner).post(settings_url(shop), data={
+        "reference_scheme": r.KID_MOD10, "reference_length": "4"})
+    assert response.status_code == 422
+    errors = " ".join(errors_in(response.get_data(as_text=True)))
+    assert "KID length: A KID of 4 digits has room for the first 9 invoices" in errors
+    assert "Choose a longer KID." in errors
+    assert db.session.get(Tenant, shop.tenant.id).reference_scheme == r.INVOICE_NUMBER
+    ok = make_client(shop.owner).post(settings_url(shop), data={
+        "reference_scheme": r.KID_MOD10, "reference_length": "5"})
+    assert ok.status_code == 302
+
+
+@pytest.mark.parametrize("role", [Role.ACCOUNTANT, Role.STAFF, Role.VIEWER])
+def test_only_owners_and_admins_change_the_scheme(shop, make_client, role):
+    client = make_client(member(shop.tenant, role))
+    assert client.get(settings_url(shop)).status_code == 403
+    assert client.post(settings_url(shop), data={"reference_scheme": r.RF,
+                                                 "reference_length": "10"}).status_code == 403
+    admin = make_client(member(shop.tenant, Role.ADMIN))
+    assert admin.get(settings_url(shop)).status_code == 200
+
+
+def test_the_draft_page_refuses_a_wrong_kid_on_its_field(shop, make_client):
+    use(shop, r.KID_MOD10)
+    with scoping.tenant_context(shop.tenant.id):
+        document = draft(shop)
+        db.session.commit()
+        url = f"/t/{shop.tenant.slug}/documents/{document.id}/header"
+    client = make_client(shop.owner)
+    response = client.post(url, data={"language": "nb", "payment_terms_days": "14",
+                                      "payment_reference": "0000001231", "notes": ""})
+    assert response.status_code == 422
+    assert any("0000001231 is not a valid KID (MOD10)" in error
+               for error in errors_in(response.get_data(as_text=True)))
+    scoping.set_current_tenant(shop.tenant.id)  # the request ended its own
+    db.session.refresh(document)
+    assert document.payment_reference == ""
+    response = client.post(url, data={"language": "nb", "payment_terms_days": "14",
+                                      "payment_reference": "0000 0012 30", "notes": ""})
+    assert response.status_code == 302
+    scoping.set_current_tenant(shop.tenant.id)
+    db.session.refresh(document)
+    assert document.payment_reference == "0000001230"
+    assert "A KID typed here must be valid" in client.get(
+        f"/t/{shop.tenant.slug}/documents/{document.id}").get_data(as_text=True)

@@ -331,9 +331,12 @@ def update_reference_scheme(scheme: str, length: int | None) -> Tenant:
     tenant = db.session.get(Tenant, scoping.require_tenant_id())
     if scheme not in references.SCHEMES:
         raise DocumentError("Choose one of the reference schemes.", "reference_scheme")
-    if length is None:
-        length = tenant.reference_length
     low, high = references.MIN_GENERATED_KID_LENGTH, references.MAX_KID_LENGTH
+    if length is None and scheme in references.KID_SCHEMES:
+        raise DocumentError(f"KID length: enter the number of digits, {low} to {high}.",
+                            "reference_length")
+    if length is None:  # only a KID has a length: keep the one saved
+        length = tenant.reference_length
     if not low <= length <= high:
         raise DocumentError(f"KID length: use {low} to {high} digits.", "reference_length")
     if scheme in references.KID_SCHEMES or scheme == references.RF:
@@ -345,8 +348,10 @@ def update_reference_scheme(scheme: str, length: int | None) -> Tenant:
                 references.make_reference(scheme, customer_number=0, counter=count + 1,
                                           number="", length=length, kind=str(kind))
             except ValueError as exc:
-                raise DocumentError(f"{exc} Choose a longer KID.", "reference_length"
-                                    ) from None
+                if scheme == references.RF:
+                    raise DocumentError(str(exc), "reference_scheme") from None
+                raise DocumentError(f"KID length: {exc} Choose a longer KID.",
+                                    "reference_length") from None
     old = (tenant.reference_scheme, tenant.reference_length)
     if old == (scheme, length):
         return tenant
