@@ -170,7 +170,7 @@ def test_quotes_and_orders_get_none(shop):
 
 @pytest.mark.parametrize(("scheme", "typed", "kept"), [
     (r.KID_MOD10, "0000 0012 30", "0000001230"),
-    (r.KID_MOD11, "1000005-", "1000005-"),
+    (r.KID_MOD11, "0000001236", "0000001236"),
     (r.RF, "rf18 5390 0754 7034", "RF18539007547034"),
     (r.INVOICE_NUMBER, "Prosjekt 4711", "Prosjekt 4711"),
 ])
@@ -186,6 +186,7 @@ def test_a_reference_typed_on_the_draft_is_kept(shop, scheme, typed, kept):
     (r.KID_MOD10, "0000001231", "0000001231 is not a valid KID (MOD10): its MOD10 check"),
     (r.KID_MOD11, "RF18539007547034", "is not a valid KID (MOD11)"),
     (r.RF, "RF17 5390 0754 7034", "is not a valid RF creditor reference"),
+    (r.KID_MOD11, "1000005-", "1000005- has 8 digits: this company's KIDs have 10"),
 ])
 def test_a_wrong_typed_reference_is_refused_on_the_field(shop, scheme, typed, words):
     use(shop, scheme)
@@ -435,5 +436,5 @@ def test_the_draft_page_refuses_a_wrong_kid_on_its_field(shop, make_client):
     scoping.set_current_tenant(shop.tenant.id)
     db.session.refresh(document)
     assert document.payment_reference == "0000001230"
-    assert "A KID typed here must be valid" in client.get(
+    assert "A KID typed here must be valid, with 10 digits." in client.get(
         f"/t/{shop.tenant.slug}/documents/{document.id}").get_data(as_text=True)

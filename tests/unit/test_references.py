@@ -220,6 +220,13 @@ def test_no_two_series_positions_share_a_reference_whoever_the_customer(scheme):
 ])
 def test_a_reference_typed_by_hand_is_kept_in_its_stored_form(value, scheme, stored):
     assert r.check_reference(value, scheme) == stored
+    assert r.check_reference(value, scheme, len(stored) or 10) == stored
+
+
+def test_a_kid_typed_by_hand_must_have_the_length_of_the_tenants_kids():
+    with pytest.raises(ValueError, match="1000005- has 8 digits: this company's KIDs have 10"):
+        r.check_reference("1000005-", r.KID_MOD11, 10)
+    assert r.check_reference("RF18539007547034", r.RF, 10) == "RF18539007547034"
 
 
 @pytest.mark.parametrize(("value", "scheme", "words"), [

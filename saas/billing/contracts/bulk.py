@@ -6,7 +6,7 @@ In one savepoint:
 1. when the run issues, the chunk's numbers are drawn at once (``issuing.draw``, which
    locks the series until the commit), and each invoice's issue-time content is made
    here from the same functions ``issuing.issue_documents`` uses: dates, exchange rate,
-   seller and buyer snapshots, totals, the payment reference (``issuing.payment_reference``
+   seller and buyer snapshots, totals, the payment reference (``issuing.make_payment_reference``
    from the tenant read once), and the hash chain (``chain.canonical_content`` of the very
    values written);
 2. one INSERT … RETURNING of the invoices, as drafts (the database takes lines only on
@@ -210,7 +210,7 @@ def _issue(invoices: list[_Invoice], planned: list[PlannedInvoice],
                 row["currency"]), "buyer": buyers[customer.id],
             "number": number, "counter": counter, "period": period,
             "chain_position": position + offset, "previous_hash": head,
-            "payment_reference": issuing.payment_reference(
+            "payment_reference": issuing.make_payment_reference(
                 tenant, K.INVOICE, customer.number, position + offset, number),
             "issued_at": issued_at, "issued_by_id": context.user_id})
         content = SimpleNamespace(**row, lines=[SimpleNamespace(**line)

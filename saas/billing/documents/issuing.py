@@ -277,7 +277,8 @@ def _check_typed_reference(document: Document, tenant: Tenant) -> None:
 def check_reference(value: str, tenant: Tenant) -> str:
     """A typed reference in its stored form; DocumentError on the field when it is wrong."""
     try:
-        return references.check_reference(value, tenant.reference_scheme)
+        return references.check_reference(value, tenant.reference_scheme,
+                                          tenant.reference_length)
     except ValueError as exc:
         raise DocumentError(str(exc), "payment_reference") from None
 
@@ -310,7 +311,7 @@ def _check_references_unused(documents: Sequence[Document]) -> None:
             "payment_reference")
 
 
-def payment_reference(tenant: Tenant, kind: DocumentKind, customer_number: int,
+def make_payment_reference(tenant: Tenant, kind: DocumentKind, customer_number: int,
                       position: int, number: str) -> str:
     """The reference the tenant's scheme makes for a document being issued."""
     try:
@@ -386,7 +387,7 @@ def _freeze(document: Document, number: str, counter: int, period: str, position
     document.number, document.counter, document.period = number, counter, period
     if document.kind in REFERENCED_KINDS and not document.payment_reference:
         # Before the PDF, which prints it, and the hash, which covers it.
-        document.payment_reference = payment_reference(
+        document.payment_reference = make_payment_reference(
             tenant, document.kind, document.customer.number, position, number)
     document.status = document.kind.issued_status
     document.issued_at = utcnow()

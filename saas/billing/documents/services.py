@@ -128,7 +128,8 @@ def _typed_reference(document: Document, value: str) -> str:
         return source.payment_reference
     tenant = db.session.get(Tenant, scoping.require_tenant_id())
     try:
-        return references.check_reference(value, tenant.reference_scheme)
+        return references.check_reference(value, tenant.reference_scheme,
+                                          tenant.reference_length)
     except ValueError as exc:
         raise DocumentError(str(exc), "payment_reference") from None
 

@@ -227,12 +227,13 @@ def make_reference(scheme: str, *, customer_number: int, counter: int, number: s
 # --- references entered by hand, and printed -------------------------------------------------
 
 
-def check_reference(value: str, scheme: str) -> str:
+def check_reference(value: str, scheme: str, length: int | None = None) -> str:
     """A reference typed on a draft, in its stored form, or ValueError saying what is wrong.
 
-    Under a KID scheme it must be a valid KID of the scheme's algorithm, under ``rf`` a
-    valid RF reference (stored compact: ``RF18539007547034``); with ``invoice_number`` any
-    text of up to 35 characters. An empty value stays empty: one is made at issue.
+    Under a KID scheme it must be a valid KID of the scheme's algorithm (and of ``length``
+    when given: a bank's KID agreement fixes it), under ``rf`` a valid RF reference (stored
+    compact: ``RF18539007547034``); with ``invoice_number`` any text of up to 35
+    characters. An empty value stays empty: one is made at issue.
     """
     value = (value or "").strip()
     if not value:
@@ -246,6 +247,10 @@ def check_reference(value: str, scheme: str) -> str:
             name = "MOD10" if scheme == KID_MOD10 else "MOD11"
             raise ValueError(f"{value} is not a valid KID ({name}): {problem}."
                              " Leave it empty and one is made when the invoice is issued.")
+        if length is not None and len(kid) != length:
+            raise ValueError(f"{value} has {len(kid)} digits: this company's KIDs have"
+                             f" {length}. Leave it empty and one is made when the invoice"
+                             " is issued.")
         return kid
     if scheme == RF:
         if not is_valid_rf(value):
