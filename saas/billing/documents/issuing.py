@@ -312,7 +312,7 @@ def _check_references_unused(documents: Sequence[Document]) -> None:
 
 
 def make_payment_reference(tenant: Tenant, kind: DocumentKind, customer_number: int,
-                      position: int, number: str) -> str:
+                           position: int, number: str) -> str:
     """The reference the tenant's scheme makes for a document being issued."""
     try:
         return references.make_reference(
