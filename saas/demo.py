@@ -40,6 +40,9 @@ class DemoCompany:
     bic: str
     color: str
     footer: str
+    # How its invoices' payment references are made (R6.2): the scheme and the KID length.
+    reference_scheme: str = "invoice_number"
+    reference_length: int = 10
 
 
 NORDLYS = DemoCompany(
@@ -47,6 +50,7 @@ NORDLYS = DemoCompany(
     "974760673", "NO974760673MVA", ("Storgata 12", "0155", "Oslo"),
     "NO9386011117947", "DNBANOKKXXX", "#0b6e4f",
     "Nordlys Rørlegger AS · Org.nr 974 760 673 MVA · Foretaksregisteret",
+    reference_scheme="kid_mod10",  # a Norwegian business: KID, as its bank agreement says
 )
 BUREAU = DemoCompany(
     "biuro", "Biuro Faktur Kasia Sp. z o.o.", TenantKind.BUREAU, "PL", "PLN", "pl",
@@ -66,6 +70,7 @@ CLIENTS = (
         "Europe/Prague", "", "CZ25596641", ("Křižíkova 148", "186 00", "Praha 8"),
         "CZ6508000000192000145399", "GIBACZPX", "#b5452a",
         "Tiskárna Vltava s.r.o. · IČO 25596641 · zapsáno u MS v Praze, C 55555",
+        reference_scheme="rf",  # the international creditor reference
     ),
 )
 
@@ -106,6 +111,8 @@ def _company(company: DemoCompany, bureau: Tenant | None = None) -> Tenant:
         bureau=bureau,
     )
     tenant.org_number, tenant.vat_id = company.org_number, company.vat_id
+    tenant.reference_scheme = company.reference_scheme
+    tenant.reference_length = company.reference_length
     tenant.address_line1, tenant.postal_code, tenant.city = company.address
     with scoping.tenant_context(tenant.id):
         db.session.add(BankAccount(iban=company.iban, bic=company.bic, currency=company.currency,

@@ -14,6 +14,7 @@ from saas.billing.contracts.models import BilledPeriod, Contract
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.payments import references
 from saas.billing.recurring.models import RecurringOccurrence
 from saas.billing.reminders.models import Reminder, ReminderPause, ReminderStatus
 from saas.extensions import db
@@ -54,6 +55,24 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)
             assert verify_series(kind.value, issued) == []
+
+
+def test_demo_companies_show_kid_and_rf_payment_references(db_session):
+    demo.seed()
+    made = {}
+    for company in (demo.NORDLYS, *demo.CLIENTS):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == company.slug))
+        with scoping.tenant_context(tenant.id):
+            made[company.slug] = (tenant.reference_scheme, db.session.scalars(
+                select(Document.payment_reference).where(
+                    Document.kind.in_([DocumentKind.INVOICE, DocumentKind.PROFORMA]),
+                    Document.number.is_not(None))).all())
+    scheme, kids = made["nordlys"]
+    assert scheme == references.KID_MOD10 and kids
+    assert all(references.is_valid_kid(kid, "MOD10") and len(kid) == 10 for kid in kids)
+    scheme, rfs = made["vltava"]
+    assert scheme == references.RF and rfs and all(references.is_valid_rf(rf) for rf in rfs)
+    assert made["sokol"][0] == references.INVOICE_NUMBER
 
 
 def test_demo_seed_replays_reminders_into_the_outbox(app, db_session, outbox):

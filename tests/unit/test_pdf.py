@@ -201,7 +201,8 @@ def test_payment_block_notes_and_extra(polish_pdf):
     content = text(polish_pdf)
     assert "DE89 3704 0044 0532 0130 00" in content
     assert "COBADEFFXXX" in content
-    assert "RF18539007547034" in content
+    # An RF reference is printed in groups of four, labelled as one.
+    assert "Referencja (RF): RF18 5390 0754 7034" in content
     assert "14 dni" in content
     assert "Dziękujemy." in content
     assert "<b>not bold</b>" in content  # user text is escaped, not markup
@@ -269,10 +270,12 @@ def test_a_credit_note_never_has_a_qr_code():
 def test_a_nok_invoice_has_no_qr_code_and_norwegian_labels():
     data = pdf.render_pdf(printable(
         language="nb", currency="NOK", payment_reference="1234567890128",
+        reference_scheme="kid_mod10",
         bank_accounts=(BankDetails(bban="86011117947", currency="NOK"),),
     ))
     content = text(data)
     assert image_sizes(data) == []
+    assert "KID: 1234567890128" in content
     assert "Faktura" in content and "Forfallsdato" in content and "Side 1" in content
     assert "Kontonummer: 86011117947" in content
     assert plain(format_currency(Decimal("1543.20"), "NOK", locale="nb_NO")) in content
@@ -306,6 +309,35 @@ def test_qr_code_rules():
     # Without a structured reference the document number is the remittance text.
     payload = pdf.epc_payload(printable(payment_reference=""))
     assert payload is not None and payload.endswith("\n\n\nINV-2026-0042")
+
+
+@pytest.mark.parametrize(("scheme", "reference", "label", "printed"), [
+    ("kid_mod10", "1000100428", "KID", "1000100428"),
+    ("kid_mod11", "1000005-", "KID", "1000005-"),
+    ("rf", "RF18539007547034", "Reference (RF)", "RF18 5390 0754 7034"),
+    ("invoice_number", "INV-2026-0042", "Invoice number as reference", "INV-2026-0042"),
+    ("invoice_number", "PO 4711", "Payment reference", "PO 4711"),  # typed by hand
+    ("", "INV-2026-0042", "Invoice number as reference", "INV-2026-0042"),  # issued before
+])
+def test_the_reference_is_labelled_by_the_scheme_it_was_made_by(scheme, reference, label,
+                                                                 printed):
+    c = pdf.context(printable(payment_reference=reference, reference_scheme=scheme))
+    assert c["reference"] == (label, printed)
+    assert pdf.context(printable(kind=CREDIT_NOTE, payment_reference=reference))[
+        "reference"] is None  # a credit note has no payment block
+
+
+@pytest.mark.parametrize(("scheme", "reference", "structured", "text"), [
+    ("rf", "RF18539007547034", "RF18539007547034", ""),
+    ("kid_mod10", "1000100428", "", "1000100428"),
+    ("invoice_number", "INV-2026-0042", "", "INV-2026-0042"),
+])
+def test_the_qr_code_carries_an_rf_reference_structured_and_others_as_text(
+    scheme, reference, structured, text
+):
+    payload = pdf.epc_payload(printable(payment_reference=reference, reference_scheme=scheme))
+    elements = payload.split("\n") + [""] * 3  # trailing empty elements are left out
+    assert (elements[9], elements[10]) == (structured, text)
 
 
 def test_user_text_and_colour_cannot_inject_markup():

@@ -6,8 +6,9 @@ In one savepoint:
 1. when the run issues, the chunk's numbers are drawn at once (``issuing.draw``, which
    locks the series until the commit), and each invoice's issue-time content is made
    here from the same functions ``issuing.issue_documents`` uses: dates, exchange rate,
-   seller and buyer snapshots, totals, and the hash chain (``chain.canonical_content``
-   of the very values written);
+   seller and buyer snapshots, totals, the payment reference (``issuing.make_payment_reference``
+   from the tenant read once), and the hash chain (``chain.canonical_content`` of the very
+   values written);
 2. one INSERT … RETURNING of the invoices, as drafts (the database takes lines only on
    drafts);
 3. one INSERT of the billed periods that skips those taken (ON CONFLICT DO NOTHING) and
@@ -194,6 +195,7 @@ def _issue(invoices: list[_Invoice], planned: list[PlannedInvoice],
     on = context.on
     counters, period, pattern, position, head = issuing.draw(K.INVOICE, on, len(invoices))
     issued_at = clock.now()
+    tenant = context.tenant
     buyers: dict[int, dict] = {}
     for offset, (invoice, plan, counter) in enumerate(
             zip(invoices, planned, counters, strict=True)):
@@ -201,12 +203,15 @@ def _issue(invoices: list[_Invoice], planned: list[PlannedInvoice],
         customer = plan.customer
         if customer.id not in buyers:
             buyers[customer.id] = issuing.snapshot_buyer(customer)
+        number = numbering.format_number(pattern, on, counter)
         row.update({
             "issue_date": on, "due_date": on + timedelta(days=row["payment_terms_days"]),
             "exchange_rate": context.rate(row["currency"]), "seller": context.seller(
                 row["currency"]), "buyer": buyers[customer.id],
-            "number": numbering.format_number(pattern, on, counter), "counter": counter,
-            "period": period, "chain_position": position + offset, "previous_hash": head,
+            "number": number, "counter": counter, "period": period,
+            "chain_position": position + offset, "previous_hash": head,
+            "payment_reference": issuing.make_payment_reference(
+                tenant, K.INVOICE, customer.number, position + offset, number),
             "issued_at": issued_at, "issued_by_id": context.user_id})
         content = SimpleNamespace(**row, lines=[SimpleNamespace(**line)
                                                 for line in invoice.lines])

@@ -56,7 +56,9 @@ def _copy(source: Document, kind: DocumentKind, quantities: Mapping[int, Decimal
         kind, source.customer,
         {"currency": source.currency, "language": source.language,
          "payment_terms_days": source.payment_terms_days, "notes": source.notes,
-         "delivery_date": source.delivery_date, "payment_reference": source.payment_reference},
+         "delivery_date": source.delivery_date,
+         # A credit note is not paid with a reference: the invoice's stays the invoice's.
+         "payment_reference": "" if kind == K.CREDIT_NOTE else source.payment_reference},
         source=source, user_id=user_id,
     )
     draft.source_id = source.id

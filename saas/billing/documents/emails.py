@@ -29,6 +29,7 @@ from saas.billing.documents.pdf_content import (
     _color,
 )
 from saas.billing.documents.printable import CREDIT_NOTE, ORDER, PROFORMA, QUOTE
+from saas.billing.payments.references import reference_label
 from saas.billing.reminders.letter import DEMAND, DemandLetter, bank_rows
 
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
@@ -146,7 +147,11 @@ def _document_text(document: Any, f: Formatter) -> tuple[list[str], list[tuple[s
     if due:
         details.append((f.gettext("Due date"), due))
     if document.payment_reference:
-        details.append((f.gettext("Payment reference"), document.payment_reference))
+        # Labelled as on the PDF ("KID", "Reference (RF)" ...); unspaced, to be copied.
+        label = reference_label(document.payment_reference,
+                                (document.seller or {}).get("reference_scheme"),
+                                document.number)
+        details.append((f.gettext(label), document.payment_reference))
     details += bank_rows(document.seller or {}, currency, f)
     return paragraphs, details
 

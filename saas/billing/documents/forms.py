@@ -24,6 +24,7 @@ from saas.billing.catalog.forms import (
 )
 from saas.billing.customers.models import Site
 from saas.billing.documents.numbering import RESETS
+from saas.billing.payments import references
 from saas.extensions import db
 from saas.forms import LANGUAGES, choices, strip
 
@@ -73,6 +74,26 @@ class SeriesForm(CatalogForm):
     reset = SelectField("Counter restarts", choices=choices(
         (reset, {"yearly": "Every year", "monthly": "Every month", "never": "Never"}[reset])
         for reset in RESETS))
+
+
+class KidLengthField(IntegerField):
+    """A whole number of digits; what is not one is refused in words naming the field."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}: enter a whole number of digits.") from None
+
+
+class ReferenceSchemeForm(CatalogForm):
+    reference_scheme = SelectField("Reference scheme", choices=choices(
+        references.SCHEME_NAMES.items()))
+    reference_length = KidLengthField("KID length (digits, check digit included)", validators=[
+        Optional(), NumberRange(min=references.MIN_GENERATED_KID_LENGTH,
+                                max=references.MAX_KID_LENGTH,
+                                message=f"KID length: use {references.MIN_GENERATED_KID_LENGTH}"
+                                        f" to {references.MAX_KID_LENGTH} digits.")])
 
 
 class HandoverForm(FlaskForm):

@@ -9,6 +9,12 @@ number: the PDF (it prints the number), the hash chain, the writes and the commi
 
 ``issue_documents`` issues many drafts in one transaction (the "issue selected" action,
 billing runs): one draw for all of them, one write of the chain head.
+
+Invoices and proformas get their payment reference (R6.2) with their number, before the
+PDF and the hash: the tenant's scheme (``payments.references``) makes it from the
+customer number and the document's position in its series. A reference typed on the
+draft is kept, checked against the scheme; one copied from the proforma an invoice
+finalises is kept as it is (the customer may have paid with it already).
 """
 
 from __future__ import annotations
@@ -37,12 +43,17 @@ from saas.billing.documents.models import (
 from saas.billing.documents.services import DocumentError, recalculate, today
 from saas.billing.documents.states import DocumentKind, DocumentStatus, TransitionRefused
 from saas.billing.documents.states import check_transition as _check_transition
+from saas.billing.payments import references
 from saas.extensions import db
 from saas.tenants import audit, scoping
 from saas.tenants.models import BankAccount, Branding, Tenant, utcnow
 
 K, S = DocumentKind, DocumentStatus
 QUOTE_VALIDITY_DAYS = 30
+# The kinds that ask to be paid, and so carry a payment reference. A credit note does not:
+# nobody pays it with a reference (it settles invoices or is refunded), and a reference
+# of its own, or its invoice's, would give one payment two documents to match.
+REFERENCED_KINDS = frozenset({K.INVOICE, K.PROFORMA})
 
 
 # --- number series -----------------------------------------------------------------------
@@ -147,6 +158,8 @@ def snapshot_seller(currency: str, terms: tuple | None = None) -> dict[str, Any]
             {"label": a.label, "iban": a.iban, "bic": a.bic, "bban": a.bban,
              "currency": a.currency} for a in matching
         ],
+        # How the tenant made payment references then: the label printed beside one.
+        "reference_scheme": tenant.reference_scheme,
         "primary_color": branding.primary_color if branding else "#1f4e79",
         "footer_text": branding.footer_text if branding else "",
         "logo_sha256": branding.logo_sha256 if branding else None,
@@ -234,11 +247,127 @@ def _prepare(document: Document, on: date, seller: tuple) -> None:
     if document.kind == K.QUOTE and document.valid_until is None:
         document.valid_until = on + timedelta(days=QUOTE_VALIDITY_DAYS)
     document.exchange_rate = _exchange_rate(document, on)
+    _check_typed_reference(document, seller[0])
     document.seller = snapshot_seller(document.currency, seller)
     document.buyer = snapshot_buyer(document.customer)
     if document.show_balance and document.kind == K.INVOICE:
         document.balance_before = customer_balance(document.customer_id, excluding=document.id)
     recalculate(document)
+
+
+# --- payment references (R6.2) ----------------------------------------------------------
+
+
+def _copied_from_source(document: Document) -> bool:
+    """Whether the draft's reference is the one of the issued document it continues."""
+    source = document.source if document.source_id is not None else None
+    return (source is not None and source.number is not None
+            and source.payment_reference == document.payment_reference)
+
+
+def _check_typed_reference(document: Document, tenant: Tenant) -> None:
+    """A reference typed on an invoice or proforma draft must suit the tenant's scheme."""
+    if document.kind not in REFERENCED_KINDS or not document.payment_reference:
+        return
+    if _copied_from_source(document):
+        return
+    document.payment_reference = check_reference(document.payment_reference, tenant)
+
+
+def check_reference(value: str, tenant: Tenant) -> str:
+    """A typed reference in its stored form; DocumentError on the field when it is wrong."""
+    try:
+        return references.check_reference(value, tenant.reference_scheme,
+                                          tenant.reference_length)
+    except ValueError as exc:
+        raise DocumentError(str(exc), "payment_reference") from None
+
+
+def _check_references_unused(documents: Sequence[Document]) -> None:
+    """Refuse a typed reference another invoice or proforma has (one query for all)."""
+    typed: dict[str, Document] = {}
+    for document in documents:
+        reference = document.payment_reference
+        if document.kind not in REFERENCED_KINDS or not reference:
+            continue
+        if reference in typed:
+            raise DocumentError(f"Payment reference {reference} is on two of the documents"
+                                " issued together: each needs its own.", "payment_reference")
+        typed[reference] = document
+    if not typed:
+        return
+    taken = db.session.execute(
+        select(Document.id, Document.kind, Document.number, Document.payment_reference)
+        .where(Document.kind.in_(REFERENCED_KINDS), Document.number.is_not(None),
+               Document.payment_reference.in_(list(typed)))).all()
+    for row in taken:
+        document = typed[row.payment_reference]
+        if row.id in (document.id, document.source_id):
+            continue  # the proforma this invoice finalises
+        raise DocumentError(
+            f"Payment reference {row.payment_reference} is already on"
+            f" {DocumentKind(row.kind).label.lower()} {row.number}: each invoice needs its"
+            " own. Leave it empty and one is made when the invoice is issued.",
+            "payment_reference")
+
+
+def make_payment_reference(tenant: Tenant, kind: DocumentKind, customer_number: int,
+                           position: int, number: str) -> str:
+    """The reference the tenant's scheme makes for a document being issued."""
+    try:
+        return references.make_reference(
+            tenant.reference_scheme, customer_number=customer_number, counter=position,
+            number=number, length=tenant.reference_length, kind=str(kind))
+    except ValueError as exc:
+        raise DocumentError(f"{exc} (Settings → Payment references.)",
+                            "payment_reference") from None
+
+
+def update_reference_scheme(scheme: str, length: int | None) -> Tenant:
+    """Change how future invoices' payment references are made; issued ones stay.
+
+    Refused, naming the field: an unknown scheme; a KID length outside 4 to 25 digits, or
+    too short for the invoices and proformas already issued (the next one must fit).
+    """
+    tenant = db.session.get(Tenant, scoping.require_tenant_id())
+    if scheme not in references.SCHEMES:
+        raise DocumentError("Choose one of the reference schemes.", "reference_scheme")
+    low, high = references.MIN_GENERATED_KID_LENGTH, references.MAX_KID_LENGTH
+    if length is None and scheme in references.KID_SCHEMES:
+        raise DocumentError(f"KID length: enter the number of digits, {low} to {high}.",
+                            "reference_length")
+    if length is None:  # only a KID has a length: keep the one saved
+        length = tenant.reference_length
+    if not low <= length <= high:
+        raise DocumentError(f"KID length: use {low} to {high} digits.", "reference_length")
+    if scheme in references.KID_SCHEMES or scheme == references.RF:
+        issued = db.session.execute(
+            select(NumberSeries.kind, NumberSeries.issued_count)
+            .where(NumberSeries.kind.in_(REFERENCED_KINDS))).all()
+        for kind, count in issued or [(K.INVOICE, 0)]:
+            try:  # the next document of each series must fit
+                references.make_reference(scheme, customer_number=0, counter=count + 1,
+                                          number="", length=length, kind=str(kind))
+            except ValueError as exc:
+                if scheme == references.RF:
+                    raise DocumentError(str(exc), "reference_scheme") from None
+                raise DocumentError(f"KID length: {exc} Choose a longer KID.",
+                                    "reference_length") from None
+    old = (tenant.reference_scheme, tenant.reference_length)
+    if old == (scheme, length):
+        return tenant
+    tenant.reference_scheme, tenant.reference_length = scheme, length
+    audit.record("settings.payment_references_changed", tenant,
+                 f"Payment references: {scheme_name(*old)} → {scheme_name(scheme, length)}",
+                 {"from": {"scheme": old[0], "length": old[1]},
+                  "to": {"scheme": scheme, "length": length}})
+    return tenant
+
+
+def scheme_name(scheme: str, length: int) -> str:
+    """The scheme as said in the app: "KID with MOD10 check digit (Luhn), 10 digits"."""
+    name = references.SCHEME_NAMES.get(scheme, scheme)
+    return f"{name}, {length} digits" if scheme in references.KID_SCHEMES else name
 
 
 def _lock_sources(documents: Sequence[Document]) -> None:
@@ -254,8 +383,12 @@ def _lock_sources(documents: Sequence[Document]) -> None:
 
 
 def _freeze(document: Document, number: str, counter: int, period: str, position: int,
-            previous_hash: str, render: bool, user_id: int | None) -> str:
+            previous_hash: str, render: bool, user_id: int | None, tenant: Tenant) -> str:
     document.number, document.counter, document.period = number, counter, period
+    if document.kind in REFERENCED_KINDS and not document.payment_reference:
+        # Before the PDF, which prints it, and the hash, which covers it.
+        document.payment_reference = make_payment_reference(
+            tenant, document.kind, document.customer.number, position, number)
     document.status = document.kind.issued_status
     document.issued_at = utcnow()
     document.issued_by_id = user_id
@@ -292,11 +425,12 @@ def issue_documents(documents: Sequence[Document], *, on: date | None = None,
         seller = seller_terms()
         for document in documents:
             _prepare(document, on, seller)
+        _check_references_unused(documents)
         _lock_sources(documents)
         counters, period, pattern, position, head = draw(kind, on, len(documents))
         for offset, (document, counter) in enumerate(zip(documents, counters, strict=True)):
             head = _freeze(document, numbering.format_number(pattern, on, counter), counter,
-                           period, position + offset, head, render, user_id)
+                           period, position + offset, head, render, user_id, seller[0])
     db.session.execute(
         update(NumberSeries).where(NumberSeries.kind == kind).values(last_hash=head)
         .execution_options(synchronize_session=False))

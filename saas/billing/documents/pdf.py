@@ -320,15 +320,15 @@ def _sums_table(c: dict, s: _Styles) -> Table:
 def _payment(c: dict, s: _Styles) -> list[Flowable]:
     """The payment block: terms, due date, bank accounts, reference; the QR code beside."""
     _ = c["_"]
-    p: Printable = c["p"]
     lines = []
     if c["terms"]:
         lines.append(f"{_e(_('Payment terms'))}: {_e(c['terms'])}")
     if c["due_date"]:
         lines.append(f"{_e(_('Due date'))}: <b>{_e(c['due_date'])}</b>")
     lines += [f"{_e(label)}: {_e(value)}" for label, value in c["banks"]]
-    if p.payment_reference:
-        lines.append(f"{_e(_('Payment reference'))}: <b>{_e(p.payment_reference)}</b>")
+    if c["reference"]:
+        label, reference = c["reference"]
+        lines.append(f"{_e(label)}: <b>{_e(reference)}</b>")
     block: list[Flowable] = [_Paragraph(_e(_("Payment")), s.h2)]
     if lines:
         block.append(_Paragraph("<br/>".join(lines), s.body))

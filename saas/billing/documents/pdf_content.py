@@ -31,6 +31,7 @@ from saas.billing.documents.printable import (
     Party,
     Printable,
 )
+from saas.billing.payments import references
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,15 @@ def _exchange(p: Printable, f: Formatter) -> dict[str, str] | None:
     }
 
 
+def payment_reference(p: Printable, f: Formatter) -> tuple[str, str] | None:
+    """(label, reference as printed): "KID", "Reference (RF)" in groups of four ..."""
+    if not p.payment_reference:
+        return None
+    label = references.reference_label(p.payment_reference, p.reference_scheme or None,
+                                       p.number)
+    return f.gettext(label), references.display_reference(p.payment_reference)
+
+
 def _color(value: str | None) -> str:
     """The seller's colour as #rrggbb when it is a valid hex colour, else the default."""
     if not _HEX_COLOR.fullmatch(value or ""):
@@ -278,6 +288,7 @@ def context(p: Printable) -> dict[str, object]:
         "payable": payable,
         "terms": terms,
         "banks": _bank_rows(p, f) if payable else [],
+        "reference": payment_reference(p, f) if payable else None,
         "qr": epc.qr_png(payload, scale=4, border=4) if payload else None,
         "notes": p.notes.splitlines(),
         "extra": list(p.extra.items()),

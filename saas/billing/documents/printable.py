@@ -85,6 +85,9 @@ class Printable:
     valid_until: date | None = None  # quotes
     payment_terms_days: int | None = None
     payment_reference: str = ""
+    # The seller's reference scheme when the document was issued (payments.references):
+    # it decides the label, "KID" or "Reference (RF)" ...; "" for documents from before.
+    reference_scheme: str = ""
     bank_accounts: tuple[BankDetails, ...] = ()
     # The seller's branding.
     primary_color: str = "#1f4e79"

@@ -76,6 +76,7 @@ def printable(document: Document) -> p.Printable:
         payment_terms_days=(document.payment_terms_days
                             if document.kind in (K.INVOICE, K.PROFORMA) else None),
         payment_reference=document.payment_reference,
+        reference_scheme=seller.get("reference_scheme") or "",
         bank_accounts=tuple(
             p.BankDetails(**account) for account in seller.get("bank_accounts", ())
         ) if document.kind in (K.INVOICE, K.PROFORMA) else (),

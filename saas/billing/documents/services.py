@@ -30,6 +30,7 @@ from saas.billing.documents.states import (
     check_transition,
 )
 from saas.billing.money import as_decimal, check_currency, quantize_unit_price
+from saas.billing.payments import references
 from saas.extensions import db
 from saas.tenants import audit, scoping
 from saas.tenants.models import Tenant
@@ -98,6 +99,9 @@ def update_header(document: Document, values: dict[str, Any]) -> None:
     terms = values.get("payment_terms_days")
     if terms is not None and not 0 <= int(terms) <= 365:
         raise DocumentError("Payment terms are 0 to 365 days.", "payment_terms_days")
+    if values.get("payment_reference") and document.kind in (K.INVOICE, K.PROFORMA):
+        values = {**values, "payment_reference": _typed_reference(
+            document, values["payment_reference"])}
     for name in HEADER_FIELDS:
         # An empty date clears it; other fields are never empty (None: leave as is).
         if name in values and (values[name] is not None or name in OPTIONAL_DATES):
@@ -111,6 +115,23 @@ def update_header(document: Document, values: dict[str, Any]) -> None:
                 f"{customer.name} is billed in {customer.currency}; this document has lines"
                 f" in {document.currency}.", "customer_id")
         document.customer = customer
+
+
+def _typed_reference(document: Document, value: str) -> str:
+    """A payment reference typed on the draft, checked against the tenant's scheme.
+
+    One copied from the issued document the draft continues (the proforma an invoice
+    finalises) is kept as it is; issuing checks again, as the scheme may change.
+    """
+    source = document.source
+    if source is not None and source.number and source.payment_reference == value.strip():
+        return source.payment_reference
+    tenant = db.session.get(Tenant, scoping.require_tenant_id())
+    try:
+        return references.check_reference(value, tenant.reference_scheme,
+                                          tenant.reference_length)
+    except ValueError as exc:
+        raise DocumentError(str(exc), "payment_reference") from None
 
 
 def delete_draft(document: Document) -> None:

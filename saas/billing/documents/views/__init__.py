@@ -6,7 +6,12 @@ from saas.tenants.access import staff_blueprint
 
 bp = staff_blueprint("documents", __name__, "/documents")
 
-from saas.billing.documents.views import actions, pages, reports  # noqa: E402, F401
+from saas.billing.documents.views import (  # noqa: E402, F401
+    actions,
+    pages,
+    references,
+    reports,
+)
 from saas.billing.documents.views.common import quantity  # noqa: E402
 
 bp.add_app_template_filter(quantity, "quantity")
