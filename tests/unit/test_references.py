@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from saas.billing.payments import references as r
 
 ROOT = Path(__file__).resolve().parents[2]
-# The shared test vectors, beside the repository (../shared from its root).
-VECTORS = ROOT.parent / "shared" / "samples" / "kid" / "kid-rf-vectors.csv"
+# The shared KID/RF test vectors (tests/samples/SOURCES.md says where they come from).
+VECTORS = ROOT / "tests" / "samples" / "kid" / "kid-rf-vectors.csv"
 
 
 def vectors() -> list[dict[str, str]]:
