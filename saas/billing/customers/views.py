@@ -125,7 +125,7 @@ def _page(customer: Customer, **extra: object) -> dict[str, object]:
             select(CustomerPrice).where(CustomerPrice.customer_id == customer.id)).all(),
         "documents": document_queries.customer_documents(customer.id),
         "statistics": document_queries.customer_statistics(customer.id),
-        "balance": customer_balance(customer.id),
+        "balance": customer_balance(customer.id, customer.currency),
         "reminder_pause": reminder_services.pause_of(customer=customer),
         # R4.6: the flat-fee lines of its contracts in service, this period.
         "volumes": customer_volumes(customer.id, tenant_today()),
