@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from saas import clock
 from saas.billing.customers.models import Customer
@@ -17,7 +17,7 @@ from saas.billing.documents.models import Document
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments import ledger, services
-from saas.billing.payments.models import JournalEntry, Payment
+from saas.billing.payments.models import JournalEntry, JournalLine, Payment
 from saas.billing.payments.services import PaymentError
 from saas.billing.payments.statements import account_statement
 from saas.extensions import db
@@ -284,3 +284,20 @@ def test_the_statement_runs_the_balance_through_the_period(shop):
     ]
     # Open: the old invoice again (1,000.00); credit: 1,500 − 1,250 − 100 = 150.
     assert statement.closing == issuing.customer_balance(customer.id, "NOK") == D(850)
+
+
+def test_documents_issued_before_the_journal_are_posted_once_by_the_command(app, shop):
+    posted, paid_by_hand = invoice(shop, "1000"), invoice(shop, "400")
+    db.session.execute(delete(JournalLine))  # as issued before migration 0014
+    db.session.execute(delete(JournalEntry))
+    paid_by_hand.status = S.PAID  # as set by hand before payments existed
+    db.session.flush()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["payments", "post-missing", "--tenant", shop["tenant"].slug])
+    assert result.exit_code == 0, result.output
+    assert "2 documents posted." in result.output
+    assert f"paid by hand, with no payment recorded: {paid_by_hand.number}" in result.output
+    entries = db.session.scalars(select(JournalEntry.document_id)).all()
+    assert sorted(entries) == sorted([posted.id, paid_by_hand.id])
+    again = runner.invoke(args=["payments", "post-missing", "--tenant", shop["tenant"].slug])
+    assert "0 documents posted in all." in again.output
