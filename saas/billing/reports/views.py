@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.numbers import format_decimal
 from flask import Response as FlaskResponse
 from flask import request
 from werkzeug.wrappers import Response
@@ -62,8 +63,9 @@ def ageing() -> Response:
     report = queries.receivables_ageing(currency, on, queries.cutoff(on, tenant.timezone))
     shown = [row for row in report.rows if row.total > 0][:CHART_ROWS]
     chart = stacked_bars([(row.customer.name, row.buckets) for row in shown])
-    return render("reports/ageing.html", report=report, chart=chart, buckets=BUCKETS,
-                  colors=BUCKET_COLORS, currencies=currencies,
+    ticks = [(x, format_decimal(round(value), locale=tenant.locale)) for x, value in chart.ticks]
+    return render("reports/ageing.html", report=report, chart=chart, ticks=ticks,
+                  buckets=BUCKETS, colors=BUCKET_COLORS, currencies=currencies,
                   block="report" if request.headers.get("HX-Target") == "report" else None)
 
 

@@ -68,7 +68,8 @@ def record_for_invoice(document_id: int) -> Response:
             else:
                 services.record_payment(document.customer, amount, form.received_on.data,
                                         currency=document.currency,
-                                        allocations=[(document, part)], **values)
+                                        allocations=[(document, part)] if part > 0 else [],
+                                        **values)
         except PaymentError as exc:
             message = refuse(form, exc)
         else:
