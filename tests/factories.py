@@ -416,6 +416,22 @@ def paid_from_bank_statement(tenant: Tenant) -> int:
     return payment_id
 
 
+def payment_of_invoice(tenant: Tenant, amount: str = "80.00") -> tuple[int, int]:
+    """An issued invoice paid in part through the payment services (no bank statement):
+    the payment's id and its allocation's."""
+    from saas.billing.payments import services as payment_services
+
+    invoice_id = issued_document(tenant)
+    with scoping.tenant_context(tenant.id):
+        invoice = db.session.get(Document, invoice_id)
+        payment = payment_services.record_payment(
+            invoice.customer, Decimal(amount), invoice.issue_date, currency=invoice.currency,
+            allocations=[(invoice, Decimal(amount))])
+        ids = payment.id, payment.allocations[0].id
+        db.session.commit()
+    return ids
+
+
 class DeliveryFactory(TenantScopedFactory):
     """A logged e-mail delivery of a (draft) document."""
 

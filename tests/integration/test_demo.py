@@ -15,11 +15,13 @@ from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments import references
+from saas.billing.payments import services as payments
 from saas.billing.recurring.models import RecurringOccurrence
 from saas.billing.reminders.models import Reminder, ReminderPause, ReminderStatus
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import Tenant
+from tests.books import assert_books_balance
 from tests.helpers import run_jobs, sent_mails
 
 
@@ -55,6 +57,16 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)
             assert verify_series(kind.value, issued) == []
+        # Payments: invoices paid in full and one in part, a customer with credit, the
+        # credit note applied to its invoice; the books agree with them.
+        invoices = [d for d in documents if d.kind == DocumentKind.INVOICE and d.number]
+        assert {DocumentStatus.PAID, DocumentStatus.PARTLY_PAID} <= {
+            d.status for d in invoices}
+        [note] = [d for d in documents if d.kind == DocumentKind.CREDIT_NOTE]
+        assert note.paid_total == note.gross_total  # applied in full
+        customers = {d.customer_id for d in invoices}
+        assert any(payments.customer_credit(c, "NOK") > 0 for c in customers)
+        assert_books_balance()
 
 
 def test_demo_companies_show_kid_and_rf_payment_references(db_session):

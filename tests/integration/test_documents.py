@@ -15,6 +15,7 @@ from saas.billing.documents.immutability import ImmutableDocument
 from saas.billing.documents.models import Document, DocumentLine
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.payments import services as payments
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import Tenant
@@ -305,9 +306,11 @@ def test_a_paid_proforma_becomes_the_final_invoice(shop):
     issuing.issue_document(proforma, on=ISSUE_DAY)
     with pytest.raises(DocumentError, match="paid proforma"):
         conversion.convert_proforma(proforma)
-    services.move(proforma, S.PAID)
+    payments.record_prepayment(proforma, proforma.gross_total, ISSUE_DAY)
     invoice = conversion.convert_proforma(proforma)
+    # The prepayment settles the final invoice (R3.7): paid follows payments.
     assert invoice.number.startswith("INV-") and invoice.status == S.PAID
+    assert invoice.paid_total == invoice.gross_total
     assert proforma.status == S.CONVERTED and invoice.source_id == proforma.id
     assert invoice.gross_total == proforma.gross_total
 

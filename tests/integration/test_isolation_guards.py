@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, event, func, insert, inspect, select, text, update
@@ -58,6 +59,7 @@ from tests.factories import (
     issued_document,
     member,
     paid_from_bank_statement,
+    payment_of_invoice,
 )
 
 
@@ -174,6 +176,8 @@ OBJECT_FACTORIES = {
     "recurring_id": lambda tenant: RecurringInvoiceFactory(tenant=tenant),
     "contract_id": lambda tenant: ContractFactory(tenant=tenant),
     "run_id": lambda tenant: BillingRunFactory(tenant=tenant),
+    "payment_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[0]),
+    "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
 }
 
 

@@ -13,7 +13,9 @@ from saas.billing.customers import services
 from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.billing.documents import queries as document_queries
-from saas.billing.documents.issuing import customer_balance
+from saas.billing.payments.forms import METHOD_CHOICES
+from saas.billing.payments.queries import customer_accounts
+from saas.billing.payments.views.statement import statement_context
 from saas.billing.reminders import services as reminder_services
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
@@ -125,7 +127,11 @@ def _page(customer: Customer, **extra: object) -> dict[str, object]:
             select(CustomerPrice).where(CustomerPrice.customer_id == customer.id)).all(),
         "documents": document_queries.customer_documents(customer.id),
         "statistics": document_queries.customer_statistics(customer.id),
-        "balance": customer_balance(customer.id),
+        # R1.3, R3.12: open receivables, credit and the balance per currency; the statement.
+        "accounts": customer_accounts(customer),
+        "payment_methods": METHOD_CHOICES,
+        "today": tenant_today(),
+        **statement_context(customer),
         "reminder_pause": reminder_services.pause_of(customer=customer),
         # R4.6: the flat-fee lines of its contracts in service, this period.
         "volumes": customer_volumes(customer.id, tenant_today()),

@@ -210,12 +210,15 @@ def invoice_order(order: Document, quantities: Mapping[int, Decimal] | None = No
 
 
 def convert_proforma(proforma: Document, *, user_id: int | None = None) -> Document:
-    """A paid proforma becomes the final invoice (R3.7): issued at once, and paid."""
+    """A paid proforma becomes the final invoice (R3.7): issued at once, and settled by
+    the prepayment (the customer's credit, ``payments.services.record_prepayment``)."""
+    from saas.billing.payments.services import settle_from_credit  # payments build on this
+
     if proforma.kind != K.PROFORMA or proforma.status != S.PAID:
         raise DocumentError("Only a paid proforma invoice becomes the final invoice.")
     invoice = _copy(proforma, K.INVOICE, None, user_id=user_id)
     issue_document(invoice, user_id=user_id)
-    move(invoice, S.PAID, user_id=user_id)
+    settle_from_credit(invoice, on=invoice.issue_date, user_id=user_id)
     move(proforma, S.CONVERTED, user_id=user_id)
     return invoice
 

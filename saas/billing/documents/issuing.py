@@ -190,17 +190,30 @@ def snapshot_buyer(customer: Customer) -> dict[str, Any]:
     }
 
 
-def customer_balance(customer_id: int, *, excluding: int | None = None) -> Decimal:
-    """What the customer owes on issued invoices and credit notes (payments come later)."""
-    statement = select(func.coalesce(func.sum(Document.gross_total), 0)).where(
+def open_receivables(customer_id: int, currency: str, *,
+                     excluding: int | None = None) -> Decimal:
+    """What is open on the customer's issued invoices less what is left of their credit
+    notes (whose open amounts are negative), in one currency."""
+    statement = select(func.coalesce(func.sum(Document.gross_total - Document.paid_total),
+                                     0)).where(
         Document.customer_id == customer_id,
+        Document.currency == currency,
         Document.kind.in_([K.INVOICE, K.CREDIT_NOTE]),
         Document.number.is_not(None),
-        Document.status.not_in([S.PAID]),
     )
     if excluding is not None:
         statement = statement.where(Document.id != excluding)
     return Decimal(db.session.scalar(statement))
+
+
+def customer_balance(customer_id: int, currency: str, *,
+                     excluding: int | None = None) -> Decimal:
+    """What the customer owes in the currency (R3.12): open receivables less their credit
+    (money paid and not allocated); below zero, what the tenant owes them."""
+    from saas.billing.payments.services import customer_credit  # payments build on this
+
+    return (open_receivables(customer_id, currency, excluding=excluding)
+            - customer_credit(customer_id, currency))
 
 
 def _exchange_rate(document: Document, on: date) -> Decimal:
@@ -251,7 +264,8 @@ def _prepare(document: Document, on: date, seller: tuple) -> None:
     document.seller = snapshot_seller(document.currency, seller)
     document.buyer = snapshot_buyer(document.customer)
     if document.show_balance and document.kind == K.INVOICE:
-        document.balance_before = customer_balance(document.customer_id, excluding=document.id)
+        document.balance_before = customer_balance(document.customer_id, document.currency,
+                                                   excluding=document.id)
     recalculate(document)
 
 
@@ -447,11 +461,11 @@ def issue_document(document: Document, *, on: date | None = None, render: bool =
 
 def _after(documents: Sequence[Document], user_id: int | None) -> None:
     from saas.billing.documents import conversion as chain_rules
-    from saas.billing.payments import ledger  # payments build on documents
+    from saas.billing.payments.services import book_issued  # payments build on documents
 
     for document in documents:
         chain_rules.after_issue(document)
-        ledger.post_document(document)
+        book_issued(document, user_id)
     for document in documents:
         audit.record("documents.issued", document,
                      f"{document.kind.label} {document.number} issued to"

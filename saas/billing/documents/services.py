@@ -306,8 +306,18 @@ def document_totals(document: Document) -> tax.Totals:
 # --- moves through the states ----------------------------------------------------------
 
 
-def move(document: Document, target: DocumentStatus, *, user_id: int | None = None) -> None:
+# An invoice's payment states follow its allocations (payments.services), never a hand.
+PAYMENT_STATES = frozenset({S.PARTLY_PAID, S.PAID})
+
+
+def move(document: Document, target: DocumentStatus, *, user_id: int | None = None,
+         by_payments: bool = False) -> None:
     """Move an issued document to another state of its kind (accept, decline, paid ...)."""
+    if document.kind == K.INVOICE and not by_payments and (
+        target in PAYMENT_STATES or (target == S.ISSUED and document.status in PAYMENT_STATES)
+    ):
+        raise DocumentError(f"{document.title} is paid by recording a payment, and open again"
+                            " by undoing it: its status follows its payments.")
     try:
         check_transition(document.kind, document.status, target)
     except TransitionRefused as exc:

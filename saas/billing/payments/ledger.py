@@ -11,7 +11,9 @@ Accounts (a Norwegian standard chart, NS 4102, by number):
 Postings:
 
 - an invoice issued: debit receivables its gross; credit revenue its net and VAT payable
-  its VAT, per VAT code. A credit note issued: the same, the other way round.
+  its VAT, per VAT code. A credit note issued: the same, the other way round. A credit
+  note's totals are negative (its lines credit), so the signs alone turn it round: its
+  gross is credited to receivables, its net and VAT debited.
 - a payment received: debit the method's account, credit customer credit. Allocating it
   to an invoice: debit customer credit, credit receivables. So money always goes in as
   the customer's credit, and allocations move it onto invoices; what is not allocated is
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -71,6 +74,7 @@ class Posting:
 
 
 def balanced(postings: Iterable[Posting]) -> bool:
+    """Pure: do the debits equal the credits."""
     postings = list(postings)
     return sum((p.debit for p in postings), ZERO) == sum((p.credit for p in postings), ZERO)
 
@@ -84,13 +88,19 @@ def _side(account: str, amount: Decimal, debit: bool, **extra: object) -> Postin
 
 def document_postings(kind: str, customer_id: int, gross: Decimal,
                       rows: Iterable[VatRow]) -> list[Posting]:
-    """Pure: an issued invoice's (or credit note's) postings from its VAT breakdown."""
-    invoice = kind == K.INVOICE
-    postings = [_side(RECEIVABLES, gross, invoice, customer_id=customer_id)]
+    """Pure: an issued invoice's (or credit note's) postings from its VAT breakdown.
+
+    The amounts carry the direction: an invoice's are positive, a credit note's negative,
+    and a negative amount goes to the other side (``_side``). Turning a credit note round
+    by its kind as well would post it as an invoice, so the kind only checks the sign.
+    """
+    if (kind == K.CREDIT_NOTE and gross > 0) or (kind == K.INVOICE and gross < 0):
+        raise ValueError(f"a {kind} of {gross} has the wrong sign")
+    postings = [_side(RECEIVABLES, gross, True, customer_id=customer_id)]
     for row in rows:
-        postings.append(_side(REVENUE, row.net, not invoice, vat_code=row.code))
+        postings.append(_side(REVENUE, row.net, False, vat_code=row.code))
         if row.vat:
-            postings.append(_side(VAT_PAYABLE, row.vat, not invoice, vat_code=row.code))
+            postings.append(_side(VAT_PAYABLE, row.vat, False, vat_code=row.code))
     return [p for p in postings if p.debit or p.credit]
 
 
@@ -131,6 +141,7 @@ def post_document(document: Document) -> JournalEntry | None:
 
 
 def post_payment(payment: Payment) -> JournalEntry:
+    """Post money received (into customer credit) or refunded (out of it)."""
     what = "Payment from" if payment.kind == PaymentKind.RECEIVED else "Refund to"
     return _write(payment_postings(payment.kind, payment.method, payment.customer_id,
                                    payment.amount),
@@ -150,7 +161,7 @@ def post_allocation(allocation: Allocation) -> JournalEntry | None:
                   allocation_id=allocation.id)
 
 
-def _reverse(entry: JournalEntry | None, posted_on: object) -> JournalEntry | None:
+def _reverse(entry: JournalEntry | None, posted_on: date) -> JournalEntry | None:
     if entry is None:
         return None
     return _write([Posting(line.account, debit=line.credit, credit=line.debit,
@@ -162,14 +173,16 @@ def _reverse(entry: JournalEntry | None, posted_on: object) -> JournalEntry | No
                   allocation_id=entry.allocation_id, reverses_id=entry.id)
 
 
-def reverse_allocation(allocation: Allocation) -> JournalEntry | None:
+def reverse_allocation(allocation: Allocation, on: date) -> JournalEntry | None:
+    """Post the undoing of an allocation on the day (a credit note's has nothing to undo)."""
     original = db.session.scalar(select(JournalEntry).where(
         JournalEntry.allocation_id == allocation.id, JournalEntry.reverses_id.is_(None)))
-    return _reverse(original, allocation.reversed_at.date())
+    return _reverse(original, on)
 
 
-def reverse_payment(payment: Payment) -> JournalEntry | None:
+def reverse_payment(payment: Payment, on: date) -> JournalEntry | None:
+    """Post the undoing of a payment (its allocations are undone one by one before)."""
     original = db.session.scalar(select(JournalEntry).where(
         JournalEntry.payment_id == payment.id, JournalEntry.allocation_id.is_(None),
         JournalEntry.reverses_id.is_(None)))
-    return _reverse(original, payment.reversed_at.date())
+    return _reverse(original, on)

@@ -276,7 +276,8 @@ def _work_out_charges(reminder: Reminder, document: Document, today: date,
 
 def _open_invoices() -> Select[Any]:
     return (select(Document.id, Document.customer_id, Document.currency, Document.number,
-                   Document.issue_date, Document.due_date, Document.gross_total)
+                   Document.issue_date, Document.due_date,
+                   (Document.gross_total - Document.paid_total).label("open_amount"))
             .where(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATES))
             .order_by(Document.due_date, Document.id))
 
@@ -284,7 +285,7 @@ def _open_invoices() -> Select[Any]:
 def _items(rows: list[Any], document: Document, on: date) -> list[OpenItem]:
     """The letter's open items: overdue open invoices, and the reminded one."""
     return [OpenItem(number=row.number or "", issue_date=row.issue_date,
-                     due_date=row.due_date, amount=row.gross_total,  # as open_amount() says
+                     due_date=row.due_date, amount=row.open_amount,  # as open_amount() says
                      days_overdue=max((on - row.due_date).days, 0) if row.due_date else 0)
             for row in rows if row.id == document.id or (row.due_date and row.due_date < on)]
 

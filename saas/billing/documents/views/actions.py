@@ -34,10 +34,10 @@ from saas.tenants.access import ALL_ROLES, MANAGERS, get_or_404, requires
 from saas.tenants.models import Role
 
 K, S = DocumentKind, DocumentStatus
-# The state changes a user may make by hand (payments will set paid by themselves).
+# The state changes a user may make by hand. Paid follows payments: a proforma's is
+# recorded on its page (payments.record_for_invoice), an invoice's by its allocations.
 MANUAL_MOVES = {
     K.QUOTE: {S.ACCEPTED, S.DECLINED, S.EXPIRED},
-    K.PROFORMA: {S.PAID},
 }
 
 

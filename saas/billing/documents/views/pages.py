@@ -27,6 +27,7 @@ from saas.billing.documents.views.common import (
     may_issue,
     refuse,
 )
+from saas.billing.payments.views.common import document_panel as payments_panel
 from saas.billing.reminders import services as reminder_services
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
@@ -104,6 +105,7 @@ def _editor_context(document, **extra):
     if document.is_issued and document.kind == DocumentKind.INVOICE:
         context["reminders"] = reminder_services.of_document(document)
         context["reminder_pause"] = reminder_services.pause_of(document=document)
+    context.update(payments_panel(document))
     if document.is_draft:
         context.setdefault("header_form", HeaderForm(obj=document, formdata=None))
         context.setdefault("line_form", LineForm(formdata=None, customer_id=document.customer_id,
