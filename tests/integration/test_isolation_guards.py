@@ -59,6 +59,7 @@ from tests.factories import (
     member,
     paid_from_bank_statement,
 )
+from tests.factories_bank import BankLineFactory, BankStatementFactory
 
 
 def tenant_tables(connection) -> list[str]:
@@ -174,6 +175,8 @@ OBJECT_FACTORIES = {
     "recurring_id": lambda tenant: RecurringInvoiceFactory(tenant=tenant),
     "contract_id": lambda tenant: ContractFactory(tenant=tenant),
     "run_id": lambda tenant: BillingRunFactory(tenant=tenant),
+    "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
+    "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
 }
 
 
