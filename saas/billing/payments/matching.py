@@ -260,7 +260,10 @@ class Matcher:
     """Open invoices indexed for matching a statement's lines, one after the other."""
 
     def __init__(self, invoices: Iterable[OpenInvoice],
-                 known_accounts: Mapping[str, Iterable[int]] | None = None) -> None:
+                 known_accounts: Mapping[str, Iterable[int]] | None = None,
+                 references: Mapping[int, list[str]] | None = None) -> None:
+        # references_in() of lines by key, when the caller has them already
+        self.references = references or {}
         self.invoices: dict[int, OpenInvoice] = {}
         self.open: dict[int, Decimal] = {}
         self.by_reference: dict[str, list[int]] = defaultdict(list)
@@ -373,7 +376,8 @@ class Matcher:
 
     def _by_reference(self, line: BankCredit) -> Match | None:
         structured = compact_reference(line.structured_reference)
-        for reference in references_in(line):
+        found = self.references.get(line.key)
+        for reference in found if found is not None else references_in(line):
             if reference not in self.by_reference:
                 continue
             ids = self._live(self.by_reference[reference], line.currency)

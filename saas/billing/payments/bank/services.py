@@ -255,8 +255,9 @@ def match_credits(credits: Sequence[BankCredit]) -> dict[int, Match]:
     """Match lines of money in against the open invoices; answers by line key."""
     if not credits:
         return {}
-    invoices, accounts = load_candidates(credits)
-    matcher = matching.Matcher(invoices, accounts)
+    references = {credit.key: matching.references_in(credit) for credit in credits}
+    invoices, accounts = load_candidates(credits, references)
+    matcher = matching.Matcher(invoices, accounts, references)
     answers = {}
     for credit in credits:
         found = matcher.match(credit)
@@ -275,11 +276,13 @@ def _one_of(expression: Any, values: Iterable[Any], item_type: Any) -> Any:
     return expression.in_(values)
 
 
-def load_candidates(credits: Sequence[BankCredit]
+def load_candidates(credits: Sequence[BankCredit],
+                    references_by_line: dict[int, list[str]] | None = None,
                     ) -> tuple[list[OpenInvoice], dict[str, set[int]]]:
     """The open invoices the lines could pay (by reference, number or amount), in a
     query, and the customers known by the lines' counterparty accounts."""
-    references = {ref for credit in credits for ref in matching.references_in(credit)}
+    by_line = references_by_line or {c.key: matching.references_in(c) for c in credits}
+    references = {ref for found in by_line.values() for ref in found}
     numbers = set()
     for credit in credits:
         numbers |= matching.number_candidates(
