@@ -194,47 +194,26 @@ def import_statement(data: bytes, file_name: str, account: BankAccount,
     db.session.add(statement)
     db.session.flush()
 
-    credits = [BankCredit(position, line.amount, line.currency, line.counterparty_name,
-                          line.counterparty_account, line.structured_reference,
-                          line.remittance_text)
-               for position, line in enumerate(lines, start=1) if line.amount > 0]
-    matches = match_credits(credits)
+    matches = match_credits([
+        BankCredit(position, line.amount, line.currency, line.counterparty_name,
+                   line.counterparty_account, line.structured_reference, line.remittance_text)
+        for position, line in enumerate(lines, start=1) if line.amount > 0])
+    sure = {position: match for position, match in matches.items() if match.automatic}
     # Booked set-wise, the lines are saved matched at once (booking.book_automatic).
-    marked = books_as_set(sum(1 for match in matches.values() if match.automatic))
-    rows = []
-    for position, line in enumerate(lines, start=1):
-        found = matches.get(position)
-        row: dict[str, Any] = {
-            "statement_id": statement.id, "position": position, "booked_on": line.booked_on,
-            "value_date": line.value_date, "amount": line.amount, "currency": line.currency,
-            "counterparty_name": line.counterparty_name[:200],
-            "counterparty_account": line.counterparty_account[:40],
-            "structured_reference": line.structured_reference[:40],
-            "remittance_text": line.remittance_text, "bank_reference": line.bank_reference[:100],
-            "status": BankLineStatus.UNMATCHED, "confidence": None,
-            "matched_automatically": False, "match_note": ""}
-        if line.amount <= 0:
-            row["status"] = BankLineStatus.IGNORED
-            row["match_note"] = ("Money out: not a customer's payment." if line.amount < 0
-                                 else "Zero amount.")
-        elif found is not None and not found.automatic:
-            row["confidence"] = Decimal(found.confidence)
-            row["match_note"] = f"Suggested: {found.reason}"[:300]
-        elif found is not None and marked:
-            row.update(status=BankLineStatus.MATCHED, matched_automatically=True,
-                       confidence=Decimal(found.confidence), match_note=found.reason[:300])
-        rows.append(row)
-    line_ids = insert_rows(BankLine, rows)
+    marked = books_as_set(len(sure))
+    line_ids = insert_rows(BankLine, [
+        _line_row(statement.id, position, line, matches.get(position), marked)
+        for position, line in enumerate(lines, start=1)])
+    already = len(lines) - len(sure)
     if progress:
-        progress(len(lines) - sum(1 for m in matches.values() if m.automatic))
-    bookings = [AutoBooking(line_ids[position - 1], lines[position - 1].booked_on,
-                            lines[position - 1].amount, lines[position - 1].currency,
-                            _payment_reference(lines[position - 1]), match)
-                for position, match in matches.items() if match.automatic]
-    already = len(lines) - len(bookings)
-    booked = book_automatic(bookings, user_id=user_id, lines_marked=marked,
-                            progress=(lambda done: progress(already + done)) if progress
-                            else None)
+        progress(already)
+    booked = book_automatic(
+        [AutoBooking(line_ids[position - 1], lines[position - 1].booked_on,
+                     lines[position - 1].amount, lines[position - 1].currency,
+                     _payment_reference(lines[position - 1]), match)
+         for position, match in sure.items()],
+        user_id=user_id, lines_marked=marked,
+        progress=(lambda done: progress(already + done)) if progress else None)
     result = ImportResult(statement.id, len(lines), booked,
                           waiting=sum(1 for line in lines if line.amount > 0) - booked,
                           ignored=sum(1 for line in lines if line.amount <= 0),
@@ -242,6 +221,32 @@ def import_statement(data: bytes, file_name: str, account: BankAccount,
     audit.record("bank.statement_imported", statement,
                  f"Bank statement {file_name} imported: {result.summary}", user_id=user_id)
     return result
+
+
+def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
+              found: Match | None, marked: bool) -> dict[str, Any]:
+    """A bank line to save: money out ignored, a suggestion noted, a sure match (booked
+    set-wise) saved matched."""
+    row: dict[str, Any] = {
+        "statement_id": statement_id, "position": position, "booked_on": line.booked_on,
+        "value_date": line.value_date, "amount": line.amount, "currency": line.currency,
+        "counterparty_name": line.counterparty_name[:200],
+        "counterparty_account": line.counterparty_account[:40],
+        "structured_reference": line.structured_reference[:40],
+        "remittance_text": line.remittance_text, "bank_reference": line.bank_reference[:100],
+        "status": BankLineStatus.UNMATCHED, "confidence": None,
+        "matched_automatically": False, "match_note": ""}
+    if line.amount <= 0:
+        row["status"] = BankLineStatus.IGNORED
+        row["match_note"] = ("Money out: not a customer's payment." if line.amount < 0
+                             else "Zero amount.")
+    elif found is not None and not found.automatic:
+        row["confidence"] = Decimal(found.confidence)
+        row["match_note"] = f"Suggested: {found.reason}"[:300]
+    elif found is not None and marked:
+        row.update(status=BankLineStatus.MATCHED, matched_automatically=True,
+                   confidence=Decimal(found.confidence), match_note=found.reason[:300])
+    return row
 
 
 def _payment_reference(line: statements.ParsedLine) -> str:
@@ -395,8 +400,8 @@ def ignore_line(line: BankLine, reason: str, *, user_id: int | None = None) -> N
 
 def restore_line(line: BankLine, *, user_id: int | None = None) -> None:
     """Put an ignored line back in the queue."""
-    if line.status != BankLineStatus.IGNORED:
-        raise BankImportError("Only an ignored line goes back to the queue.")
+    if line.status != BankLineStatus.IGNORED or line.amount <= 0:
+        raise BankImportError("Only an ignored line of money in goes back to the queue.")
     line.status, line.match_note = BankLineStatus.UNMATCHED, ""
     audit.record("bank.line_restored", line, f"Bank line {line.position} of statement"
                  f" #{line.statement_id} back in the queue", user_id=user_id)

@@ -7,6 +7,7 @@ larger one by a job on the default queue, whose page polls its progress.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
@@ -25,6 +26,7 @@ from saas.billing.payments import statements
 from saas.billing.payments.bank import services
 from saas.billing.payments.bank.jobs import BANK_RUN_KIND, run_statement_import, statement_of_run
 from saas.billing.payments.bank.services import OPEN_STATUSES, BankImportError
+from saas.billing.payments.matching import Match
 from saas.billing.payments.models import (
     BankCsvMapping,
     BankLine,
@@ -184,10 +186,11 @@ def queue() -> Response:
                   page=page, suggested=suggested, names=_names(suggested.values()))
 
 
-def _names(matches: object) -> dict[str, dict[int, str]]:
+def _names(matches: Iterable[Match]) -> dict[str, dict[int, str]]:
     """Customer names and invoice numbers the suggestions name."""
-    customer_ids = {m.customer_id for m in matches if m.customer_id}  # type: ignore[attr-defined]
-    invoice_ids = {s.invoice_id for m in matches for s in m.shares}  # type: ignore[attr-defined]
+    matches = list(matches)
+    customer_ids = {m.customer_id for m in matches if m.customer_id}
+    invoice_ids = {s.invoice_id for m in matches for s in m.shares}
     return {
         "customers": dict(db.session.execute(select(Customer.id, Customer.name).where(
             Customer.id.in_(customer_ids))).all()) if customer_ids else {},
@@ -241,10 +244,11 @@ def _open_invoices(customer: Customer, currency: str) -> list[Document]:
         .order_by(Document.due_date, Document.id)))
 
 
-def _proposed(found: BankLine, invoices: list[Document], suggestion: object) -> dict[int, Decimal]:
+def _proposed(found: BankLine, invoices: list[Document],
+              suggestion: Match | None) -> dict[int, Decimal]:
     """Amounts to fill in: the suggestion's, else the oldest due first."""
-    if suggestion is not None and suggestion.shares:  # type: ignore[attr-defined]
-        return {s.invoice_id: s.amount for s in suggestion.shares}  # type: ignore[attr-defined]
+    if suggestion is not None and suggestion.shares:
+        return {s.invoice_id: s.amount for s in suggestion.shares}
     proposed, left = {}, found.amount
     for invoice in invoices:
         if left <= 0:
