@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.imports.views import bp as imports_bp
+    from saas.billing.payments.bank.views import bp as bank_bp
     from saas.billing.payments.views import bp as payments_bp
     from saas.billing.recurring.views import bp as recurring_bp
     from saas.billing.reminders.views import bp as reminders_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(bank_bp)
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)

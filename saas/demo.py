@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
+from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
@@ -309,4 +310,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_recurring(tenant)
         seed_contracts(tenant)
         seed_payments(tenant)
+        seed_bank(tenant)
     return logins

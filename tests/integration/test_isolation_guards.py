@@ -61,6 +61,7 @@ from tests.factories import (
     paid_from_bank_statement,
     payment_of_invoice,
 )
+from tests.factories_bank import BankLineFactory, BankStatementFactory
 
 
 def tenant_tables(connection) -> list[str]:
@@ -178,6 +179,8 @@ OBJECT_FACTORIES = {
     "run_id": lambda tenant: BillingRunFactory(tenant=tenant),
     "payment_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[0]),
     "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
+    "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
+    "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
 }
 
 

@@ -1,0 +1,283 @@
+"""Booking a statement's automatic matches: each a payment from the customer, settling
+the matched invoices, the rest as their credit.
+
+A few lines are booked one by one through ``payments.services.record_payment(...,
+bank_line=line)``, each in a savepoint. From ``BULK_FROM`` lines on (on PostgreSQL), the
+very rows ``record_payment`` would write are written set-wise, ``CHUNK`` lines at a time:
+the matched invoices are locked and read again first (what another transaction settled
+meanwhile is not settled twice: a share is cut to what is still open, the rest is
+credit); then the plan travels as JSON (``rows.as_json``), and one INSERT ... SELECT each
+writes the payments, their journal entries and lines (the lines from ``ledger``'s own
+postings), the allocations and theirs, the audit rows; one UPDATE each the invoices'
+paid totals and states and the bank lines. ``reverse_payment`` undoes either kind the
+same way; a test books the same statement both ways and compares every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from flask import g, has_request_context
+from flask_login import current_user
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select, text
+
+from saas.billing.customers.models import Customer
+from saas.billing.documents.models import Document
+from saas.billing.documents.states import DocumentKind as K
+from saas.billing.documents.states import DocumentStatus as S
+from saas.billing.documents.states import TransitionRefused, check_transition
+from saas.billing.payments import ledger
+from saas.billing.payments.bank.rows import as_json, on_postgresql
+from saas.billing.payments.matching import Match
+from saas.billing.payments.models import (
+    BankLine,
+    BankLineStatus,
+    PaymentKind,
+    PaymentMethod,
+)
+from saas.billing.payments.services import SETTLEABLE, PaymentError, record_payment
+from saas.extensions import db
+from saas.tenants import scoping
+from saas.tenants.models import utcnow
+
+BULK_FROM = 25
+CHUNK = 2_000
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class AutoBooking:
+    """A bank line to book as its match says."""
+
+    line_id: int
+    booked_on: date
+    amount: Decimal
+    currency: str
+    reference: str
+    match: Match
+
+
+def books_as_set(count: int) -> bool:
+    """Whether that many bookings are written set-wise (their lines may be saved as
+    matched already, see ``book_automatic``)."""
+    return count >= BULK_FROM and on_postgresql()
+
+
+def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = None,
+                   progress: Callable[[int], None] | None = None,
+                   lines_marked: bool = False) -> int:
+    """Book the matches; return how many lines were booked.
+
+    ``lines_marked``: the lines were saved matched, with the match's note and confidence,
+    because ``books_as_set`` said so (one UPDATE of the lines less).
+    """
+    if not books_as_set(len(bookings)):
+        booked = sum(_book_one(booking, user_id) for booking in bookings)
+        if progress:
+            progress(len(bookings))
+        return booked
+    for start in range(0, len(bookings), CHUNK):
+        _book_set(bookings[start:start + CHUNK], user_id, lines_marked)
+        if progress:
+            progress(min(start + CHUNK, len(bookings)))
+    return len(bookings)
+
+
+def _book_one(booking: AutoBooking, user_id: int | None) -> bool:
+    line = db.session.get(BankLine, booking.line_id)
+    match = booking.match
+    customer = db.session.get(Customer, match.customer_id)
+    allocations = [(db.session.get(Document, share.invoice_id), share.amount)
+                   for share in match.shares]
+    try:
+        with db.session.begin_nested():
+            record_payment(customer, booking.amount, booking.booked_on, method=PaymentMethod.BANK,
+                           currency=booking.currency, reference=booking.reference,
+                           allocations=allocations, bank_line=line, user_id=user_id)
+    except PaymentError as exc:  # settled meanwhile: staff decide
+        line.match_note = f"Not booked automatically: {exc}"[:300]
+        return False
+    line.matched_automatically, line.confidence = True, Decimal(match.confidence)
+    line.match_note = match.reason[:300]
+    return True
+
+
+def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
+              lines_marked: bool) -> None:
+    """The rows record_payment writes for each booking, in three statements."""
+    user_id = _audit_user(user_id)
+    invoices = _lock_invoices({s.invoice_id for b in bookings for s in b.match.shares})
+    payments, shares = [], []
+    for b in bookings:
+        payments.append({"line": b.line_id, "customer": b.match.customer_id,
+                         "day": b.booked_on, "amount": b.amount, "currency": b.currency,
+                         "reference": b.reference.strip()[:140], "note": b.match.reason[:300],
+                         "confidence": b.match.confidence})
+        shares += [{"line": b.line_id, "position": position, "invoice": invoice_id,
+                    "amount": part, "day": b.booked_on}
+                   for position, (invoice_id, part) in enumerate(_plan(b, invoices))]
+    settled, moved = _settle(invoices, {share["invoice"] for share in shares})
+    values = {"t": scoping.require_tenant_id(), "now": utcnow(), "user": user_id,
+              "acting": g.get("acting_tenant_id") if has_request_context() else None,
+              "plan": as_json(payments), "shares": as_json(shares),
+              "settled": as_json(settled), "moved": as_json(moved),
+              "method": PaymentMethod.BANK.value, "method_label": PaymentMethod.BANK.label,
+              "received": PaymentKind.RECEIVED.value, "matched": BankLineStatus.MATCHED.value,
+              "allocated_to": f"Payment allocated to {K.INVOICE.label} "}
+    for name, statement in _statements().items():
+        if not (lines_marked and name == "lines"):
+            db.session.execute(statement, values)
+    db.session.expire_all()  # the ORM's copies of the rows written here are stale
+
+
+_AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, action,"
+          " object_type, object_id, summary, details)")
+
+
+@cache
+def _statements() -> dict[str, Any]:
+    """The SQL of a booked set: the payments, their journal, allocations and audit in one
+    statement (each INSERT in a CTE takes the ids the one before returned), then the
+    invoices and the lines. The journal lines are ``ledger``'s own postings."""
+    payment_lines = _journal_lines("pay_entry", "pay", ledger.payment_postings(
+        PaymentKind.RECEIVED, PaymentMethod.BANK, -1, Decimal(1)))
+    allocation_lines = _journal_lines("alloc_entry", "alloc", ledger.allocation_postings(
+        -1, Decimal(1)))
+    booked = (
+        "WITH plan AS (SELECT * FROM json_to_recordset(CAST(:plan AS json)) AS p(line int,"
+        " customer int, day date, amount text, currency text, reference text)),"
+        " pay AS (INSERT INTO payments (tenant_id, customer_id, kind, received_on, amount,"
+        " currency, method, reference, note, bank_line_id, created_at, created_by_id)"
+        " SELECT :t, customer, :received, day, CAST(amount AS numeric), currency, :method,"
+        " reference, '', line, :now, :user FROM plan ORDER BY line"
+        " RETURNING id, bank_line_id, customer_id, amount, currency, received_on),"
+        " pay_entry AS (INSERT INTO journal_entries (tenant_id, posted_on, kind, description,"
+        " currency, payment_id, created_at) SELECT :t, pay.received_on, :received,"
+        " left('Payment from ' || c.name, 300), pay.currency, pay.id, :now FROM pay"
+        " JOIN customers AS c ON c.id = pay.customer_id ORDER BY pay.id"
+        " RETURNING id, payment_id),"
+        f" pay_lines AS ({payment_lines} RETURNING 1),"
+        " share AS (SELECT * FROM json_to_recordset(CAST(:shares AS json)) AS s(line int,"
+        " position int, invoice int, amount numeric, day date)),"
+        " alloc AS (INSERT INTO allocations (tenant_id, invoice_id, payment_id, amount,"
+        " allocated_on, created_at, created_by_id) SELECT :t, share.invoice, pay.id,"
+        " share.amount, share.day, :now, :user FROM share JOIN pay ON pay.bank_line_id ="
+        " share.line ORDER BY pay.id, share.position"
+        " RETURNING id, invoice_id, payment_id, amount, allocated_on),"
+        " alloc_entry AS (INSERT INTO journal_entries (tenant_id, posted_on, kind,"
+        " description, currency, payment_id, allocation_id, created_at) SELECT :t,"
+        " alloc.allocated_on, 'allocation', left(:allocated_to || d.number, 300), d.currency,"
+        " alloc.payment_id, alloc.id, :now FROM alloc JOIN documents AS d ON d.id ="
+        " alloc.invoice_id ORDER BY alloc.id RETURNING id, allocation_id),"
+        f" alloc_lines AS ({allocation_lines} RETURNING 1),"
+        f" audit AS ({_AUDIT} SELECT :t, :now, :user, :acting, 'payments.recorded',"
+        " 'Payment', CAST(pay.id AS text), left('Payment of ' || plan.amount || ' ' ||"
+        " plan.currency || ' from ' || c.name || ' (' || :method_label || ')', 500), '{}'"
+        " FROM pay JOIN plan ON plan.line = pay.bank_line_id JOIN customers AS c"
+        " ON c.id = pay.customer_id ORDER BY pay.id RETURNING 1)"
+        " SELECT (SELECT count(*) FROM pay_lines), (SELECT count(*) FROM alloc_lines),"
+        " (SELECT count(*) FROM audit)")
+    return {name: text(sql) for name, sql in (
+        ("booked", booked),
+        ("invoices", "UPDATE documents AS d SET paid_total = x.paid, status = x.status FROM"
+         " json_to_recordset(CAST(:settled AS json)) AS x(id int, paid numeric, status text)"
+         " WHERE d.id = x.id AND d.tenant_id = :t"),
+        ("lines", "UPDATE bank_lines AS b SET status = :matched, matched_automatically ="
+         " true, match_note = p.note, confidence = p.confidence FROM"
+         " json_to_recordset(CAST(:plan AS json)) AS p(line int, note text, confidence"
+         " numeric) WHERE b.id = p.line AND b.tenant_id = :t"),
+        ("moved", f"{_AUDIT} SELECT :t, :now, :user, :acting, 'documents.status', 'Document',"
+         " CAST(m.id AS text), m.summary, '{}' FROM json_to_recordset(CAST(:moved AS json))"
+         " AS m(id int, summary text) ORDER BY m.id"),
+    )}
+
+
+def _journal_lines(entries: str, source: str, postings: list[ledger.Posting]) -> str:
+    """Journal lines for each entry of a CTE, as the postings of an amount of 1 say.
+
+    ``ledger`` posts a payment and an allocation linearly in the amount (each line the
+    whole amount, on its side), so its postings for 1, and for the customer -1, are the
+    pattern; ``source`` is the CTE of the payments or allocations the entries are of.
+    """
+    rows = []
+    for position, posting in enumerate(postings):
+        if (posting.debit, posting.credit) not in ((1, 0), (0, 1)) or posting.vat_code:
+            raise ValueError(f"not a posting of the whole amount: {posting}")
+        rows.append(f"({position}, '{posting.account}', {posting.debit == 1},"
+                    f" {posting.customer_id == -1})")
+    if not ledger.balanced(postings):
+        raise ValueError(f"unbalanced postings: {postings}")
+    # Rows written by this statement are seen through the CTEs' RETURNING, not the tables.
+    customer = "pay.customer_id" if source == "pay" else "payer.customer_id"
+    join = (f"JOIN pay ON pay.id = {entries}.payment_id" if source == "pay" else
+            f"JOIN alloc ON alloc.id = {entries}.allocation_id"
+            " JOIN pay AS payer ON payer.id = alloc.payment_id")
+    return ("INSERT INTO journal_lines (tenant_id, entry_id, account, customer_id, debit,"
+            f" credit, vat_code) SELECT :t, {entries}.id, k.account, CASE WHEN k.customer"
+            f" THEN {customer} END, CASE WHEN k.debit THEN {source}.amount ELSE 0 END,"
+            f" CASE WHEN k.debit THEN 0 ELSE {source}.amount END, '' FROM {entries} {join}"
+            f" CROSS JOIN (VALUES {', '.join(rows)}) AS k(position, account, debit, customer)"
+            f" ORDER BY {entries}.id, k.position")
+
+
+def _audit_user(user_id: int | None) -> int | None:
+    if user_id is None and has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return user_id
+
+
+def _lock_invoices(ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The invoices, locked until the commit, as they are now."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Document.id, Document.kind, Document.status, Document.number,
+               Document.customer_id, Document.currency, Document.gross_total,
+               Document.paid_total)
+        .where(Document.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(Integer))))
+        .order_by(Document.id).with_for_update()).all()
+    return {row.id: {**row._asdict(), "paid": row.paid_total or ZERO} for row in rows}
+
+
+def _plan(booking: AutoBooking, invoices: dict[int, dict[str, Any]]) -> list[tuple[int, Decimal]]:
+    """The shares still possible: each cut to what the invoice has open now."""
+    plan = []
+    for share in booking.match.shares:
+        invoice = invoices.get(share.invoice_id)
+        if (invoice is None or invoice["kind"] != K.INVOICE
+                or invoice["status"] not in SETTLEABLE
+                or invoice["customer_id"] != booking.match.customer_id
+                or invoice["currency"] != booking.currency):
+            continue
+        part = min(share.amount, invoice["gross_total"] - invoice["paid"])
+        if part > 0:
+            invoice["paid"] += part
+            plan.append((share.invoice_id, part))
+    return plan
+
+
+def _settle(invoices: dict[int, dict[str, Any]], touched: set[int]
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The touched invoices' new paid totals and states, and each change of state."""
+    settled, moved = [], []
+    for invoice_id in sorted(touched):
+        invoice = invoices[invoice_id]
+        status = invoice["status"]
+        target = (S.PAID if invoice["paid"] >= invoice["gross_total"]
+                  else S.PARTLY_PAID if invoice["paid"] > 0 else S.ISSUED)
+        if status != S.CREDITED and target != status:
+            try:
+                check_transition(K.INVOICE, status, target)
+                moved.append({"id": invoice_id, "summary":
+                              f"{K.INVOICE.label} {invoice['number']}:"
+                              f" {status.label.lower()} → {target.label.lower()}"})
+                status = target
+            except TransitionRefused:
+                pass
+        settled.append({"id": invoice_id, "paid": invoice["paid"], "status": status})
+    return settled, moved

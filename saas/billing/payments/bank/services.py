@@ -1,0 +1,459 @@
+"""Bank statements: import a file whole or not at all, match, book; what staff do with a line.
+
+Nothing here commits: the view, job or command does, once. A file is refused, with
+nothing saved, when it cannot be read, when it was imported before (the same bytes, or
+a statement of the same account with the same identification), when it is another
+account's, or when an amount has more decimals than its currency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ARRAY, Numeric, String, any_, bindparam, false, func, or_, select
+
+from saas.billing.customers.models import Customer
+from saas.billing.documents.models import Document
+from saas.billing.documents.states import DocumentKind as K
+from saas.billing.documents.states import DocumentStatus as S
+from saas.billing.money import minor_unit_exponent, quantize_money
+from saas.billing.payments import matching, statements
+from saas.billing.payments.bank.booking import AutoBooking, book_automatic, books_as_set
+from saas.billing.payments.bank.rows import insert_rows
+from saas.billing.payments.matching import BankCredit, Match, OpenInvoice
+from saas.billing.payments.models import (
+    BankCsvMapping,
+    BankLine,
+    BankLineStatus,
+    BankStatement,
+    Payment,
+    PaymentMethod,
+    StatementFormat,
+)
+from saas.billing.payments.services import PaymentError, record_payment, reverse_payment
+from saas.billing.payments.statements import CsvLayout, ParsedStatement, StatementParseError
+from saas.extensions import db
+from saas.tenants import audit
+from saas.tenants.models import BankAccount
+from saas.tenants.services import ServiceError
+
+# An open invoice, as documents.models.OPEN_INVOICES_SQL has it for the reminders.
+OPEN_STATUSES = (S.ISSUED, S.PARTLY_PAID)
+
+
+class BankImportError(ServiceError):
+    """A statement file refused: what is wrong, and where."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    statement_id: int
+    lines: int
+    booked: int
+    waiting: int
+    ignored: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return (f"Imported {self.lines} line{'s' if self.lines != 1 else ''}: {self.booked}"
+                f" booked automatically, {self.waiting} waiting in the matching queue,"
+                f" {self.ignored} money out or zero (ignored).")
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def csv_layout(account: BankAccount) -> CsvLayout | None:
+    """The account's saved CSV mapping as a layout; None when there is none."""
+    mapping = db.session.scalar(select(BankCsvMapping).where(
+        BankCsvMapping.bank_account_id == account.id))
+    if mapping is None:
+        return None
+    return CsvLayout(columns=dict(mapping.columns or {}), delimiter=mapping.delimiter,
+                     decimal_comma=mapping.decimal_comma, date_format=mapping.date_format,
+                     encoding=mapping.encoding, header_rows=mapping.header_rows,
+                     account=account.iban or account.bban, currency=account.currency)
+
+
+def read_statement(data: bytes, account: BankAccount,
+                   fmt: str | None = None) -> tuple[str, list[ParsedStatement]]:
+    """The file's format and statements, read for the account (CSV by its mapping)."""
+    fmt = fmt or statements.detect_format(data) or "csv"
+    layout = csv_layout(account) if fmt == "csv" else None
+    if fmt == "csv" and layout is None:
+        raise BankImportError(
+            "The file is not camt.053 or MT940, and a CSV file needs the account's column"
+            f" mapping: save one for {account.label or account.iban or account.bban} first.")
+    try:
+        return fmt, statements.parse(data, fmt, layout)  # type: ignore[arg-type]
+    except StatementParseError as exc:
+        raise BankImportError(str(exc)) from None
+
+
+def same_account(in_file: str, account: BankAccount) -> bool:
+    def plain(value: str) -> str:
+        return "".join(c for c in (value or "").upper() if c.isalnum())
+
+    def digits(value: str) -> str:
+        return "".join(c for c in value or "" if c.isdigit())
+
+    wanted = {plain(account.iban), plain(account.bban)} - {""}
+    if plain(in_file) in wanted:
+        return True
+    # A domestic number in the file (517852257) that ends the account's IBAN or BBAN.
+    return bool(digits(in_file)) and not plain(in_file)[:2].isalpha() and any(
+        digits(value).endswith(digits(in_file)) for value in wanted)
+
+
+def _describe(statement: BankStatement) -> str:
+    ref = f" (statement {statement.statement_ref})" if statement.statement_ref else ""
+    return (f"{statement.file_name or 'a file'}{ref}, imported on"
+            f" {statement.imported_at:%Y-%m-%d %H:%M} as statement #{statement.id}")
+
+
+def _check(parsed: list[ParsedStatement], account: BankAccount, sha: str) -> str:
+    """Refuse what may not be imported; the account's identification in the file."""
+    earlier = db.session.scalar(select(BankStatement).where(BankStatement.file_sha256 == sha))
+    if earlier is not None:
+        raise BankImportError(f"This file was imported before: {_describe(earlier)}.")
+    accounts = {statement.account for statement in parsed}
+    if len(accounts) > 1:
+        raise BankImportError(f"The file holds statements of {len(accounts)} accounts"
+                              f" ({', '.join(sorted(accounts))}): import one account's at a"
+                              " time.")
+    in_file = accounts.pop()
+    if not same_account(in_file, account):
+        raise BankImportError(f"The file is a statement of account {in_file}, not of"
+                              f" {account.iban or account.bban} ({account.label or 'chosen'}).")
+    refs = {statement.statement_ref for statement in parsed if statement.statement_ref}
+    if refs:
+        for earlier in db.session.scalars(select(BankStatement).where(
+                BankStatement.account == in_file[:40], BankStatement.statement_ref != "")):
+            if refs & set(_split_refs(earlier.statement_ref)):
+                raise BankImportError(
+                    f"Statement {sorted(refs & set(_split_refs(earlier.statement_ref)))[0]}"
+                    f" of {in_file} was imported before: {_describe(earlier)}.")
+    for statement in parsed:
+        for line in statement.lines:
+            where = f"Line {line.source_line}: " if line.source_line else ""
+            try:
+                places = minor_unit_exponent(line.currency)
+            except ValueError:
+                raise BankImportError(f"{where}{line.currency!r} is not a currency.") from None
+            if quantize_money(line.amount, line.currency) != line.amount:
+                raise BankImportError(f"{where}the amount {line.amount} has more decimals than"
+                                      f" {line.currency} has ({places}).")
+    return in_file
+
+
+REF_SEPARATOR, REF_ELLIPSIS = ", ", " … "
+
+
+def _joined_refs(refs: list[str]) -> str:
+    """The statements' identifications in 200 characters: all, or the first and last."""
+    joined = REF_SEPARATOR.join(refs)
+    if len(joined) <= 200:
+        return joined
+    return f"{refs[0][:90]}{REF_ELLIPSIS}{refs[-1][:90]}"[:200]
+
+
+def _split_refs(stored: str) -> list[str]:
+    return [part for chunk in stored.split(REF_ELLIPSIS) for part in chunk.split(REF_SEPARATOR)
+            if part]
+
+
+# --- importing -------------------------------------------------------------------------
+
+
+def import_statement(data: bytes, file_name: str, account: BankAccount,
+                     fmt: str | None = None, *, user_id: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Import a statement file for the account, match its lines and book the sure ones.
+
+    The statement and all its lines, or nothing (BankImportError): the caller commits.
+    ``progress`` is told how many lines are done, now and then.
+    """
+    fmt, parsed = read_statement(data, account, fmt)
+    sha = hashlib.sha256(data).hexdigest()
+    in_file = _check(parsed, account, sha)
+    lines = [line for statement in parsed for line in statement.lines]
+    refs = [statement.statement_ref for statement in parsed if statement.statement_ref]
+    statement = BankStatement(
+        bank_account_id=account.id, format=StatementFormat(fmt), file_name=file_name[:255],
+        file_sha256=sha, statement_ref=_joined_refs(refs), account=in_file[:40],
+        currency=parsed[0].currency or account.currency,
+        opening_balance=parsed[0].opening_balance, closing_balance=parsed[-1].closing_balance,
+        from_date=min((s.from_date for s in parsed if s.from_date), default=None),
+        to_date=max((s.to_date for s in parsed if s.to_date), default=None),
+        line_count=len(lines), imported_by_id=user_id)
+    db.session.add(statement)
+    db.session.flush()
+
+    matches = match_credits([
+        BankCredit(position, line.amount, line.currency, line.counterparty_name,
+                   line.counterparty_account, line.structured_reference, line.remittance_text)
+        for position, line in enumerate(lines, start=1) if line.amount > 0])
+    sure = {position: match for position, match in matches.items() if match.automatic}
+    # Booked set-wise, the lines are saved matched at once (booking.book_automatic).
+    marked = books_as_set(len(sure))
+    line_ids = insert_rows(BankLine, [
+        _line_row(statement.id, position, line, matches.get(position), marked)
+        for position, line in enumerate(lines, start=1)])
+    already = len(lines) - len(sure)
+    if progress:
+        progress(already)
+    booked = book_automatic(
+        [AutoBooking(line_ids[position - 1], lines[position - 1].booked_on,
+                     lines[position - 1].amount, lines[position - 1].currency,
+                     _payment_reference(lines[position - 1]), match)
+         for position, match in sure.items()],
+        user_id=user_id, lines_marked=marked,
+        progress=(lambda done: progress(already + done)) if progress else None)
+    result = ImportResult(statement.id, len(lines), booked,
+                          waiting=sum(1 for line in lines if line.amount > 0) - booked,
+                          ignored=sum(1 for line in lines if line.amount <= 0),
+                          warnings=tuple(w for s in parsed for w in s.warnings))
+    audit.record("bank.statement_imported", statement,
+                 f"Bank statement {file_name} imported: {result.summary}", user_id=user_id)
+    return result
+
+
+def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
+              found: Match | None, marked: bool) -> dict[str, Any]:
+    """A bank line to save: money out ignored, a suggestion noted, a sure match (booked
+    set-wise) saved matched."""
+    row: dict[str, Any] = {
+        "statement_id": statement_id, "position": position, "booked_on": line.booked_on,
+        "value_date": line.value_date, "amount": line.amount, "currency": line.currency,
+        "counterparty_name": line.counterparty_name[:200],
+        "counterparty_account": line.counterparty_account[:40],
+        "structured_reference": line.structured_reference[:40],
+        "remittance_text": line.remittance_text, "bank_reference": line.bank_reference[:100],
+        "status": BankLineStatus.UNMATCHED, "confidence": None,
+        "matched_automatically": False, "match_note": ""}
+    if line.amount <= 0:
+        row["status"] = BankLineStatus.IGNORED
+        row["match_note"] = ("Money out: not a customer's payment." if line.amount < 0
+                             else "Zero amount.")
+    elif found is not None and not found.automatic:
+        row["confidence"] = Decimal(found.confidence)
+        row["match_note"] = f"Suggested: {found.reason}"[:300]
+    elif found is not None and marked:
+        row.update(status=BankLineStatus.MATCHED, matched_automatically=True,
+                   confidence=Decimal(found.confidence), match_note=found.reason[:300])
+    return row
+
+
+def _payment_reference(line: statements.ParsedLine) -> str:
+    return (line.structured_reference or line.remittance_text or line.bank_reference)[:140]
+
+
+# --- matching --------------------------------------------------------------------------
+
+
+def match_credits(credits: Sequence[BankCredit]) -> dict[int, Match]:
+    """Match lines of money in against the open invoices; answers by line key."""
+    if not credits:
+        return {}
+    references = {credit.key: matching.references_in(credit) for credit in credits}
+    invoices, accounts = load_candidates(credits, references)
+    matcher = matching.Matcher(invoices, accounts, references)
+    answers = {}
+    for credit in credits:
+        found = matcher.match(credit)
+        if found is not None:
+            answers[credit.key] = found
+    return answers
+
+
+def _one_of(expression: Any, values: Iterable[Any], item_type: Any) -> Any:
+    """``expression`` is one of the values: ``= ANY(array)`` on PostgreSQL, else ``IN``."""
+    values = list(values)
+    if not values:
+        return false()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return expression == any_(bindparam(None, values, type_=ARRAY(item_type)))
+    return expression.in_(values)
+
+
+def load_candidates(credits: Sequence[BankCredit],
+                    references_by_line: dict[int, list[str]] | None = None,
+                    ) -> tuple[list[OpenInvoice], dict[str, set[int]]]:
+    """The open invoices the lines could pay (by reference, number or amount), in a
+    query, and the customers known by the lines' counterparty accounts."""
+    by_line = references_by_line or {c.key: matching.references_in(c) for c in credits}
+    references = {ref for found in by_line.values() for ref in found}
+    numbers = set()
+    for credit in credits:
+        numbers |= matching.number_candidates(
+            f"{credit.structured_reference} {credit.remittance_text}")
+    amounts = {credit.amount for credit in credits}
+    open_amount = Document.gross_total - Document.paid_total
+    rows = db.session.execute(
+        select(Document.id, Document.number, Document.customer_id, Customer.name, open_amount,
+               Document.currency, Document.payment_reference, Document.due_date)
+        .join(Customer, Customer.id == Document.customer_id)
+        .where(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATUSES),
+               or_(_one_of(Document.payment_reference, references, String),
+                   _one_of(func.lower(Document.number), numbers, String),
+                   _one_of(open_amount, amounts, Numeric)))).all()
+    invoices = [OpenInvoice(id=row[0], number=row[1] or "", customer_id=row[2],
+                            customer_name=row[3], open_amount=row[4], currency=row[5],
+                            payment_reference=row[6] or "", due_date=row[7]) for row in rows]
+    return invoices, known_accounts(credit.counterparty_account for credit in credits)
+
+
+def known_accounts(accounts: Iterable[str]) -> dict[str, set[int]]:
+    """Counterparty accounts of earlier lines booked to a customer: account → customers."""
+    wanted = {matching.compact_reference(a) for a in accounts if a}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(BankLine.counterparty_account, Payment.customer_id)
+        .join(Payment, Payment.bank_line_id == BankLine.id)
+        .where(_one_of(BankLine.counterparty_account, wanted, String),
+               Payment.reversed_at.is_(None)).distinct()).all()
+    found: dict[str, set[int]] = {}
+    for account, customer_id in rows:
+        found.setdefault(account, set()).add(customer_id)
+    return found
+
+
+def credit_of(line: BankLine) -> BankCredit:
+    return BankCredit(line.id, line.amount, line.currency, line.counterparty_name,
+                      line.counterparty_account, line.structured_reference,
+                      line.remittance_text)
+
+
+def suggestions(lines: Sequence[BankLine]) -> dict[int, Match]:
+    """What matching says now of lines waiting for staff, by line id."""
+    return match_credits([credit_of(line) for line in lines
+                          if line.status == BankLineStatus.UNMATCHED and line.amount > 0])
+
+
+# --- what staff do with a line ---------------------------------------------------------
+
+
+def payment_of(line: BankLine) -> Payment | None:
+    """The live payment booked from the line, if any."""
+    return db.session.scalar(select(Payment).where(Payment.bank_line_id == line.id,
+                                                   Payment.reversed_at.is_(None)))
+
+
+def _waiting(line: BankLine) -> None:
+    if line.status != BankLineStatus.UNMATCHED:
+        raise BankImportError(f"Line {line.position} is {line.status.value}, not waiting.")
+    if line.amount <= 0:
+        raise BankImportError("Only money in can be booked as a customer's payment.")
+
+
+def book_by_hand(line: BankLine, customer: Customer,
+                 shares: Sequence[tuple[Document, Decimal]], *,
+                 user_id: int | None = None) -> Payment:
+    """Book the line as the customer's payment: the shares settle invoices, the rest is
+    their credit (no shares: all of it)."""
+    _waiting(line)
+    shares = [(invoice, amount) for invoice, amount in shares if amount]
+    payment = record_payment(customer, line.amount, line.booked_on, method=PaymentMethod.BANK,
+                             currency=line.currency, reference=_line_reference(line),
+                             allocations=shares, bank_line=line, user_id=user_id)
+    line.matched_automatically, line.confidence = False, None
+    parts = ", ".join(f"{invoice.number} {amount}" for invoice, amount in shares)
+    credit = line.amount - sum((amount for _, amount in shares), Decimal(0))
+    line.match_note = (f"Booked by hand to {customer.name}"
+                       + (f": {parts}" if parts else "")
+                       + (f"; {credit} {line.currency} as credit" if credit else ""))[:300]
+    return payment
+
+
+def accept_suggestion(line: BankLine, *, user_id: int | None = None) -> Payment:
+    """Book the line as matching suggests now."""
+    _waiting(line)
+    found = suggestions([line]).get(line.id)
+    if found is None or found.customer_id is None:
+        raise BankImportError("There is no suggestion for this line any more.")
+    customer = db.session.get(Customer, found.customer_id)
+    shares = [(db.session.get(Document, share.invoice_id), share.amount)
+              for share in found.shares]
+    payment = book_by_hand(line, customer, shares, user_id=user_id)
+    line.confidence = Decimal(found.confidence)
+    line.match_note = f"Suggestion accepted: {found.reason}"[:300]
+    return payment
+
+
+def ignore_line(line: BankLine, reason: str, *, user_id: int | None = None) -> None:
+    """Take a waiting line out of the queue: not a customer's payment (why, required)."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise BankImportError("Say why the line is ignored.")
+    if line.status != BankLineStatus.UNMATCHED:
+        raise BankImportError(f"Line {line.position} is {line.status.value}, not waiting.")
+    line.status, line.match_note = BankLineStatus.IGNORED, f"Ignored: {reason}"[:300]
+    audit.record("bank.line_ignored", line, f"Bank line {line.position} of statement"
+                 f" #{line.statement_id} ignored: {reason}", user_id=user_id)
+
+
+def restore_line(line: BankLine, *, user_id: int | None = None) -> None:
+    """Put an ignored line back in the queue."""
+    if line.status != BankLineStatus.IGNORED or line.amount <= 0:
+        raise BankImportError("Only an ignored line of money in goes back to the queue.")
+    line.status, line.match_note = BankLineStatus.UNMATCHED, ""
+    audit.record("bank.line_restored", line, f"Bank line {line.position} of statement"
+                 f" #{line.statement_id} back in the queue", user_id=user_id)
+
+
+def undo_line(line: BankLine, *, user_id: int | None = None) -> None:
+    """Reverse the payment booked from the line; the line waits for staff again."""
+    payment = payment_of(line)
+    if payment is None:
+        raise BankImportError("No payment is booked from this line.")
+    try:
+        reverse_payment(payment, user_id=user_id)
+    except PaymentError as exc:
+        raise BankImportError(str(exc)) from None
+    # reverse_payment put the line (the same object) back to unmatched
+    line.confidence, line.match_note = None, "Booking undone."
+
+
+def _line_reference(line: BankLine) -> str:
+    return (line.structured_reference or line.remittance_text or line.bank_reference)[:140]
+
+
+# --- CSV mappings ----------------------------------------------------------------------
+
+
+def save_csv_mapping(account: BankAccount, *, delimiter: str, decimal_comma: bool,
+                     date_format: str, encoding: str, header_rows: int,
+                     columns: dict[str, str]) -> BankCsvMapping:
+    """Create or change the account's CSV mapping."""
+    columns = {name: value.strip() for name, value in columns.items() if (value or "").strip()}
+    if "booked_on" not in columns:
+        raise BankImportError("Name the column of the booking date.")
+    if not ({"amount", "credit", "debit"} & set(columns)):
+        raise BankImportError("Name the amount column, or the credit and debit columns.")
+    if "amount" in columns and ({"credit", "debit"} & set(columns)):
+        raise BankImportError("Give either one amount column or credit and debit columns.")
+    if "%" not in date_format:
+        raise BankImportError("Give the date format with %d, %m and %Y (e.g. %d.%m.%Y).")
+    try:
+        "x".encode(encoding)
+    except LookupError:
+        raise BankImportError(f"{encoding!r} is not an encoding.") from None
+    mapping = db.session.scalar(select(BankCsvMapping).where(
+        BankCsvMapping.bank_account_id == account.id))
+    if mapping is None:
+        mapping = BankCsvMapping(bank_account_id=account.id)
+        db.session.add(mapping)
+    mapping.delimiter, mapping.decimal_comma = delimiter[:1] or ";", decimal_comma
+    mapping.date_format, mapping.encoding = date_format, encoding
+    mapping.header_rows, mapping.columns = max(0, header_rows), columns
+    db.session.flush()
+    audit.record("bank.csv_mapping_saved", mapping,
+                 f"CSV mapping saved for {account.label or account.iban or account.bban}")
+    return mapping
+
