@@ -17,9 +17,9 @@ from saas.billing.documents.models import Document
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments import ledger, services
+from saas.billing.payments.accounts import account_statement
 from saas.billing.payments.models import JournalEntry, JournalLine, Payment
 from saas.billing.payments.services import PaymentError
-from saas.billing.payments.statements import account_statement
 from saas.extensions import db
 from saas.tenants import scoping
 from tests.books import assert_books_balance, issue_credit_note, issue_invoice

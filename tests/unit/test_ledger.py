@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from saas.billing.payments import ledger
+from saas.billing.payments.accounts import running
 from saas.billing.payments.ledger import (
     BANK,
     CARD,
@@ -22,7 +23,6 @@ from saas.billing.payments.ledger import (
     document_postings,
     payment_postings,
 )
-from saas.billing.payments.statements import running
 from saas.billing.tax import VatRow
 
 D = Decimal

@@ -106,7 +106,7 @@ class Account:
 
 def customer_accounts(customer: Customer) -> list[Account]:
     """The customer's figures per currency they deal in; their own currency always."""
-    from saas.billing.payments.statements import statement_currencies
+    from saas.billing.payments.accounts import statement_currencies
 
     accounts = [Account(currency, open_receivables(customer.id, currency),
                         customer_credit(customer.id, currency))

@@ -59,8 +59,11 @@ def seed_bank(tenant: Tenant) -> None:
             issuing.issue_document(invoice, on=today - timedelta(days=12))
             return invoice
 
-        by_reference = issued(first, "1480.00", "Service agreement, November",
-                              payment_reference(tenant.country, first.number, 1))
+        # A company with KID or RF references has one made at issue; the others' invoices
+        # carry one typed on the draft (their scheme takes any text).
+        typed = ("" if tenant.reference_scheme != "invoice_number"
+                 else payment_reference(tenant.country, first.number, 1))
+        by_reference = issued(first, "1480.00", "Service agreement, November", typed)
         by_number = issued(second, "2260.00", "Repairs on site")
         by_name = issued(first, "312.40", "Spare parts")
         on, currency = today - timedelta(days=2), account.currency

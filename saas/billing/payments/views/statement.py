@@ -13,12 +13,12 @@ from saas.billing.customers.models import Customer
 from saas.billing.documents.delivery import current_branding
 from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
 from saas.billing.payments import services
-from saas.billing.payments.statement_pdf import Movement, StatementLetter, render_statement
-from saas.billing.payments.statements import (
+from saas.billing.payments.accounts import (
     Statement,
     account_statement,
     statement_currencies,
 )
+from saas.billing.payments.statement_pdf import Movement, StatementLetter, render_statement
 from saas.billing.payments.views import bp
 from saas.billing.payments.views.common import day_arg
 from saas.htmx import render
