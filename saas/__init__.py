@@ -85,6 +85,7 @@ def _import_models() -> None:
     import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401
+    import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
 
