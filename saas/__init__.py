@@ -45,9 +45,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     from saas import errors, security
+    from saas.portal import staff as portal_staff
 
     errors.init_app(app)
     security.init_app(app)
+    portal_staff.init_app(app)
 
     from saas import cli
 
@@ -85,6 +87,7 @@ def _import_models() -> None:
     import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401
+    import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
 
@@ -101,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
     from saas.tenants.views import bp as tenant_bp
@@ -119,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(portal_staff_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
     csrf.exempt(api_bp)

@@ -20,15 +20,22 @@ demo = AppGroup("demo", help="Demo data.")
 @demo.command("seed")
 def seed_command() -> None:
     """Create the demo companies and users (again: only what is missing)."""
-    from saas.demo import DEMO_PASSWORD, seed
+    from saas.demo import DEMO_PASSWORD, NORDLYS, seed
+    from saas.portal.demo import DEMO_LINK_LIFETIME, demo_sign_in
 
     logins = seed()
+    portal = demo_sign_in(NORDLYS.slug)
     db.session.commit()
     click.echo("\nDemo data is ready. Sign in at http://127.0.0.1:5000/login with:")
     width = max(len(email) for _, email, _ in logins)
     for company, email, role in logins:
         click.echo(f"  {email:<{width}}  {role:<10}  {company}")
     click.echo(f"  password for all: {DEMO_PASSWORD}\n")
+    if portal is not None:
+        hours = int(DEMO_LINK_LIFETIME.total_seconds() // 3600)
+        click.echo(f"The customer portal of {portal.tenant}, as {portal.contact} of"
+                   f" {portal.customer} (one sign-in, within {hours} hours):")
+        click.echo(f"  {portal.url}\n")
 
 
 def init_app(app: Flask) -> None:

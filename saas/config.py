@@ -60,6 +60,14 @@ def from_environment() -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
         "TOKEN_MAX_AGE_SECONDS": int(os.environ.get("TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600)),
+        # The customer portal: a sign-in link works once within these minutes; the link in a
+        # document's e-mail opens it for these days (until staff revoke it); a portal
+        # session lasts these hours; link requests per address and client.
+        "PORTAL_SIGN_IN_MINUTES": int(os.environ.get("PORTAL_SIGN_IN_MINUTES", 30)),
+        "PORTAL_DOCUMENT_LINK_DAYS": int(os.environ.get("PORTAL_DOCUMENT_LINK_DAYS", 60)),
+        "PORTAL_SESSION_HOURS": int(os.environ.get("PORTAL_SESSION_HOURS", 12)),
+        "PORTAL_LINK_RATE_LIMIT": os.environ.get("PORTAL_LINK_RATE_LIMIT",
+                                                 "5 per minute; 50 per day"),
         # Import files with more rows than this run as a background job with progress.
         "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),

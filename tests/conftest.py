@@ -73,6 +73,7 @@ def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, obj
         "RATELIMIT_STORAGE_URI": "memory://" if redis_url.startswith("fake") else redis_url,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "PORTAL_LINK_RATE_LIMIT": "1000 per minute",
         "SMTP_URL": None,
         "PUBLIC_URL": "http://testserver",
         "SERVER_NAME": None,

@@ -3,7 +3,7 @@ exactly as the app creates them, so the scoping hooks see every write."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -44,6 +44,7 @@ from saas.billing.reminders.models import (
 )
 from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
+from saas.portal.models import LinkPurpose, PortalLink, QuoteDecision, QuoteResponse
 from saas.tenants import scoping, services
 from saas.tenants.models import (
     AuditEntry,
@@ -613,3 +614,28 @@ class VolumeUsageFactory(TenantScopedFactory):
     used_on = factory.LazyFunction(date.today)
     quantity = Decimal("1.5")
     description = "Support call"
+
+
+class PortalLinkFactory(TenantScopedFactory):
+    """A sign-in link of a contact (its token is not kept: only a made-up hash)."""
+
+    class Meta:
+        model = PortalLink
+
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    purpose = LinkPurpose.SIGN_IN
+    contact_id = factory.LazyAttribute(lambda o: ContactFactory(tenant=o.tenant).id)
+    expires_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(minutes=30))
+
+
+class QuoteResponseFactory(TenantScopedFactory):
+    """A quote declined in the portal."""
+
+    class Meta:
+        model = QuoteResponse
+
+    document_id = factory.LazyAttribute(
+        lambda o: issued_document(o.tenant, DocumentKind.QUOTE))
+    decision = QuoteDecision.DECLINED
+    comment = "Too expensive"
+    ip_address = "192.0.2.1"

@@ -183,14 +183,26 @@ def test_the_html_escapes_a_customer_name_with_markup(ctx):
 
 
 def test_the_portal_link_appears_only_when_given(ctx):
-    with_link = document_email(document(K.INVOICE, "en"), portal_url=PORTAL)
+    with_link = document_email(document(K.INVOICE, "en"), portal_url=PORTAL, pay_online=True)
     without = document_email(document(K.INVOICE, "en"))
     assert parse(with_link.html).links == [PORTAL]
     assert f"View and pay online: {PORTAL}" in with_link.text
     assert parse(without.html).links == []
     assert "View and pay online" not in without.text + without.html
-    quote = document_email(document(K.QUOTE, "pl"), portal_url=PORTAL)
+    quote = document_email(document(K.QUOTE, "pl"), portal_url=PORTAL, pay_online=True)
     assert f"Zobacz online: {PORTAL}" in quote.text  # nothing to pay on a quote
+
+
+def test_the_button_offers_payment_only_where_the_tenant_takes_it_online(ctx):
+    invoice = document_email(document(K.INVOICE, "en"), portal_url=PORTAL)
+    assert f"View online: {PORTAL}" in invoice.text and "pay online" not in invoice.text
+
+
+def test_a_quote_with_a_portal_link_is_answered_online(ctx):
+    online = document_email(document(K.QUOTE, "en"), portal_url=PORTAL).text
+    by_mail = document_email(document(K.QUOTE, "en")).text
+    assert "accept or decline the quote online" in online and "reply to" not in online
+    assert "To accept the quote, simply reply to this e-mail." in by_mail
 
 
 def test_a_portal_link_must_be_a_web_address(ctx):

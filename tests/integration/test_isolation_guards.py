@@ -39,11 +39,13 @@ from tests.factories import (
     ImportRunFactory,
     InvitationFactory,
     MembershipFactory,
+    PortalLinkFactory,
     PostBatchFactory,
     PriceListFactory,
     PriceListItemFactory,
     ProductCategoryFactory,
     ProductFactory,
+    QuoteResponseFactory,
     RecurringInvoiceFactory,
     RecurringOccurrenceFactory,
     ReminderFactory,
@@ -143,6 +145,8 @@ ONE_OF_EACH = (
     lambda t: BilledPeriodFactory(tenant=t),
     lambda t: VolumeUsageFactory(tenant=t),
     lambda t: paid_from_bank_statement(t),  # payments, allocations, journal, bank statements
+    lambda t: PortalLinkFactory(tenant=t),
+    lambda t: QuoteResponseFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

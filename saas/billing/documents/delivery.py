@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, timedelta
 
+from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select, update
 
@@ -44,6 +45,9 @@ from saas.tenants.models import Branding
 # A claim older than this is taken to be from a job that died; longer than any mail job runs.
 CLAIM_TIMEOUT = timedelta(minutes=15)
 FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED)
+# The customer portal, which billing does not import, makes the link that opens a document
+# online: create_app registers a callable (document, recipient) -> URL under this key.
+DOCUMENT_LINK = "saas.document_link"
 
 
 class DeliveryFailed(Exception):
@@ -221,7 +225,9 @@ def _composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:
 def _document_mail(delivery: Delivery) -> Mail:
     document = delivery.document
     branding = current_branding()
-    content = document_email(document, branding)
+    # A new link per message (only its hash is kept), committed with the claim.
+    content = document_email(document, branding,
+                             portal_url=portal_url(document, delivery.recipient))
     return Mail(
         to=delivery.recipient,
         subject=delivery.subject,
@@ -232,6 +238,12 @@ def _document_mail(delivery: Delivery) -> Mail:
         attachments=(pdf_attachment(document),),
         message_id=delivery.message_id,
     )
+
+
+def portal_url(document: Document, recipient: str) -> str | None:
+    """A link that opens the document in the customer portal, when a portal is set up."""
+    make = current_app.extensions.get(DOCUMENT_LINK)
+    return make(document, recipient) if make is not None else None
 
 
 def sender_name(branding: Branding | None, document: Document) -> str:

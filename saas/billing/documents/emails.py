@@ -78,7 +78,8 @@ def _checked_url(url: str | None) -> str | None:
     return url or None
 
 
-def _render(template: str, subject: str, context: dict[str, Any]) -> EmailContent:
+def render_email(template: str, subject: str, context: dict[str, Any]) -> EmailContent:
+    """Render ``emails/<template>.txt`` and ``.html`` with the context (and the subject)."""
     context = {"subject": subject, **context}
     return EmailContent(
         subject=subject,
@@ -92,8 +93,12 @@ def _render(template: str, subject: str, context: dict[str, Any]) -> EmailConten
 # --- A sales document ------------------------------------------------------------------
 
 
-def _document_text(document: Any, f: Formatter) -> tuple[list[str], list[tuple[str, str]]]:
-    """The paragraphs and the labelled details that the document's kind calls for."""
+def _document_text(document: Any, f: Formatter,
+                   online: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
+    """The paragraphs and the labelled details that the document's kind calls for.
+
+    ``online``: the e-mail carries a portal link, where a quote is answered.
+    """
     kind, number, currency = str(document.kind), document.number or "", document.currency
     amount = f.money(abs(document.gross_total or Decimal(0)), currency)
     due = f.date(document.due_date)
@@ -104,7 +109,9 @@ def _document_text(document: Any, f: Formatter) -> tuple[list[str], list[tuple[s
         if document.valid_until:
             paragraphs.append(f.gettext("The quote is valid until %(date)s.",
                                         date=f.date(document.valid_until)))
-        paragraphs.append(f.gettext("To accept the quote, simply reply to this e-mail."))
+        paragraphs.append(
+            f.gettext("You can accept or decline the quote online, with the link below.")
+            if online else f.gettext("To accept the quote, simply reply to this e-mail."))
         details.append((f.gettext("Total"), amount))
         if document.valid_until:
             details.append((f.gettext("Valid until"), f.date(document.valid_until)))
@@ -157,8 +164,12 @@ def _document_text(document: Any, f: Formatter) -> tuple[list[str], list[tuple[s
 
 
 def document_email(document: Any, branding: Any = None,
-                   portal_url: str | None = None) -> EmailContent:
-    """The e-mail that carries an issued document's PDF, in the document's language."""
+                   portal_url: str | None = None, pay_online: bool = False) -> EmailContent:
+    """The e-mail that carries an issued document's PDF, in the document's language.
+
+    ``portal_url`` opens the document in the customer portal; ``pay_online`` says that it
+    can be paid there too (the tenant takes online payments), which the button then says.
+    """
     f = Formatter.for_language(document.language)
     seller = document.seller or {}
     kind = str(document.kind)
@@ -166,9 +177,9 @@ def document_email(document: Any, branding: Any = None,
     title = f"{f.gettext(TITLES.get(kind, 'Invoice'))} {document.number or ''}".strip()
     subject = f.gettext("%(title)s from %(seller)s", title=title,
                         seller=seller.get("name") or the_brand.name)
-    paragraphs, details = _document_text(document, f)
-    button = "View and pay online" if kind in PAYABLE_KINDS else "View online"
-    return _render("document", subject, {
+    paragraphs, details = _document_text(document, f, online=bool(portal_url))
+    button = "View and pay online" if pay_online and kind in PAYABLE_KINDS else "View online"
+    return render_email("document", subject, {
         "_": f.gettext, "lang": f.language, "brand": the_brand,
         "seller_name": seller.get("name") or the_brand.name,
         "paragraphs": paragraphs, "details": details,
@@ -195,7 +206,7 @@ def reminder_email(letter: DemandLetter, branding: Any = None,
     else:
         subject = f.gettext("Payment reminder: invoice %(number)s from %(seller)s",
                             number=letter.invoice_number, seller=seller_name)
-    return _render("reminder", subject, {
+    return render_email("reminder", subject, {
         "_": f.gettext, "lang": f.language, "brand": the_brand, "seller_name": seller_name,
         "letter": letter, "w": letter.words,
         "attached": f.gettext("A copy of invoice %(number)s and this reminder as a letter"
@@ -217,7 +228,7 @@ def unpaid_notice_email(tenant_name: str, rows: list[dict], app_url: str) -> Ema
                " the last reminder")
     color = DEFAULT_COLOR
     the_brand = Brand(name=tenant_name, color=color, on_color=_readable_on(color), footer="")
-    return _render("unpaid_notice", subject, {
+    return render_email("unpaid_notice", subject, {
         "lang": "en", "brand": the_brand, "tenant_name": tenant_name, "rows": rows,
         "app_url": _checked_url(app_url),
     })

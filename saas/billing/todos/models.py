@@ -23,12 +23,17 @@ class TodoKind(enum.StrEnum):
     VOLUME_ALMOST_USED = "volume_almost_used"
     # ... or more than all of it: the excess is billed.
     VOLUME_EXCEEDED = "volume_exceeded"
+    # The customer answered a quote online: confirm the order, or follow up the refusal.
+    QUOTE_ACCEPTED = "quote_accepted"
+    QUOTE_DECLINED = "quote_declined"
 
     @property
     def label(self) -> str:
         return {"unpaid_reminded": "Unpaid after reminders",
                 "volume_almost_used": "Prepaid volume almost used",
-                "volume_exceeded": "Prepaid volume exceeded"}[self.value]
+                "volume_exceeded": "Prepaid volume exceeded",
+                "quote_accepted": "Quote accepted",
+                "quote_declined": "Quote declined"}[self.value]
 
 
 class Todo(TenantScoped, db.Model):
