@@ -17,6 +17,7 @@ from saas.billing.customers.models import Contact, Customer
 from saas.billing.documents import issuing, services
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.payments import services as payments
 from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
 from saas.portal.links import aware
@@ -83,7 +84,8 @@ def make_shop(name: str = "Nordlys Rør AS") -> Shop:
         draft_a = _document(K.INVOICE, customer_a.id, vat_id, issue=False)
         paid_a = _document(K.INVOICE, customer_a.id, vat_id, price="40")
         paid = db.session.get(Document, paid_a.id)
-        services.move(paid, S.PAID)
+        payments.record_payment(paid.customer, paid.gross_total, paid.issue_date,
+                                allocations=[(paid, paid.gross_total)])
         db.session.commit()
     return Shop(tenant, tenant.slug, contact_a, contact_b, invoice_a, invoice_b, quote_a,
                 draft_a, paid_a)
