@@ -33,7 +33,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from saas import clock
 from saas.billing.catalog.models import VatRate
@@ -47,6 +47,7 @@ from saas.billing.payments import ledger
 from saas.billing.payments.models import JournalEntry, JournalLine
 from saas.billing.tax import TaxedLine, VatRow, line_net, totals
 from saas.extensions import db
+from saas.rows import insert_rows
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, Tenant
 
@@ -231,9 +232,7 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
         head = _issue(invoices, planned, context) if context.issue else None
         drafts = [{**invoice.document, "number": None, "status": S.DRAFT}
                   for invoice in invoices]
-        ids = session.scalars(
-            insert(Document).returning(Document.id, sort_by_parameter_order=True),
-            drafts).all()
+        ids = insert_rows(Document, drafts)
         periods = [{**period, "document_id": document_id}
                    for invoice, document_id in zip(invoices, ids, strict=True)
                    for period in invoice.periods]
@@ -243,7 +242,7 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
             .returning(BilledPeriod.id), periods).all()
         if len(claimed) != len(periods):
             raise PeriodTaken
-        session.execute(insert(DocumentLine), [
+        insert_rows(DocumentLine, [
             {**line, "document_id": document_id}
             for invoice, document_id in zip(invoices, ids, strict=True)
             for line in invoice.lines])
@@ -257,7 +256,7 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
                             .values(last_hash=head)
                             .execution_options(synchronize_session=False))
             _post(invoices, ids)
-            session.execute(insert(AuditEntry), [
+            insert_rows(AuditEntry, [
                 {"user_id": context.user_id, "acting_tenant_id": None,
                  "action": "documents.issued", "object_type": "Document",
                  "object_id": str(document_id), "details": {},
@@ -268,16 +267,13 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
 
 def _post(invoices: list[_Invoice], ids: list[int]) -> None:
     """The journal entries of the issued invoices (``ledger.post_document``, in bulk)."""
-    session = db.session
-    entry_ids = session.scalars(
-        insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True), [
+    entry_ids = insert_rows(JournalEntry, [
             {"posted_on": invoice.document["issue_date"], "kind": str(K.INVOICE),
              "description": f"{K.INVOICE.label} {invoice.document['number']}",
              "currency": invoice.document["currency"], "document_id": document_id,
              "payment_id": None, "allocation_id": None, "reverses_id": None}
-            for invoice, document_id in zip(invoices, ids, strict=True)]).all()
-    # render_nulls: rows with and without a customer go in one batch (else one per row).
-    session.execute(insert(JournalLine).execution_options(render_nulls=True), [
+            for invoice, document_id in zip(invoices, ids, strict=True)])
+    insert_rows(JournalLine, [
         {"entry_id": entry_id, "account": posting.account, "debit": posting.debit,
          "credit": posting.credit, "customer_id": posting.customer_id,
          "vat_code": posting.vat_code}

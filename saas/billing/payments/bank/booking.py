@@ -32,7 +32,6 @@ from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.documents.states import TransitionRefused, check_transition
 from saas.billing.payments import ledger
-from saas.billing.payments.bank.rows import as_json, on_postgresql
 from saas.billing.payments.matching import Match
 from saas.billing.payments.models import (
     BankLine,
@@ -42,6 +41,7 @@ from saas.billing.payments.models import (
 )
 from saas.billing.payments.services import SETTLEABLE, PaymentError, record_payment
 from saas.extensions import db
+from saas.rows import as_json, on_postgresql
 from saas.tenants import scoping
 from saas.tenants.models import utcnow
 

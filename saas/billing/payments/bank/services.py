@@ -23,7 +23,6 @@ from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.money import minor_unit_exponent, quantize_money
 from saas.billing.payments import matching, statements
 from saas.billing.payments.bank.booking import AutoBooking, book_automatic, books_as_set
-from saas.billing.payments.bank.rows import insert_rows
 from saas.billing.payments.matching import BankCredit, Match, OpenInvoice
 from saas.billing.payments.models import (
     BankCsvMapping,
@@ -37,6 +36,7 @@ from saas.billing.payments.models import (
 from saas.billing.payments.services import PaymentError, record_payment, reverse_payment
 from saas.billing.payments.statements import CsvLayout, ParsedStatement, StatementParseError
 from saas.extensions import db
+from saas.rows import insert_rows
 from saas.tenants import audit
 from saas.tenants.models import BankAccount
 from saas.tenants.services import ServiceError
