@@ -22,17 +22,13 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, LayoutError, Pa
 from saas.billing.documents.i18n import Formatter
 from saas.billing.documents.pdf import (
     BOTTOM_MARGIN,
-    FONT,
     FONT_BOLD,
     FRAME_HEIGHT,
-    GREY,
     LEADING,
     MARGIN,
     PAGE_HEIGHT,
     PAGE_WIDTH,
     SIZE,
-    SMALL_SIZE,
-    TEXT,
     WIDTH,
     PdfError,
     _cell_style,
@@ -44,21 +40,7 @@ from saas.billing.documents.pdf import (
     register_fonts,
 )
 from saas.billing.documents.pdf_content import _color, _Image, _logo
-from saas.billing.reminders.letter import (
-    ADDRESS_LEADING,
-    ADDRESS_SIZE,
-    ADDRESS_TOP,
-    BODY_TOP,
-    INFO_LEFT,
-    LETTERHEAD_LINES,
-    RETURN_LINE_TOP,
-    WINDOW_LEFT,
-    WINDOW_WIDTH,
-    _buyer_lines,
-    _fit,
-    _image_reader,
-    _seller_lines,
-)
+from saas.billing.reminders.letter import BODY_TOP, letterhead
 
 # The columns as fractions of the width: date, text, due date, charges, payments, balance.
 COLUMNS = (0.13, 0.33, 0.13, 0.137, 0.137, 0.136)
@@ -98,56 +80,12 @@ def _letterhead(s: StatementLetter, f: Formatter, logo: _Image | None,
                 footer: Callable[[Canvas, BaseDocTemplate], None]
                 ) -> Callable[[Canvas, BaseDocTemplate], None]:
     """The first page: letterhead, the window address, date and period beside it, footer."""
-    seller, buyer = s.seller, s.buyer
-    right = PAGE_WIDTH - MARGIN
-    head = _fit(_seller_lines(seller, f), FONT, SIZE, WIDTH / 2)
-    name = seller.get("name", "")
-    return_line = " · ".join(
-        part for part in (name, *(seller.get("address_lines") or ())) if part)
-    return_line = _fit([return_line], FONT, SMALL_SIZE - 1, WINDOW_WIDTH)[0]
-    address_name = _fit([buyer.get("name", "")], FONT_BOLD, ADDRESS_SIZE, WINDOW_WIDTH)
-    address = _fit(_buyer_lines(buyer, f), FONT, ADDRESS_SIZE, WINDOW_WIDTH)
     info = [(f.gettext("Date"), f.date(s.statement_date))]
-    if buyer.get("customer_number"):
-        info.append((f.gettext("Customer no."), str(buyer["customer_number"])))
+    if s.buyer.get("customer_number"):
+        info.append((f.gettext("Customer no."), str(s.buyer["customer_number"])))
     info += [(f.gettext("From"), f.date(s.date_from)), (f.gettext("To"), f.date(s.date_to)),
              (f.gettext("Currency"), s.currency)]
-
-    def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        canvas.saveState()
-        top = PAGE_HEIGHT - MARGIN
-        if logo is not None:
-            canvas.drawImage(_image_reader(logo.data), MARGIN, top - logo.height, logo.width,
-                             logo.height, mask="auto")
-        canvas.setFillColor(TEXT)
-        canvas.setFont(FONT_BOLD, SIZE + 1)
-        y = top - SIZE
-        canvas.drawRightString(right, y, name)
-        canvas.setFont(FONT, SIZE)
-        for line in head[:LETTERHEAD_LINES - 1]:
-            y -= LEADING
-            canvas.drawRightString(right, y, line)
-        canvas.setFillColor(HexColor(GREY))
-        canvas.setFont(FONT, SMALL_SIZE - 1)
-        canvas.drawString(WINDOW_LEFT, PAGE_HEIGHT - RETURN_LINE_TOP, return_line)
-        canvas.setFillColor(TEXT)
-        y = PAGE_HEIGHT - ADDRESS_TOP
-        for font, lines in ((FONT_BOLD, address_name), (FONT, address)):
-            canvas.setFont(font, ADDRESS_SIZE)
-            for line in lines:
-                canvas.drawString(WINDOW_LEFT, y, line)
-                y -= ADDRESS_LEADING
-        y = PAGE_HEIGHT - ADDRESS_TOP
-        for label, value in info:
-            canvas.setFont(FONT, SIZE)
-            canvas.drawString(INFO_LEFT, y, f"{label}:")
-            canvas.setFont(FONT_BOLD, SIZE)
-            canvas.drawRightString(right, y, value)
-            y -= LEADING + 1
-        canvas.restoreState()
-        footer(canvas, doc)
-
-    return draw
+    return letterhead(s.seller, s.buyer, info, f, logo, footer)
 
 
 def _table(s: StatementLetter, f: Formatter, color: str) -> Table:

@@ -287,7 +287,21 @@ def _letterhead(letter: DemandLetter, f: Formatter, logo: _Image | None,
                 footer: Callable[[Canvas, BaseDocTemplate], None]
                 ) -> Callable[[Canvas, BaseDocTemplate], None]:
     """The first page's callback: letterhead, window address, date and references, footer."""
-    seller, buyer = letter.seller, letter.buyer
+    info = [(f.gettext("Date"), f.date(letter.letter_date))]
+    if letter.buyer.get("customer_number"):
+        info.append((f.gettext("Customer no."), str(letter.buyer["customer_number"])))
+    info.append((f.gettext("Invoice"), letter.invoice_number))
+    if letter.invoice_due is not None:
+        info.append((f.gettext("Due date"), f.date(letter.invoice_due)))
+    return letterhead(letter.seller, letter.buyer, info, f, logo, footer)
+
+
+def letterhead(seller: dict, buyer: dict, info: list[tuple[str, str]], f: Formatter,
+               logo: _Image | None, footer: Callable[[Canvas, BaseDocTemplate], None]
+               ) -> Callable[[Canvas, BaseDocTemplate], None]:
+    """A letter's first page (reminders, account statements): the seller's letterhead, the
+    buyer's address in the envelope window, the labelled ``info`` rows beside it, the
+    footer."""
     right = PAGE_WIDTH - MARGIN
     head = _fit(_seller_lines(seller, f), FONT, SIZE, WIDTH / 2)
     name = seller.get("name", "")
@@ -296,12 +310,6 @@ def _letterhead(letter: DemandLetter, f: Formatter, logo: _Image | None,
     return_line = _fit([return_line], FONT, SMALL_SIZE - 1, WINDOW_WIDTH)[0]
     address_name = _fit([buyer.get("name", "")], FONT_BOLD, ADDRESS_SIZE, WINDOW_WIDTH)
     address = _fit(_buyer_lines(buyer, f), FONT, ADDRESS_SIZE, WINDOW_WIDTH)
-    info = [(f.gettext("Date"), f.date(letter.letter_date))]
-    if buyer.get("customer_number"):
-        info.append((f.gettext("Customer no."), str(buyer["customer_number"])))
-    info.append((f.gettext("Invoice"), letter.invoice_number))
-    if letter.invoice_due is not None:
-        info.append((f.gettext("Due date"), f.date(letter.invoice_due)))
 
     def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
