@@ -44,7 +44,13 @@ from saas.billing.reminders.models import (
 )
 from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
-from saas.portal.models import LinkPurpose, PortalLink, QuoteDecision, QuoteResponse
+from saas.portal.models import (
+    LinkPurpose,
+    PortalLink,
+    QuoteDecision,
+    QuoteResponse,
+    StripeEvent,
+)
 from saas.tenants import scoping, services
 from saas.tenants.models import (
     AuditEntry,
@@ -626,6 +632,18 @@ class PortalLinkFactory(TenantScopedFactory):
     purpose = LinkPurpose.SIGN_IN
     contact_id = factory.LazyAttribute(lambda o: ContactFactory(tenant=o.tenant).id)
     expires_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(minutes=30))
+
+
+class StripeEventFactory(TenantScopedFactory):
+    """A Stripe webhook event, stored and not yet processed."""
+
+    class Meta:
+        model = StripeEvent
+
+    event_id = factory.Sequence(lambda n: f"evt_test_{n:024d}")
+    type = "checkout.session.completed"
+    payload = factory.LazyAttribute(lambda o: {"id": o.event_id, "type": o.type,
+                                               "data": {"object": {}}})
 
 
 class QuoteResponseFactory(TenantScopedFactory):

@@ -14,7 +14,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.billing.customers.models import Contact
@@ -95,3 +104,23 @@ class QuoteResponse(TenantScoped, db.Model):
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
     order: Mapped[Document | None] = relationship(foreign_keys=[order_id])
     contact: Mapped[Contact | None] = relationship()
+
+
+class StripeEvent(TenantScoped, db.Model):
+    """A Stripe webhook event, verified and stored once; a job processes it.
+
+    Stripe delivers an event again until it is answered, and may deliver it twice anyway:
+    the event id is unique, so a delivery seen before changes nothing.
+    """
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (UniqueConstraint("event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What processing did: "payment 12 recorded", "ignored: not paid", ...
+    outcome: Mapped[str] = mapped_column(String(300), default="")

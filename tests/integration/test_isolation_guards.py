@@ -53,6 +53,7 @@ from tests.factories import (
     ReminderPauseFactory,
     ReminderPolicyFactory,
     SiteFactory,
+    StripeEventFactory,
     TenantFactory,
     TodoFactory,
     UserFactory,
@@ -147,6 +148,7 @@ ONE_OF_EACH = (
     lambda t: paid_from_bank_statement(t),  # payments, allocations, journal, bank statements
     lambda t: PortalLinkFactory(tenant=t),
     lambda t: QuoteResponseFactory(tenant=t),
+    lambda t: StripeEventFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
