@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	STRIPE_DEMO=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## test: the whole suite (real PostgreSQL and Redis when they can be had)
 test: install

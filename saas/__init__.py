@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
     from saas.portal.staff import bp as portal_staff_bp
+    from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
     from saas.tenants.views import bp as tenant_bp
@@ -125,5 +126,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(stripe_webhook_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
     csrf.exempt(api_bp)
+    # Stripe signs its webhooks; the signature is checked on the raw body instead.
+    csrf.exempt(stripe_webhook_bp)

@@ -68,6 +68,13 @@ def from_environment() -> dict[str, object]:
         "PORTAL_SESSION_HOURS": int(os.environ.get("PORTAL_SESSION_HOURS", 12)),
         "PORTAL_LINK_RATE_LIMIT": os.environ.get("PORTAL_LINK_RATE_LIMIT",
                                                  "5 per minute; 50 per day"),
+        # Online payment in the portal (Stripe Checkout), one account for all tenants for
+        # now. STRIPE_API_BASE points the stripe library elsewhere (the tests' fake Stripe).
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        # Without a Stripe key, `make run` pays on a demo checkout page of our own.
+        "STRIPE_DEMO": _bool("STRIPE_DEMO", False),
         # Import files with more rows than this run as a background job with progress.
         "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),

@@ -9,9 +9,11 @@ is public by nature.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
+import stripe
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -25,12 +27,13 @@ from saas.billing.documents.states import DocumentKind
 from saas.billing.reminders.letter import bank_rows
 from saas.extensions import db, limiter
 from saas.htmx import render
-from saas.portal import documents, links, quotes, visitors
+from saas.portal import documents, links, quotes, stripe_payments, visitors
 from saas.portal.models import LinkPurpose
 from saas.tenants import services
 from saas.tenants.access import tenant_today
 from saas.tenants.models import Branding
 
+log = logging.getLogger(__name__)
 bp = Blueprint("portal", __name__, url_prefix="/p/<tenant_slug>")
 
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -161,7 +164,41 @@ def documents_list() -> Response:
         return _sign_in_first()
     listing = documents.customer_documents(contact.customer_id)
     return render("portal/documents.html", contact=contact, customer=contact.customer,
-                  listing=listing, today=tenant_today(), status_word=documents.status_word)
+                  listing=listing, today=tenant_today(), status_word=documents.status_word,
+                  can_pay=stripe_payments.is_configured())
+
+
+@bp.route("/pay", methods=["POST"])
+def pay() -> WerkzeugResponse:
+    """Pay the ticked open invoices: off to a Stripe Checkout page for their open amounts."""
+    contact = g.portal_visitor.contact
+    if contact is None:
+        return _sign_in_first()
+    back = url_for("portal.documents_list", _external=True)
+    try:
+        if not stripe_payments.is_configured():
+            raise stripe_payments.PayRefused("Paying online is not available.")
+        invoices = stripe_payments.payable_invoices(contact.customer_id,
+                                                    request.form.getlist("invoice"))
+        checkout = stripe_payments.start_checkout(
+            g.tenant.id, contact.customer, invoices, email=contact.email or "",
+            success_url=url_for("portal.paid", _external=True), cancel_url=back)
+    except stripe_payments.PayRefused as exc:
+        flash(_gettext(str(exc), num=stripe_payments.MAX_INVOICES), "error")
+        return redirect(url_for("portal.documents_list"))
+    except stripe.StripeError:
+        log.exception("Stripe refused a Checkout Session")
+        flash(_gettext("Paying online did not start. Try again in a few minutes."), "error")
+        return redirect(url_for("portal.documents_list"))
+    return redirect(checkout.url, code=303)
+
+
+@bp.route("/paid")
+def paid() -> WerkzeugResponse:
+    """Where Stripe sends the customer back after paying; the webhook records the payment."""
+    flash(_gettext("Thank you for your payment. It shows here as soon as the payment"
+                   " provider confirms it."), "success")
+    return redirect(url_for("portal.documents_list"))
 
 
 def _document(document_key: str) -> Document | WerkzeugResponse:
@@ -267,6 +304,25 @@ def _answer(document_key: str, accepting: bool) -> Response:
         thanks = _gettext("Thank you: the quote is declined, and we have your comment.")
     flash(thanks, "success")
     return redirect(url_for("portal.document", document_key=document_key))
+
+
+@bp.route("/demo-checkout/<token>", methods=["GET", "POST"])
+def demo_checkout(token: str) -> Response:
+    """The demo's stand-in for Stripe's checkout page (no Stripe key, STRIPE_DEMO on).
+
+    Paying here sends the app the event Stripe would send, through the same path.
+    """
+    session = stripe_payments.demo_session(token) if stripe_payments.is_demo() else None
+    if session is None or session["metadata"].get("tenant_id") != str(g.tenant.id):
+        abort(404)
+    if request.method == "POST":
+        stripe_payments.store_event(stripe_payments.demo_paid_event(session))
+        db.session.commit()
+        return redirect(session["success_url"])
+    currency = session["currency"].upper()
+    amount = stripe_payments.from_minor_units(session["amount_total"], currency)
+    return render("portal/demo_checkout.html", session=session, amount=amount,
+                  currency=currency, token=token)
 
 
 # --- the branding assets --------------------------------------------------------------------

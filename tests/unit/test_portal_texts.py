@@ -22,7 +22,7 @@ TEMPLATES = [*sorted((ROOT / "saas/templates/portal").glob("*.html")),
              *sorted((ROOT / "saas/templates/emails").glob("portal_sign_in.*"))]
 SOURCES = sorted((ROOT / "saas/portal").glob("*.py"))
 # Calls whose first string is a msgid for the customer.
-MSGID_CALLS = {"_gettext", "gettext", "QuoteRefused"}
+MSGID_CALLS = {"_gettext", "gettext", "QuoteRefused", "PayRefused"}
 
 
 def portal_messages() -> set[str | tuple[str, str]]:
