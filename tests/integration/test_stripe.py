@@ -324,3 +324,35 @@ def test_the_demo_checkout_page_pays_without_stripe(app, shop, client, outbox, m
     [payment] = stripe_payments_of(shop)
     assert payment.reference.startswith("pi_demo_")
     assert invoice(shop, shop.invoice_a.public_id).status == DocumentStatus.PAID
+
+
+def test_a_partial_payment_leaves_the_invoice_partly_paid(app, shop, client, outbox,
+                                                          fake_stripe):
+    signed_in(app, outbox, client, shop)
+    pay(client, shop, shop.invoice_a.public_id)
+    session = dict(next(iter(fake_stripe.sessions.values())))
+    session["amount_total"] = 5000  # Stripe took less than asked
+
+    deliver(client, completed_event(session))
+    run_jobs(app)
+
+    [payment] = stripe_payments_of(shop)
+    assert payment.amount == Decimal("50.00")
+    document = invoice(shop, shop.invoice_a.public_id)
+    assert document.status == DocumentStatus.PARTLY_PAID
+    assert document.open_amount == document.gross_total - Decimal("50.00")
+
+
+def test_an_event_for_no_tenant_of_ours_is_answered_and_ignored(app, shop, client, outbox,
+                                                                fake_stripe):
+    signed_in(app, outbox, client, shop)
+    pay(client, shop, shop.invoice_a.public_id)
+    session = next(iter(fake_stripe.sessions.values()))
+    stranger = {**session, "metadata": {**session["metadata"], "tenant_id": "999999999"}}
+    assert deliver(client, completed_event(stranger)).status_code == 200
+    without = {**session, "metadata": {}}
+    assert deliver(client, completed_event(without)).status_code == 200
+    run_jobs(app)
+    assert stripe_payments_of(shop) == []
+    with in_tenant(shop):
+        assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
