@@ -39,6 +39,7 @@ from saas.billing.payments.models import Payment, PaymentMethod
 from saas.extensions import db
 from saas.portal.documents import OPEN_STATES
 from saas.portal.models import StripeEvent
+from saas.portal.receipts import send_receipt
 from saas.queue import enqueue, job
 from saas.tenants.access import tenant_today_of
 from saas.tenants.services import ServiceError
@@ -283,4 +284,6 @@ def record_checkout_payment(session: dict, tenant_id: int) -> str:
         customer, amount, tenant_today_of(tenant_id), method=PaymentMethod.STRIPE,
         currency=currency, reference=reference, note=f"Stripe {session['id']}",
         allocations=allocations)
-    return f"payment {payment.id} recorded"
+    db.session.flush()
+    receipt = send_receipt(payment)
+    return f"payment {payment.id} recorded" + ("; receipt e-mailed" if receipt else "")

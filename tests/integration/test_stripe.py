@@ -25,7 +25,7 @@ from saas.extensions import db
 from saas.portal import stripe_payments
 from saas.portal.models import StripeEvent
 from tests.factories import VatRateFactory
-from tests.helpers import run_jobs
+from tests.helpers import run_jobs, sent_mails
 from tests.integration.test_portal import Shop, _document, in_tenant, make_shop, signed_in
 from tests.support.fake_stripe import FakeStripe
 
@@ -102,6 +102,10 @@ def stripe_payments_of(shop: Shop) -> list[Payment]:
             select(Payment).where(Payment.method == PaymentMethod.STRIPE)))
 
 
+def receipts(outbox) -> list:
+    return [m for m in sent_mails(outbox) if "Potwierdzenie płatności" in m["Subject"]]
+
+
 def test_paying_one_invoice_opens_a_checkout_session_and_the_webhook_settles_it(
         app, shop, client, outbox, fake_stripe):
     signed_in(app, outbox, client, shop)
@@ -135,6 +139,13 @@ def test_paying_one_invoice_opens_a_checkout_session_and_the_webhook_settles_it(
     assert payment.reference == "pi_test_1"
     settled = invoice(shop, shop.invoice_a.public_id)
     assert settled.status == DocumentStatus.PAID and settled.open_amount == 0
+    # The customer's invoice contact gets a receipt, in the customer's language (Polish).
+    [receipt] = receipts(outbox)
+    assert receipt["To"] == "anna@alfa.example"
+    assert receipt["Subject"].startswith("Potwierdzenie płatności dla ")
+    text = receipt.get_body(("plain",)).get_content()
+    assert "Otrzymaliśmy" in text and f"{settled.number}:" in text
+    assert f"/p/{shop.slug}/documents" in text and "nadpłata" not in text  # no credit left
     # Back from Stripe, the customer sees it paid.
     client.get(f"/p/{shop.slug}/paid")
     page = client.get(f"/p/{shop.slug}/documents").get_data(as_text=True)
@@ -186,6 +197,7 @@ def test_the_same_event_three_times_records_one_payment(app, shop, client, outbo
     run_jobs(app)
 
     assert len(stripe_payments_of(shop)) == 1
+    assert len(receipts(outbox)) == 1  # one payment, one receipt
     with in_tenant(shop):
         events = db.session.scalar(select(func.count()).select_from(StripeEvent))
     assert events == 2

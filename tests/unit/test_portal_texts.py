@@ -19,7 +19,8 @@ from saas.portal import documents, links
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [*sorted((ROOT / "saas/templates/portal").glob("*.html")),
-             *sorted((ROOT / "saas/templates/emails").glob("portal_sign_in.*"))]
+             *sorted((ROOT / "saas/templates/emails").glob("portal_sign_in.*")),
+             *sorted((ROOT / "saas/templates/emails").glob("portal_receipt.*"))]
 SOURCES = sorted((ROOT / "saas/portal").glob("*.py"))
 # Calls whose first string is a msgid for the customer.
 MSGID_CALLS = {"_gettext", "gettext", "QuoteRefused", "PayRefused"}
