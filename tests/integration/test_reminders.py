@@ -8,6 +8,7 @@ loopback (aiosmtpd), and the tests assert what arrives.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -120,7 +121,13 @@ def test_each_level_goes_out_once_on_its_day_and_the_owner_hears_after_the_last(
     assert letter.get_filename() == f"reminder-{invoice_number(shop)}-2026-11-23.pdf"
     assert invoice_number(shop) in pdf_text(letter.get_content())
     assert copy.get_content() == stored_pdf(shop)  # the issued PDF, not a new one
-    assert "1\xa0230,00\xa0zł" in first.get_body(("plain",)).get_content()
+    text = first.get_body(("plain",)).get_content()
+    assert "1\xa0230,00\xa0zł" in text
+    # A link that opens the invoice in the customer portal, and it does.
+    [link] = re.findall(r"http\S+/p/[^/\s]+/d/\S+", text)
+    path = link.split("localhost", 1)[-1]
+    opened = app.test_client().get(path)
+    assert opened.status_code in (302, 303) and "/documents/" in opened.location
 
     assert sweep_on(app, shop, DUE + timedelta(days=21)).claimed == 1
     demand = to_customer(smtp)[2]

@@ -232,7 +232,9 @@ def compose(reminder: Reminder, level: ReminderLevel | None, settings: Settings,
     """The reminder's e-mail (the letter to render apart) for a claimed delivery."""
     document = reminder.document
     letter = letter_for(reminder, level, settings.branding, items)
-    content = reminder_email(letter, settings.branding)
+    # The portal's link that opens the invoice online (none when no portal is set up).
+    content = reminder_email(letter, settings.branding,
+                             portal_url=deliveries.portal_url(document, delivery.recipient))
     attachments = ((deliveries.pdf_attachment(document),) if settings.attach_invoice else ())
     mail = Mail(to=delivery.recipient, subject=content.subject, text=content.text,
                 html=content.html, sender_name=deliveries.sender_name(settings.branding, document),
