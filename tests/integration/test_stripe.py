@@ -499,3 +499,36 @@ def test_the_scheduler_reconciles_every_hour(app):
     reconcile_job = jobs["stripe-reconcile"]
     assert (reconcile_job.queue_name, reconcile_job.cron, reconcile_job.func) == (
         BILLING_QUEUE, "35 * * * *", reconcile_checkouts)
+
+
+def test_one_session_failing_does_not_hold_back_the_others(app, shop, client, outbox,
+                                                           fake_stripe, monkeypatch):
+    from saas.portal import reconcile
+
+    keys = more_invoices(shop, ("10.50",))
+    signed_in(app, outbox, client, shop)
+    first = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    fake_stripe.mark_paid(first["id"], payment_intent="pi_test_first")
+    second = opened_session(client, shop, fake_stripe, keys[0])
+    fake_stripe.mark_paid(second["id"], payment_intent="pi_test_second")
+    record = stripe_payments.record_checkout_payment
+
+    def failing_for_the_second(session: dict, tenant_id: int) -> str:
+        if session["id"] == second["id"]:
+            raise RuntimeError("database hiccup")
+        return record(session, tenant_id)
+
+    monkeypatch.setattr(stripe_payments, "record_checkout_payment", failing_for_the_second)
+    with app.app_context():
+        result = reconcile.reconcile()
+    run_jobs(app)
+
+    assert (result.paid, len(result.recorded), result.failed) == (2, 1, 1)
+    assert [p.reference for p in stripe_payments_of(shop)] == ["pi_test_first"]
+    assert invoice(shop, keys[0]).status == DocumentStatus.ISSUED
+    monkeypatch.setattr(stripe_payments, "record_checkout_payment", record)
+    with app.app_context():
+        assert reconcile.reconcile().recorded[0].endswith(f"({second['id']})")
+    run_jobs(app)
+    assert sorted(p.reference for p in stripe_payments_of(shop)) == [
+        "pi_test_first", "pi_test_second"]
