@@ -13,6 +13,7 @@ from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.extensions import db
+from saas.portal.cli import portal
 
 demo = AppGroup("demo", help="Demo data.")
 
@@ -46,3 +47,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(contracts)
     app.cli.add_command(payments)
     app.cli.add_command(bank)
+    app.cli.add_command(portal)

@@ -75,6 +75,9 @@ def from_environment() -> dict[str, object]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
         # Without a Stripe key, `make run` pays on a demo checkout page of our own.
         "STRIPE_DEMO": _bool("STRIPE_DEMO", False),
+        # Every hour, Checkout Sessions of these last hours are read again from Stripe and
+        # paid ones without a payment recorded (their webhook never came) are recorded.
+        "STRIPE_RECONCILE_HOURS": int(os.environ.get("STRIPE_RECONCILE_HOURS", 48)),
         # Import files with more rows than this run as a background job with progress.
         "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),

@@ -8,8 +8,12 @@ from rq import cron
 
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
+from saas.portal.reconcile import reconcile_checkouts
 
 # Hourly: each tenant's reminders go out soon after midnight where the tenant is.
 cron.register(run_sweep, queue_name="billing", cron="5 * * * *", name="reminder-sweep")
 # Hourly too: recurring invoices are made on their day where the tenant is.
 cron.register(run_recurring, queue_name="billing", cron="15 * * * *", name="recurring-invoices")
+# Hourly: Stripe payments whose webhook never came (does nothing without a Stripe key).
+cron.register(reconcile_checkouts, queue_name="billing", cron="35 * * * *",
+              name="stripe-reconcile")

@@ -44,7 +44,7 @@ TIMEOUT_MS = 10_000
 def live_app(database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The app the live server runs, with real CSRF protection."""
     outbox = tmp_path_factory.mktemp("browser-outbox")
-    return create_app(
+    application = create_app(
         _test_config(
             database_urls["owner"],
             database_urls["app"],
@@ -52,6 +52,13 @@ def live_app(database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFac
             OUTBOX_DIR=str(outbox),
         )
     )
+    if application.config["REDIS_URL"]:
+        # Emptied as `app` empties it: the database is new, so job ids made of row ids
+        # (delivery-1) would meet a previous run's and be dropped as duplicates.
+        from saas.queue import redis_connection
+
+        redis_connection(application).flushdb()
+    return application
 
 
 @pytest.fixture(scope="session")

@@ -368,3 +368,167 @@ def test_an_event_for_no_tenant_of_ours_is_answered_and_ignored(app, shop, clien
     assert stripe_payments_of(shop) == []
     with in_tenant(shop):
         assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+
+
+# --- reconciling: paid sessions whose webhook never came (issue 8) -------------------------
+
+
+def opened_session(client, shop: Shop, fake_stripe, *public_ids: str) -> dict:
+    """Pay for the invoices: the Checkout Session Stripe opened (the newest)."""
+    assert pay(client, shop, *public_ids).status_code == 303
+    return list(fake_stripe.sessions.values())[-1]
+
+
+def test_a_paid_session_whose_webhook_never_came_is_recorded_once(app, shop, client, outbox,
+                                                                  fake_stripe):
+    from saas.portal.reconcile import reconcile_checkouts
+
+    signed_in(app, outbox, client, shop)
+    session = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    open_amount = invoice(shop, shop.invoice_a.public_id).open_amount
+    fake_stripe.mark_paid(session["id"], payment_intent="pi_test_lost")  # no webhook
+
+    assert reconcile_checkouts() == {"sessions": 1, "paid": 1, "recorded": 1, "failed": 0}
+    run_jobs(app)
+
+    [payment] = stripe_payments_of(shop)
+    assert payment.amount == open_amount and payment.reference == "pi_test_lost"
+    assert invoice(shop, shop.invoice_a.public_id).status == DocumentStatus.PAID
+    assert len(receipts(outbox)) == 1
+    [listing] = fake_stripe.listings()
+    since = int(listing.form["created[gte]"])
+    assert abs(time.time() - 48 * 3600 - since) < 60  # STRIPE_RECONCILE_HOURS
+    # Again: nothing more is recorded, no second receipt.
+    assert reconcile_checkouts() == {"sessions": 1, "paid": 1, "recorded": 0, "failed": 0}
+    run_jobs(app)
+    assert len(stripe_payments_of(shop)) == 1 and len(receipts(outbox)) == 1
+
+
+def test_a_session_whose_webhook_came_is_not_recorded_again(app, shop, client, outbox,
+                                                            fake_stripe):
+    from saas.portal.reconcile import reconcile_checkouts
+
+    signed_in(app, outbox, client, shop)
+    session = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    fake_stripe.mark_paid(session["id"], payment_intent="pi_test_1")
+    assert deliver(client, completed_event(session, payment_intent="pi_test_1")).status_code == 200
+    run_jobs(app)
+
+    assert reconcile_checkouts()["recorded"] == 0
+    run_jobs(app)
+
+    [payment] = stripe_payments_of(shop)
+    assert payment.reference == "pi_test_1"
+    assert len(receipts(outbox)) == 1
+
+
+def test_reconciling_skips_unpaid_and_older_sessions_and_reads_every_page(
+        app, shop, client, outbox, fake_stripe, monkeypatch):
+    from saas.portal import reconcile
+
+    keys = more_invoices(shop, ("10.50", "7"))
+    signed_in(app, outbox, client, shop)
+    unpaid = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    old = opened_session(client, shop, fake_stripe, keys[0])
+    fake_stripe.mark_paid(old["id"])
+    old["created"] -= 49 * 3600  # before the window
+    recent = opened_session(client, shop, fake_stripe, keys[1])
+    fake_stripe.mark_paid(recent["id"], payment_intent="pi_test_recent")
+    stranger = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    fake_stripe.mark_paid(stranger["id"])
+    stranger["metadata"] = {**stranger["metadata"], "tenant_id": "999999999"}
+    monkeypatch.setattr(reconcile, "PAGE_SIZE", 1)
+
+    with app.app_context():
+        result = reconcile.reconcile()
+    run_jobs(app)  # the receipt, not left for the next test
+
+    assert (result.sessions, result.paid, len(result.recorded), result.failed) == (3, 1, 1, 0)
+    assert unpaid["id"] not in result.recorded[0] and recent["id"] in result.recorded[0]
+    [payment] = stripe_payments_of(shop)
+    assert payment.reference == "pi_test_recent"
+    assert invoice(shop, keys[1]).status == DocumentStatus.PAID
+    assert invoice(shop, shop.invoice_a.public_id).status == DocumentStatus.ISSUED
+    assert invoice(shop, keys[0]).status == DocumentStatus.ISSUED
+    pages = fake_stripe.listings()
+    assert len(pages) == 3 and "starting_after" not in pages[0].form
+    assert [p.form.get("starting_after") for p in pages[1:]] == [stranger["id"], recent["id"]]
+    assert {p.form["limit"] for p in pages} == {"1"}
+
+
+def test_flask_portal_reconcile_prints_what_it_recorded(app, shop, client, outbox,
+                                                        fake_stripe):
+    signed_in(app, outbox, client, shop)
+    session = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    fake_stripe.mark_paid(session["id"], payment_intent="pi_test_cli")
+
+    result = app.test_cli_runner().invoke(args=["portal", "reconcile", "--hours", "2"])
+    run_jobs(app)  # the receipt, not left for the next test
+
+    assert result.exit_code == 0, result.output
+    assert len(receipts(outbox)) == 1
+    [payment] = stripe_payments_of(shop)
+    assert f"tenant {shop.tenant.id}: payment {payment.id} recorded" in result.output
+    assert session["id"] in result.output
+    assert "1 sessions, 1 paid: 1 recorded, 0 failed." in result.output
+    again = app.test_cli_runner().invoke(args=["portal", "reconcile"])
+    assert again.exit_code == 0 and "0 recorded" in again.output
+
+
+def test_without_stripe_reconciling_does_nothing(app, shop, monkeypatch):
+    from saas.portal.reconcile import reconcile_checkouts
+
+    assert reconcile_checkouts() == {"sessions": 0, "paid": 0, "recorded": 0, "failed": 0}
+    monkeypatch.setitem(app.config, "STRIPE_DEMO", True)  # the demo has no API to ask
+    assert reconcile_checkouts()["sessions"] == 0
+    result = app.test_cli_runner().invoke(args=["portal", "reconcile"])
+    assert result.exit_code != 0 and "not configured" in result.output
+
+
+def test_the_scheduler_reconciles_every_hour(app):
+    from rq.cron import CronScheduler
+
+    from saas.portal.reconcile import reconcile_checkouts
+    from saas.queue import BILLING_QUEUE, redis_connection
+
+    if redis_connection(app) is None:
+        pytest.skip("the scheduler needs Redis")
+    scheduler = CronScheduler(connection=redis_connection(app))
+    scheduler.load_config_from_file("saas.cron")
+    jobs = {job.name: job for job in scheduler.get_jobs()}
+    reconcile_job = jobs["stripe-reconcile"]
+    assert (reconcile_job.queue_name, reconcile_job.cron, reconcile_job.func) == (
+        BILLING_QUEUE, "35 * * * *", reconcile_checkouts)
+
+
+def test_one_session_failing_does_not_hold_back_the_others(app, shop, client, outbox,
+                                                           fake_stripe, monkeypatch):
+    from saas.portal import reconcile
+
+    keys = more_invoices(shop, ("10.50",))
+    signed_in(app, outbox, client, shop)
+    first = opened_session(client, shop, fake_stripe, shop.invoice_a.public_id)
+    fake_stripe.mark_paid(first["id"], payment_intent="pi_test_first")
+    second = opened_session(client, shop, fake_stripe, keys[0])
+    fake_stripe.mark_paid(second["id"], payment_intent="pi_test_second")
+    record = stripe_payments.record_checkout_payment
+
+    def failing_for_the_second(session: dict, tenant_id: int) -> str:
+        if session["id"] == second["id"]:
+            raise RuntimeError("database hiccup")
+        return record(session, tenant_id)
+
+    monkeypatch.setattr(stripe_payments, "record_checkout_payment", failing_for_the_second)
+    with app.app_context():
+        result = reconcile.reconcile()
+    run_jobs(app)
+
+    assert (result.paid, len(result.recorded), result.failed) == (2, 1, 1)
+    assert [p.reference for p in stripe_payments_of(shop)] == ["pi_test_first"]
+    assert invoice(shop, keys[0]).status == DocumentStatus.ISSUED
+    monkeypatch.setattr(stripe_payments, "record_checkout_payment", record)
+    with app.app_context():
+        assert reconcile.reconcile().recorded[0].endswith(f"({second['id']})")
+    run_jobs(app)
+    assert sorted(p.reference for p in stripe_payments_of(shop)) == [
+        "pi_test_first", "pi_test_second"]

@@ -1,9 +1,11 @@
 """A local fake of the Stripe API, enough for Checkout Sessions (tests and the demo).
 
 It listens on 127.0.0.1 on a free port, answers ``POST /v1/checkout/sessions`` (form
-encoded, as the stripe library sends it) and ``GET /v1/checkout/sessions/<id>`` like Stripe,
-and records every request with its headers (the Idempotency-Key among them). A request
-repeated with the same idempotency key gets the first answer again, as on Stripe.
+encoded, as the stripe library sends it), ``GET /v1/checkout/sessions/<id>`` and
+``GET /v1/checkout/sessions`` (newest first; ``created[gte]``, ``limit``,
+``starting_after``, ``has_more``) like Stripe, and records every request with its headers
+(the Idempotency-Key among them). A request repeated with the same idempotency key gets the
+first answer again, as on Stripe. ``mark_paid`` is the customer paying on Stripe's page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 SESSION_PATH = re.compile(r"^/v1/checkout/sessions/(cs_test_\w+)$")
 LINE_ITEM = re.compile(r"^line_items\[(\d+)\]\[(.+)\]$")
@@ -82,7 +84,11 @@ class FakeStripe:
                 return self._answer(200, session)
 
             def do_GET(self) -> None:  # noqa: N802
-                self._record({})
+                url = urlsplit(self.path)
+                query = dict(parse_qsl(url.query, keep_blank_values=True))
+                self._record(query)
+                if url.path == "/v1/checkout/sessions":
+                    return self._answer(200, fake.list_sessions(query))
                 match = SESSION_PATH.match(self.path.split("?")[0])
                 session = fake.sessions.get(match.group(1)) if match else None
                 if session is None:
@@ -123,6 +129,32 @@ class FakeStripe:
         }
         self.sessions[session_id] = session
         return session
+
+    def list_sessions(self, query: dict[str, str]) -> dict:
+        """A page of sessions, newest first, as Stripe lists them."""
+        with self.lock:
+            newest_first = list(reversed(self.sessions.values()))
+        newest_first.sort(key=lambda s: s["created"], reverse=True)  # stable: newest made first
+        if "created[gte]" in query:
+            since = int(query["created[gte]"])
+            newest_first = [s for s in newest_first if s["created"] >= since]
+        if after := query.get("starting_after"):
+            ids = [s["id"] for s in newest_first]
+            newest_first = newest_first[ids.index(after) + 1:] if after in ids else []
+        limit = int(query.get("limit") or 10)
+        return {"object": "list", "url": "/v1/checkout/sessions", "data": newest_first[:limit],
+                "has_more": len(newest_first) > limit}
+
+    def mark_paid(self, session_id: str, payment_intent: str | None = None) -> dict:
+        """The customer paid on Stripe's page: the session is complete (no webhook sent)."""
+        session = self.sessions[session_id]
+        session.update(payment_status="paid", status="complete",
+                       payment_intent=payment_intent or "pi_test_" + secrets.token_hex(12))
+        return session
+
+    def listings(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and r.path.startswith(
+            "/v1/checkout/sessions") and not SESSION_PATH.match(r.path.split("?")[0])]
 
     def posted_sessions(self) -> list[Recorded]:
         return [r for r in self.requests
