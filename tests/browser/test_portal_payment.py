@@ -8,7 +8,6 @@ webhook's job records the payment, and the portal shows the invoice among the se
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,42 +15,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from saas.billing.catalog.models import VatCategory, VatRate
-from saas.billing.customers import services as customers
-from saas.billing.documents import delivery, issuing
-from saas.billing.documents import services as documents
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments.models import Payment, PaymentMethod
 from saas.extensions import db
 from saas.tenants import scoping
+from tests.browser.portal_documents import issued_to_a_portal_contact
 from tests.helpers import run_jobs, sent_mails
 
 pytestmark = pytest.mark.browser
-
-
-def _invoice_sent_to_a_portal_contact(app, account) -> tuple[str, str, str]:
-    """An issued invoice e-mailed to a contact who may use the portal; (e-mail, number,
-    public id)."""
-    email = f"payer-{uuid.uuid4().hex[:12]}@example.com"
-    with app.app_context(), scoping.tenant_context(account.tenant_id):
-        vat = VatRate(code="25", name="Standard", rate=Decimal(25),
-                      category=VatCategory.STANDARD)
-        db.session.add(vat)
-        customer = customers.create_customer({"name": "Fjellbakeriet AS", "country": "NO",
-                                              "currency": "NOK", "language": "nb"})
-        customers.add_contact(customer, {"name": "Kari Fjell", "email": email,
-                                         "portal_access": True, "receives_invoices": True})
-        db.session.flush()
-        invoice = documents.create_document(DocumentKind.INVOICE, customer)
-        documents.add_line(invoice, {"description": "Service av steinovn",
-                                     "quantity": Decimal(1), "unit_price": Decimal("4990.50"),
-                                     "vat_rate_id": vat.id})
-        issuing.issue_document(invoice)
-        delivery.send_document(invoice, email)
-        number, public_id = invoice.number, invoice.public_id
-        db.session.commit()
-    return email, number, public_id
 
 
 def _mails_to(app, email: str) -> list:
@@ -69,7 +41,9 @@ def test_a_customer_pays_an_emailed_invoice_online(
 ):
     monkeypatch.setitem(live_app.config, "STRIPE_DEMO", True)  # no Stripe key: the demo
     page = browser_page
-    email, number, public_id = _invoice_sent_to_a_portal_contact(live_app, owner_account)
+    email, number, public_id = issued_to_a_portal_contact(
+        live_app, owner_account, DocumentKind.INVOICE, customer="Fjellbakeriet AS",
+        contact="Kari Fjell", line="Service av steinovn", price="4990.50", send=True)
     with live_app.app_context():
         run_jobs(live_app)  # the worker sends the invoice
     [invoice_mail] = _mails_to(live_app, email)
