@@ -31,3 +31,14 @@ def day_and_tenants(day: str | None, slug: str | None) -> tuple[date | None, lis
     if tenant_id is None:
         raise click.BadParameter(f"No tenant is called {slug!r}.", param_hint="--tenant")
     return on, [tenant_id]
+
+
+def tenants_of(slug: str | None) -> list[tuple[int, str]]:
+    """(id, slug) of every tenant, or of the --tenant one; a usage error if unknown."""
+    statement = select(Tenant.id, Tenant.slug).order_by(Tenant.id)
+    if slug is not None:
+        statement = statement.where(Tenant.slug == slug)
+    tenants = [tuple(row) for row in db.session.execute(statement)]  # tenants are global
+    if slug is not None and not tenants:
+        raise click.BadParameter(f"no tenant has the slug {slug!r}", param_hint="--tenant")
+    return tenants

@@ -24,9 +24,9 @@ from sqlalchemy.orm import selectinload, undefer
 from saas.billing.documents import chain
 from saas.billing.documents.models import Document, NumberSeries
 from saas.billing.documents.states import DocumentKind
+from saas.cli_args import tenants_of
 from saas.extensions import db
 from saas.tenants import scoping
-from saas.tenants.models import Tenant
 
 documents = AppGroup("documents", help="Sales documents.")
 
@@ -47,12 +47,7 @@ class Report:
               help="Check only this tenant (default: every tenant).")
 def verify_command(slug: str | None) -> None:
     """Recompute the hash chain of every number series; exit 1 if anything is broken."""
-    statement = select(Tenant.id, Tenant.slug).order_by(Tenant.id)
-    if slug is not None:
-        statement = statement.where(Tenant.slug == slug)
-    tenants = db.session.execute(statement).all()  # the tenants table is global
-    if slug is not None and not tenants:
-        raise click.BadParameter(f"no tenant has the slug {slug!r}", param_hint="--tenant")
+    tenants = tenants_of(slug)
 
     report = Report()
     if sys.stdout.isatty():

@@ -18,9 +18,9 @@ from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.payments import ledger
 from saas.billing.payments.models import JournalEntry
+from saas.cli_args import tenants_of
 from saas.extensions import db
 from saas.tenants import scoping
-from saas.tenants.models import Tenant
 
 payments = AppGroup("payments", help="Payments and the journal.")
 
@@ -51,12 +51,7 @@ def post_missing(tenant_id: int) -> tuple[int, list[str]]:
               help="Only this tenant (default: every tenant).")
 def post_missing_command(slug: str | None) -> None:
     """Post issued invoices and credit notes that have no journal entry yet."""
-    statement = select(Tenant.id, Tenant.slug).order_by(Tenant.id)
-    if slug is not None:
-        statement = statement.where(Tenant.slug == slug)
-    tenants = db.session.execute(statement).all()  # the tenants table is global
-    if slug is not None and not tenants:
-        raise click.BadParameter(f"no tenant has the slug {slug!r}", param_hint="--tenant")
+    tenants = tenants_of(slug)
     total = 0
     for tenant_id, tenant_slug in tenants:
         count, unsettled = post_missing(tenant_id)

@@ -7,7 +7,7 @@ larger one by a job on the default queue, whose page polls its progress.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
@@ -313,50 +313,48 @@ def accept(bank_line_id: int) -> Response:
     return redirect_to(_next_url(found))
 
 
-@bp.route("/lines/<int:bank_line_id>/ignore", methods=["POST"])
-@requires(BANK_STAFF)
-def ignore(bank_line_id: int) -> Response:
-    """Take the line out of the queue, with the reason."""
+def _change_line(bank_line_id: int, change: Callable[[BankLine], None], done: str,
+                 back: Callable[[BankLine], str]) -> Response:
+    """Apply a change to one line and commit; the line's page with the reason if refused."""
     found = get_or_404(BankLine, bank_line_id)
     try:
-        services.ignore_line(found, request.form.get("reason", ""), user_id=current_user.id)
+        change(found)
         db.session.commit()
     except BankImportError as exc:
         db.session.rollback()
         return _line_page(db.session.get(BankLine, bank_line_id), str(exc), status=422)
-    flash(f"Line {found.position} ignored.", "success")
-    return redirect_to(_next_url(found))
+    flash(done.format(position=found.position), "success")
+    return redirect_to(back(found))
+
+
+def _line_url(found: BankLine) -> str:
+    return url_for("bank.line", bank_line_id=found.id)
+
+
+@bp.route("/lines/<int:bank_line_id>/ignore", methods=["POST"])
+@requires(BANK_STAFF)
+def ignore(bank_line_id: int) -> Response:
+    """Take the line out of the queue, with the reason."""
+    return _change_line(bank_line_id, lambda line: services.ignore_line(
+        line, request.form.get("reason", ""), user_id=current_user.id),
+        "Line {position} ignored.", _next_url)
 
 
 @bp.route("/lines/<int:bank_line_id>/restore", methods=["POST"])
 @requires(BANK_STAFF)
 def restore(bank_line_id: int) -> Response:
     """Put an ignored line back in the queue."""
-    found = get_or_404(BankLine, bank_line_id)
-    try:
-        services.restore_line(found, user_id=current_user.id)
-        db.session.commit()
-    except BankImportError as exc:
-        db.session.rollback()
-        return _line_page(db.session.get(BankLine, bank_line_id), str(exc), status=422)
-    flash(f"Line {found.position} is back in the queue.", "success")
-    return redirect_to(url_for("bank.line", bank_line_id=found.id))
+    return _change_line(bank_line_id, lambda line: services.restore_line(
+        line, user_id=current_user.id), "Line {position} is back in the queue.", _line_url)
 
 
 @bp.route("/lines/<int:bank_line_id>/undo", methods=["POST"])
 @requires(BANK_STAFF)
 def undo(bank_line_id: int) -> Response:
     """Reverse the payment booked from the line; the line waits in the queue again."""
-    found = get_or_404(BankLine, bank_line_id)
-    try:
-        services.undo_line(found, user_id=current_user.id)
-        db.session.commit()
-    except BankImportError as exc:
-        db.session.rollback()
-        return _line_page(db.session.get(BankLine, bank_line_id), str(exc), status=422)
-    flash(f"The booking of line {found.position} is undone; the line waits in the queue.",
-          "success")
-    return redirect_to(url_for("bank.line", bank_line_id=found.id))
+    return _change_line(bank_line_id, lambda line: services.undo_line(
+        line, user_id=current_user.id),
+        "The booking of line {position} is undone; the line waits in the queue.", _line_url)
 
 
 # --- CSV mappings ----------------------------------------------------------------------
