@@ -59,9 +59,11 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, object]:
-    # A database of its own on the server, emptied at the start of the run; fakeredis only
-    # when no server could be had (tests/run.py says so).
-    redis_url = make_url_redis_db(REDIS_URL, 15) if REDIS_URL else "fakeredis://"
+    # A database of its own on the server (15, or TEST_REDIS_DB so that two runs on one
+    # machine keep out of each other's queues), emptied at the start of the run; fakeredis
+    # only when no server could be had (tests/run.py says so).
+    redis_db = int(os.environ.get("TEST_REDIS_DB", "15"))
+    redis_url = make_url_redis_db(REDIS_URL, redis_db) if REDIS_URL else "fakeredis://"
     config: dict[str, object] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
