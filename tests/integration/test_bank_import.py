@@ -319,7 +319,13 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
 
     one_by_one, set_wise = booked(1000), booked(1)
     assert set_wise == one_by_one
-    assert len(set_wise["payments"]) == 4 and len(set_wise["journal"]) == 4 + 4
+    assert len(set_wise["payments"]) == 4 and len(set_wise["journal"]) == 4
+    # One receipt per payment: the bank debited, what it settles and the rest credited.
+    receipts = {entry[4]: [line[:3] for line in entry[6]] for entry in set_wise["journal"]}
+    assert receipts[2] == [("1920", D("2000"), 0), ("1500", 0, D("2000"))]
+    assert receipts[3] == [("1920", D("350"), 0), ("1500", 0, D("300")), ("2900", 0, D("50"))]
+    assert receipts[4] == [("1920", D("1480"), 0), ("1500", 0, D("480")),
+                           ("2900", 0, D("1000"))]
 
 
 @pytest.mark.postgres

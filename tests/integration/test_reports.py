@@ -113,9 +113,10 @@ def test_the_journal_shows_the_entries_of_the_period_with_their_lines(books, cli
     page = clients[Role.ACCOUNTANT].get(url(books, "/journal"),
                                         query_string={"from": "2026-10-01",
                                                       "to": "2026-10-31"})
-    assert page.text.count('class="entry-head"') == 4  # an invoice, two payments, one allocation
+    # An invoice and two payments (the one settling an invoice as it came, a receipt).
+    assert page.text.count('class="entry-head"') == 3
     assert "Invoice INV-2026-00001" in page.text  # issued 20 Oct
-    assert "Payment allocated to Invoice INV-2026-00003" in page.text
+    assert "Payment from Fjord Bakeri AS" in page.text
     assert "Invoice INV-2026-00002" not in page.text  # issued in September
     assert "1500</span> Receivables" in page.text and "20001" in page.text
 
@@ -125,12 +126,12 @@ def test_the_trial_balance_adds_up_and_receivables_are_what_is_open(books, clien
                                         query_string={"from": "2026-10-01",
                                                       "to": "2026-10-31"})
     # Receivables: 3,125.00 open at the end (Fjord's 1,875.00, Havbris's 1,250.00), after
-    # October's invoice (125.00) and allocation (100.00); 150.00 received in October, of
-    # which Havbris's 50.00 is still credit.
+    # October's invoice (125.00) and Fjord's receipt settling 100.00; 150.00 received in
+    # October, of which Havbris's 50.00 is still credit (the receipt went to receivables).
     assert cells(page.text, "account-NOK-1500") == ["3,100.00", "125.00", "100.00",
                                                     "3,125.00"]
     assert cells(page.text, "account-NOK-1920") == ["0.00", "150.00", "0.00", "150.00"]
-    assert cells(page.text, "account-NOK-2900") == ["0.00", "100.00", "150.00", "-50.00"]
+    assert cells(page.text, "account-NOK-2900") == ["0.00", "0.00", "50.00", "-50.00"]
     footer = page.text.split('id="trial-balance-NOK"')[1].split("<tfoot>")[1]
     debit, credit, closing = re.findall(r'<td class="num">(.*?)</td>', footer)
     assert debit == credit and closing == "0.00"

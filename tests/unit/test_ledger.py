@@ -22,6 +22,7 @@ from saas.billing.payments.ledger import (
     balanced,
     document_postings,
     payment_postings,
+    receipt_postings,
 )
 from saas.billing.tax import VatRow
 
@@ -85,6 +86,28 @@ def test_an_allocation_moves_credit_onto_receivables():
     assert sides(postings) == [(CUSTOMER_CREDIT, D("500.00"), 0, ""),
                                (RECEIVABLES, 0, D("500.00"), "")]
     assert all(p.customer_id == 3 for p in postings) and balanced(postings)
+
+
+@pytest.mark.parametrize("amount, allocated", [("1000", "1000"), ("1200", "1000"),
+                                               ("0.01", "0.01"), ("350", "300")])
+def test_a_receipt_is_the_payment_and_its_allocations_netted(amount, allocated):
+    amount, allocated = D(amount), D(allocated)
+    receipt = receipt_postings("bank", 7, amount, allocated)
+    separate = payment_postings("received", "bank", 7, amount) + allocation_postings(
+        7, allocated)
+    assert balanced(receipt)
+    for account in (BANK, RECEIVABLES, CUSTOMER_CREDIT):
+        assert (sum((p.debit - p.credit for p in receipt if p.account == account), D(0))
+                == sum((p.debit - p.credit for p in separate if p.account == account), D(0)))
+    assert all(p.debit or p.credit for p in receipt)  # no line of nothing
+    assert len(receipt) == (2 if amount == allocated else 3)
+
+
+@pytest.mark.parametrize("amount, allocated", [("100", "0"), ("100", "100.01"),
+                                               ("100", "-1")])
+def test_a_receipt_settles_something_and_not_more_than_came(amount, allocated):
+    with pytest.raises(ValueError, match="cannot settle"):
+        receipt_postings("bank", 7, D(amount), D(allocated))
 
 
 def test_an_unbalanced_posting_is_refused_before_it_is_written():

@@ -17,10 +17,16 @@ Postings:
 - a payment received: debit the method's account, credit customer credit. Allocating it
   to an invoice: debit customer credit, credit receivables. So money always goes in as
   the customer's credit, and allocations move it onto invoices; what is not allocated is
-  the credit the customer has.
+  the credit the customer has. A payment that settles invoices as it is recorded (a bank
+  line booked, a card payment) is one entry, the receipt: the method's account debited,
+  receivables credited what it settles and customer credit the rest — the same amounts
+  as the payment's entry and its allocations' entries, netted (``receipt_postings``).
 - a refund: debit customer credit, credit the method's account.
 - a credit note applied to an invoice: nothing (both sides are receivables).
 - undoing: an entry with every line of the original the other way round (``reverses_id``).
+  Undoing an allocation made in a receipt posts the allocation's postings the other way
+  round, and undoing the payment then posts its payment postings the other way round
+  (``reverses_id`` the receipt): the receipt is undone in the same steps as separate entries.
 
 Amounts are in the document's or payment's currency (``JournalEntry.currency``); every
 entry balances (``balanced``), which the tests check for every posting.
@@ -112,6 +118,20 @@ def payment_postings(payment_kind: str, method: str, customer_id: int,
             _side(CUSTOMER_CREDIT, amount, not received, customer_id=customer_id)]
 
 
+def receipt_postings(method: str, customer_id: int, amount: Decimal,
+                     allocated: Decimal) -> list[Posting]:
+    """Pure: money received, ``allocated`` of it settling invoices at once: the payment's
+    and the allocations' postings netted into one entry."""
+    if not ZERO < allocated <= amount:
+        raise ValueError(f"a receipt of {amount} cannot settle {allocated}")
+    postings = [Posting(METHOD_ACCOUNTS[PaymentMethod(method)], debit=amount),
+                Posting(RECEIVABLES, credit=allocated, customer_id=customer_id)]
+    if amount > allocated:
+        postings.append(Posting(CUSTOMER_CREDIT, credit=amount - allocated,
+                                customer_id=customer_id))
+    return postings
+
+
 def allocation_postings(customer_id: int, amount: Decimal) -> list[Posting]:
     """Pure: the customer's credit moved onto an invoice."""
     return [Posting(CUSTOMER_CREDIT, debit=amount, customer_id=customer_id),
@@ -140,11 +160,16 @@ def post_document(document: Document) -> JournalEntry | None:
                   document_id=document.id)
 
 
-def post_payment(payment: Payment) -> JournalEntry:
-    """Post money received (into customer credit) or refunded (out of it)."""
+def post_payment(payment: Payment, allocated: Decimal = ZERO) -> JournalEntry:
+    """Post money received (into customer credit) or refunded (out of it); a payment
+    received that settles ``allocated`` of invoices at once is posted as a receipt, and
+    its allocations have no entries of their own."""
     what = "Payment from" if payment.kind == PaymentKind.RECEIVED else "Refund to"
-    return _write(payment_postings(payment.kind, payment.method, payment.customer_id,
-                                   payment.amount),
+    postings = (receipt_postings(payment.method, payment.customer_id, payment.amount,
+                                 allocated) if allocated else
+                payment_postings(payment.kind, payment.method, payment.customer_id,
+                                 payment.amount))
+    return _write(postings,
                   posted_on=payment.received_on, kind=str(payment.kind),
                   description=f"{what} {payment.customer.name}", currency=payment.currency,
                   payment_id=payment.id)
@@ -173,16 +198,43 @@ def _reverse(entry: JournalEntry | None, posted_on: date) -> JournalEntry | None
                   allocation_id=entry.allocation_id, reverses_id=entry.id)
 
 
+def _turned(postings: list[Posting]) -> list[Posting]:
+    return [Posting(p.account, debit=p.credit, credit=p.debit, customer_id=p.customer_id,
+                    vat_code=p.vat_code) for p in postings]
+
+
+def _payment_entry(payment_id: int) -> JournalEntry | None:
+    """The payment's own entry (or receipt), not its allocations' nor a reversal."""
+    return db.session.scalar(select(JournalEntry).where(
+        JournalEntry.payment_id == payment_id, JournalEntry.allocation_id.is_(None),
+        JournalEntry.reverses_id.is_(None)))
+
+
 def reverse_allocation(allocation: Allocation, on: date) -> JournalEntry | None:
-    """Post the undoing of an allocation on the day (a credit note's has nothing to undo)."""
+    """Post the undoing of an allocation on the day (a credit note's has nothing to undo):
+    its own entry turned round, or, made in a receipt, its postings turned round."""
     original = db.session.scalar(select(JournalEntry).where(
         JournalEntry.allocation_id == allocation.id, JournalEntry.reverses_id.is_(None)))
-    return _reverse(original, on)
+    if original is not None or allocation.payment_id is None:
+        return _reverse(original, on)
+    receipt = _payment_entry(allocation.payment_id)
+    if receipt is None:  # a payment never posted: nothing to undo in the books
+        return None
+    invoice = allocation.invoice
+    return _write(_turned(allocation_postings(invoice.customer_id, allocation.amount)),
+                  posted_on=on, kind="reversal",
+                  description=f"Reversal: Payment allocated to {invoice.title}",
+                  currency=invoice.currency, payment_id=allocation.payment_id,
+                  allocation_id=allocation.id, reverses_id=receipt.id)
 
 
 def reverse_payment(payment: Payment, on: date) -> JournalEntry | None:
-    """Post the undoing of a payment (its allocations are undone one by one before)."""
-    original = db.session.scalar(select(JournalEntry).where(
-        JournalEntry.payment_id == payment.id, JournalEntry.allocation_id.is_(None),
-        JournalEntry.reverses_id.is_(None)))
-    return _reverse(original, on)
+    """Post the undoing of a payment (its allocations are undone one by one before): its
+    payment postings turned round, whether its entry was those or a receipt."""
+    original = _payment_entry(payment.id)
+    if original is None:
+        return None
+    return _write(_turned(payment_postings(payment.kind, payment.method,
+                                           payment.customer_id, payment.amount)),
+                  posted_on=on, kind="reversal", description=f"Reversal: {original.description}",
+                  currency=original.currency, payment_id=payment.id, reverses_id=original.id)

@@ -206,9 +206,10 @@ def record_payment(customer: Customer, amount: Decimal, received_on: date, *,
     db.session.flush()
     if bank_line is not None:
         bank_line.status = BankLineStatus.MATCHED
-    ledger.post_payment(payment)
     for invoice, part in requested:
-        _allocate(payment, invoice, part, received_on, user_id)
+        _allocate(payment, invoice, part, received_on, user_id, post=False)
+    # One entry, the receipt, for the money and what it settles (ledger.receipt_postings).
+    ledger.post_payment(payment, sum((part for _, part in requested), ZERO))
     audit.record("payments.recorded", payment,
                  f"Payment of {amount} {currency} from {customer.name} ({method.label})",
                  user_id=user_id)
@@ -278,13 +279,15 @@ def allocate_all(payment: Payment, parts: Sequence[tuple[Document, Decimal]], *,
 
 
 def _allocate(payment: Payment, invoice: Document, amount: Decimal, on: date,
-              user_id: int | None) -> Allocation:
+              user_id: int | None, *, post: bool = True) -> Allocation:
+    """``post``: the allocation's own entry (not when the payment's receipt carries it)."""
     allocation = Allocation(invoice_id=invoice.id, invoice=invoice, payment=payment,
                             amount=amount, allocated_on=on, created_by_id=user_id)
     db.session.add(allocation)
     db.session.flush()
     _settle(invoice, user_id)
-    ledger.post_allocation(allocation)
+    if post:
+        ledger.post_allocation(allocation)
     return allocation
 
 

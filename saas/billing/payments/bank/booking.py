@@ -6,9 +6,9 @@ bank_line=line)``, each in a savepoint. From ``BULK_FROM`` lines on (on PostgreS
 very rows ``record_payment`` would write are written set-wise, ``CHUNK`` lines at a time:
 the matched invoices are locked and read again first (what another transaction settled
 meanwhile is not settled twice: a share is cut to what is still open, the rest is
-credit); then the plan travels as JSON (``rows.as_json``), and one INSERT ... SELECT each
-writes the payments, their journal entries and lines (the lines from ``ledger``'s own
-postings), the allocations and theirs, the audit rows; one UPDATE each the invoices'
+credit); then the plan travels as JSON (``rows.as_json``), and one INSERT ... SELECT
+writes the payments, their receipts (one journal entry each, its lines from ``ledger``'s
+own receipt postings), the allocations, the audit rows; one UPDATE each the invoices'
 paid totals and states and the bank lines. ``reverse_payment`` undoes either kind the
 same way; a test books the same statement both ways and compares every row.
 """
@@ -114,13 +114,15 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
     invoices = _lock_invoices({s.invoice_id for b in bookings for s in b.match.shares})
     payments, shares = [], []
     for b in bookings:
+        parts = _plan(b, invoices)
         payments.append({"line": b.line_id, "customer": b.match.customer_id,
                          "day": b.booked_on, "amount": b.amount, "currency": b.currency,
                          "reference": b.reference.strip()[:140], "note": b.match.reason[:300],
-                         "confidence": b.match.confidence})
+                         "confidence": b.match.confidence,
+                         "allocated": sum((part for _, part in parts), ZERO)})
         shares += [{"line": b.line_id, "position": position, "invoice": invoice_id,
                     "amount": part, "day": b.booked_on}
-                   for position, (invoice_id, part) in enumerate(_plan(b, invoices))]
+                   for position, (invoice_id, part) in enumerate(parts)]
     settled, moved = _settle(invoices, {share["invoice"] for share in shares})
     values = {"t": scoping.require_tenant_id(), "now": utcnow(), "user": user_id,
               "acting": g.get("acting_tenant_id") if has_request_context() else None,
@@ -141,16 +143,14 @@ _AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, 
 
 @cache
 def _statements() -> dict[str, Any]:
-    """The SQL of a booked set: the payments, their journal, allocations and audit in one
-    statement (each INSERT in a CTE takes the ids the one before returned), then the
-    invoices and the lines. The journal lines are ``ledger``'s own postings."""
-    payment_lines = _journal_lines("pay_entry", "pay", ledger.payment_postings(
-        PaymentKind.RECEIVED, PaymentMethod.BANK, -1, Decimal(1)))
-    allocation_lines = _journal_lines("alloc_entry", "alloc", ledger.allocation_postings(
-        -1, Decimal(1)))
+    """The SQL of a booked set: the payments, their receipts (one journal entry each),
+    allocations and audit in one statement (each INSERT in a CTE takes the ids the one
+    before returned), then the invoices and the lines. The journal lines are ``ledger``'s
+    own receipt postings."""
     booked = (
         "WITH plan AS (SELECT * FROM json_to_recordset(CAST(:plan AS json)) AS p(line int,"
-        " customer int, day date, amount text, currency text, reference text)),"
+        " customer int, day date, amount text, currency text, reference text,"
+        " allocated numeric)),"
         " pay AS (INSERT INTO payments (tenant_id, customer_id, kind, received_on, amount,"
         " currency, method, reference, note, bank_line_id, created_at, created_by_id)"
         " SELECT :t, customer, :received, day, CAST(amount AS numeric), currency, :method,"
@@ -161,26 +161,19 @@ def _statements() -> dict[str, Any]:
         " left('Payment from ' || c.name, 300), pay.currency, pay.id, :now FROM pay"
         " JOIN customers AS c ON c.id = pay.customer_id ORDER BY pay.id"
         " RETURNING id, payment_id),"
-        f" pay_lines AS ({payment_lines} RETURNING 1),"
+        f" pay_lines AS ({_receipt_lines()} RETURNING 1),"
         " share AS (SELECT * FROM json_to_recordset(CAST(:shares AS json)) AS s(line int,"
         " position int, invoice int, amount numeric, day date)),"
         " alloc AS (INSERT INTO allocations (tenant_id, invoice_id, payment_id, amount,"
         " allocated_on, created_at, created_by_id) SELECT :t, share.invoice, pay.id,"
         " share.amount, share.day, :now, :user FROM share JOIN pay ON pay.bank_line_id ="
-        " share.line ORDER BY pay.id, share.position"
-        " RETURNING id, invoice_id, payment_id, amount, allocated_on),"
-        " alloc_entry AS (INSERT INTO journal_entries (tenant_id, posted_on, kind,"
-        " description, currency, payment_id, allocation_id, created_at) SELECT :t,"
-        " alloc.allocated_on, 'allocation', left(:allocated_to || d.number, 300), d.currency,"
-        " alloc.payment_id, alloc.id, :now FROM alloc JOIN documents AS d ON d.id ="
-        " alloc.invoice_id ORDER BY alloc.id RETURNING id, allocation_id),"
-        f" alloc_lines AS ({allocation_lines} RETURNING 1),"
+        " share.line ORDER BY pay.id, share.position RETURNING 1),"
         f" audit AS ({_AUDIT} SELECT :t, :now, :user, :acting, 'payments.recorded',"
         " 'Payment', CAST(pay.id AS text), left('Payment of ' || plan.amount || ' ' ||"
         " plan.currency || ' from ' || c.name || ' (' || :method_label || ')', 500), '{}'"
         " FROM pay JOIN plan ON plan.line = pay.bank_line_id JOIN customers AS c"
         " ON c.id = pay.customer_id ORDER BY pay.id RETURNING 1)"
-        " SELECT (SELECT count(*) FROM pay_lines), (SELECT count(*) FROM alloc_lines),"
+        " SELECT (SELECT count(*) FROM pay_lines), (SELECT count(*) FROM alloc),"
         " (SELECT count(*) FROM audit)")
     return {name: text(sql) for name, sql in (
         ("booked", booked),
@@ -197,32 +190,30 @@ def _statements() -> dict[str, Any]:
     )}
 
 
-def _journal_lines(entries: str, source: str, postings: list[ledger.Posting]) -> str:
-    """Journal lines for each entry of a CTE, as the postings of an amount of 1 say.
-
-    ``ledger`` posts a payment and an allocation linearly in the amount (each line the
-    whole amount, on its side), so its postings for 1, and for the customer -1, are the
-    pattern; ``source`` is the CTE of the payments or allocations the entries are of.
-    """
+def _receipt_lines() -> str:
+    """The journal lines of each receipt (``pay_entry``), as ``ledger.receipt_postings``
+    says: its pattern is read from the postings of a receipt of 3 settling 1, each amount
+    standing for the payment's amount (3), what it settles (1) or the rest (2). A line of
+    0 is not written (nothing settled: the payment's postings; all settled: no credit)."""
+    amounts = {Decimal(3): "pay.amount", Decimal(1): "plan.allocated",
+               Decimal(2): "pay.amount - plan.allocated"}
+    postings = ledger.receipt_postings(PaymentMethod.BANK, -1, Decimal(3), Decimal(1))
     rows = []
     for position, posting in enumerate(postings):
-        if (posting.debit, posting.credit) not in ((1, 0), (0, 1)) or posting.vat_code:
-            raise ValueError(f"not a posting of the whole amount: {posting}")
-        rows.append(f"({position}, '{posting.account}', {posting.debit == 1},"
-                    f" {posting.customer_id == -1})")
-    if not ledger.balanced(postings):
-        raise ValueError(f"unbalanced postings: {postings}")
+        if posting.vat_code or posting.customer_id not in (None, -1):
+            raise ValueError(f"not a receipt's posting: {posting}")
+        rows.append(f"({position}, '{posting.account}', {bool(posting.debit)},"
+                    f" {posting.customer_id == -1},"
+                    f" {amounts[posting.debit or posting.credit]})")
     # Rows written by this statement are seen through the CTEs' RETURNING, not the tables.
-    customer = "pay.customer_id" if source == "pay" else "payer.customer_id"
-    join = (f"JOIN pay ON pay.id = {entries}.payment_id" if source == "pay" else
-            f"JOIN alloc ON alloc.id = {entries}.allocation_id"
-            " JOIN pay AS payer ON payer.id = alloc.payment_id")
     return ("INSERT INTO journal_lines (tenant_id, entry_id, account, customer_id, debit,"
-            f" credit, vat_code) SELECT :t, {entries}.id, k.account, CASE WHEN k.customer"
-            f" THEN {customer} END, CASE WHEN k.debit THEN {source}.amount ELSE 0 END,"
-            f" CASE WHEN k.debit THEN 0 ELSE {source}.amount END, '' FROM {entries} {join}"
-            f" CROSS JOIN (VALUES {', '.join(rows)}) AS k(position, account, debit, customer)"
-            f" ORDER BY {entries}.id, k.position")
+            " credit, vat_code) SELECT :t, pay_entry.id, k.account, CASE WHEN k.customer"
+            " THEN pay.customer_id END, CASE WHEN k.debit THEN k.amount ELSE 0 END,"
+            " CASE WHEN k.debit THEN 0 ELSE k.amount END, '' FROM pay_entry"
+            " JOIN pay ON pay.id = pay_entry.payment_id JOIN plan ON plan.line ="
+            " pay.bank_line_id CROSS JOIN LATERAL (VALUES"
+            f" {', '.join(rows)}) AS k(position, account, debit, customer, amount)"
+            " WHERE k.amount <> 0 ORDER BY pay_entry.id, k.position")
 
 
 def _audit_user(user_id: int | None) -> int | None:
