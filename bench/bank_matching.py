@@ -21,7 +21,10 @@ Timed, in the same process:
 - ``import_match_s``: ``bank.services.import_statement`` (read, check, save the statement
   and its lines, load candidates with a few queries, match, book the sure lines through
   ``bank.booking``: payments, allocations, journal, invoice states, audit) and the
-  commit: the application's own code, as the upload page and the job run it;
+  commit: the application's own code, as the upload page and the job run it. Timed as
+  the parse is, the best of 3: the first two imports are rolled back, the last one is
+  committed, and its commit's time is added (``import_runs_s``, ``commit_s``);
+  ``import_phases`` says where the best run's time went;
 - ``ratio`` = ``import_match_s`` / ``parse_only_s`` (target: at most 3).
 
 Then checked: every KID, number and amount+name line booked, the unknown ones waiting;
@@ -67,6 +70,7 @@ from saas.tenants import services as tenant_services
 from saas.tenants.models import BankAccount
 
 LINES, INVOICES, PER_CUSTOMER = 10_000, 100_000, 5
+IMPORT_RUNS = 3
 RATIO_TARGET = 3
 PROFILE = "--profile" in sys.argv[1:]
 IBAN = "NO9386011117947"
@@ -237,27 +241,45 @@ def main(line_count: int = LINES, invoice_count: int = INVOICES) -> None:
         assert sum(len(s.lines) for s in parsed) == line_count
         parse_s = min(parse_times)
 
+        # The import is timed as the parse is, the best of 3: the first two are rolled
+        # back (nothing of them stays), the last is committed and its commit timed too.
+        runs = 1 if PROFILE else IMPORT_RUNS
+        import_times, best_phases = [], {}
+        phases = timed_phases()
         with scoping.tenant_context(tenant_id):
-            account = db.session.get(BankAccount, account_id)
-            phases = timed_phases()
-            profiler = cProfile.Profile() if PROFILE else None
+            for run in range(runs):
+                account = db.session.get(BankAccount, account_id)
+                phases.clear()
+                profiler = cProfile.Profile() if PROFILE else None
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                result = services.import_statement(data, "bench.xml", account)
+                db.session.flush()
+                import_times.append(time.perf_counter() - started)
+                if profiler:
+                    profiler.disable()
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                if import_times[-1] == min(import_times):
+                    best_phases = dict(phases)
+                if run < runs - 1:
+                    db.session.rollback()
+                    gc.collect()
             started = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            result = services.import_statement(data, "bench.xml", account)
             db.session.commit()
-            import_s = time.perf_counter() - started
-            if profiler:
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        print(f"parsed in {parse_s:.3f} s, imported and matched in {import_s:.3f} s",
+            commit_s = time.perf_counter() - started
+        import_s = min(import_times) + commit_s
+        print(f"parsed in {parse_s:.3f} s, imported and matched in {import_s:.3f} s"
+              f" (runs: {', '.join(f'{t:.3f}' for t in import_times)}; commit {commit_s:.3f})",
               flush=True)
         results.update(check(tenant_id, kinds, line_count))
         results["import_summary"] = result.summary
-        # match_s includes candidates_s; the rest: the statement row, checks, audit, commit.
-        phases["other_s"] = round(import_s - sum(v for k, v in phases.items()
-                                                  if k != "candidates_s"), 3)
-        results["import_phases"] = phases
+        # match_s includes candidates_s; the rest: the statement row, checks, audit.
+        best_phases["other_s"] = round(min(import_times) - sum(
+            v for k, v in best_phases.items() if k != "candidates_s"), 3)
+        results["import_phases"] = best_phases
+        results["import_runs_s"] = [round(t, 3) for t in import_times]
+        results["commit_s"] = round(commit_s, 3)
     results.update({
         "parse_only_s": round(parse_s, 3), "import_match_s": round(import_s, 3),
         "ratio": round(import_s / parse_s, 2), "ratio_target": RATIO_TARGET,
