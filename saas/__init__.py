@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from saas import config as settings
 from saas.extensions import csrf, db, limiter, login_manager, migrate
@@ -24,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+    _trust_proxies(app)
 
     db.init_app(app)
     _configure_sqlite(app)
@@ -55,6 +57,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe the X-Forwarded-* headers of as many proxies as TRUSTED_PROXIES says.
+
+    Behind a load balancer the peer is the proxy; the client's address (recorded when a
+    quote is accepted) is in X-Forwarded-For. With no trusted proxy the header is ignored:
+    anyone can send one.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _configure_sqlite(app: Flask) -> None:

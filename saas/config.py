@@ -49,6 +49,9 @@ def from_environment() -> dict[str, object]:
         "SWEEP_THREADS": int(os.environ.get("SWEEP_THREADS", "4")),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+        # (werkzeug's ProxyFix); 0 believes none, so request.remote_addr is the peer.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
