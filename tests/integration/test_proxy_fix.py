@@ -25,19 +25,23 @@ def shop(db_session):
 def accepted_from(app, outbox, client, shop, headers: dict[str, str]) -> str:
     signed_in(app, outbox, client, shop)
     url = f"/p/{shop.slug}/documents/{shop.quote_a.public_id}/accept"
-    response = client.post(url, data={"name": "Anna Alfa"}, headers=headers,
-                           environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    response = client.post(
+        url, data={"name": "Anna Alfa"}, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+    )
     assert response.status_code == 302
     with in_tenant(shop):
         return db.session.scalar(select(QuoteResponse.ip_address))
 
 
-@pytest.mark.parametrize(("hops", "forwarded", "recorded"), [
-    (0, "203.0.113.9", "10.0.0.2"),  # no proxy trusted: the header is ignored
-    (1, "203.0.113.9", "203.0.113.9"),  # one proxy: the address it saw
-    (1, "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # a forged first hop is not believed
-    (2, "198.51.100.1, 203.0.113.9", "198.51.100.1"),  # two proxies in a row
-])
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "recorded"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),  # no proxy trusted: the header is ignored
+        (1, "203.0.113.9", "203.0.113.9"),  # one proxy: the address it saw
+        (1, "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # a forged first hop is not believed
+        (2, "198.51.100.1, 203.0.113.9", "198.51.100.1"),  # two proxies in a row
+    ],
+)
 def test_the_recorded_address_is_the_clients_behind_trusted_proxies(
     app, shop, client, outbox, monkeypatch, hops, forwarded, recorded
 ):
