@@ -5,15 +5,12 @@ the sum of their open amounts, with the tenant, the customer and each invoice's 
 and amount in its metadata (no table of our own: the session carries what it is for), and
 an idempotency key per attempt.
 
-The webhook (``/stripe/webhook``) verifies the signature on the raw body, stores the event
-once (``StripeEvent``, the event id unique) and leaves the work to a job:
-``checkout.session.completed`` with ``payment_status`` paid records a Stripe payment,
-allocated to the invoices in the metadata as far as they are still open; the rest is the
-customer's credit. The payment's reference is the payment intent (or the session), so the
-same payment is never recorded twice, whichever event brings it.
-
-One Stripe account serves every tenant for now (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET);
-per-tenant keys and Connect accounts are still to come.
+The session is opened on the tenant's Stripe account (``stripe_connections``: its own
+keys, its Connect account, or the platform's). The webhook's events (``stripe_events``)
+record a paid session as a Stripe payment (``record_checkout_payment``), allocated to the
+invoices in the metadata as far as they are still open; the rest is the customer's credit.
+The payment's reference is the payment intent (or the session), so the same payment is
+never recorded twice, whichever event brings it.
 """
 
 from __future__ import annotations
@@ -23,11 +20,9 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-import stripe
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from saas import clock
 from saas.billing.customers.models import Customer
@@ -37,10 +32,10 @@ from saas.billing.money import minor_unit_exponent
 from saas.billing.payments import services as payments
 from saas.billing.payments.models import Payment, PaymentMethod
 from saas.extensions import db
+from saas.portal import stripe_connections
 from saas.portal.documents import OPEN_STATES
-from saas.portal.models import StripeEvent
 from saas.portal.receipts import send_receipt
-from saas.queue import enqueue, job
+from saas.portal.stripe_connections import StripeAccount
 from saas.tenants.access import tenant_today_of
 from saas.tenants.services import ServiceError
 
@@ -52,7 +47,6 @@ TWO_DECIMAL_AT_STRIPE = frozenset({"ISK", "UGX"})
 # Stripe allows 50 metadata keys; three are ours, one per invoice for the rest.
 MAX_INVOICES = 40
 PAID_EVENT = "checkout.session.completed"
-INTENT_EVENT = "payment_intent.succeeded"
 
 
 class PayRefused(ServiceError):
@@ -82,13 +76,18 @@ def from_minor_units(value: int, currency: str) -> Decimal:
 
 
 def is_configured() -> bool:
-    return bool(current_app.config.get("STRIPE_SECRET_KEY")) or is_demo()
+    """Whether the current tenant can take payments online."""
+    return account() is not None
 
 
 def is_demo() -> bool:
     """No Stripe at all: the demo checkout page stands in for it (`make run`)."""
-    config = current_app.config
-    return bool(config.get("STRIPE_DEMO")) and not config.get("STRIPE_SECRET_KEY")
+    return stripe_connections.is_demo()
+
+
+def account() -> StripeAccount | None:
+    """The Stripe account the current tenant's payments go through."""
+    return stripe_connections.account_of_current_tenant()
 
 
 def _demo_serializer() -> URLSafeSerializer:
@@ -110,14 +109,6 @@ def demo_paid_event(session: dict) -> dict:
     return {"id": f"evt_demo_{secrets.token_hex(12)}", "object": "event", "type": PAID_EVENT,
             "livemode": False, "created": int(clock.now().timestamp()),
             "data": {"object": paid}}
-
-
-def client() -> stripe.StripeClient:
-    config = current_app.config
-    base = config.get("STRIPE_API_BASE")
-    return stripe.StripeClient(config["STRIPE_SECRET_KEY"],
-                               base_addresses={"api": base} if base else None,
-                               max_network_retries=1)
 
 
 def payable_invoices(customer_id: int, public_ids: list[str]) -> list[Document]:
@@ -176,7 +167,10 @@ def start_checkout(tenant_id: int, customer: Customer, invoices: list[Document],
     }
     if email:
         params["customer_email"] = email
-    if is_demo():
+    paying = account()
+    if paying is None:
+        raise PayRefused("Paying online is not available.")
+    if paying.is_demo:
         session_id = f"cs_demo_{secrets.token_hex(12)}"
         token = _demo_serializer().dumps({
             "id": session_id, "object": "checkout.session", "currency": currency.lower(),
@@ -184,69 +178,12 @@ def start_checkout(tenant_id: int, customer: Customer, invoices: list[Document],
             "success_url": success_url, "cancel_url": cancel_url, "description": names})
         return Checkout(session_id, url_for("portal.demo_checkout", token=token), amount,
                         currency)
-    session = client().v1.checkout.sessions.create(
-        params=params, options={"idempotency_key": f"portal-pay-{uuid.uuid4()}"})
+    session = paying.client().v1.checkout.sessions.create(
+        params=params, options=paying.options(idempotency_key=f"portal-pay-{uuid.uuid4()}"))
     return Checkout(session.id, session.url, amount, currency)
 
 
-# --- webhooks ----------------------------------------------------------------------------
-
-
-def tenant_of(event: dict) -> int | None:
-    """The tenant an event is for, from the metadata our sessions carry."""
-    obj = (event.get("data") or {}).get("object") or {}
-    value = (obj.get("metadata") or {}).get("tenant_id")
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def store_event(event: dict) -> StripeEvent | None:
-    """Keep a verified event once (in the current tenant) and ask for it to be processed.
-
-    None when it was stored before: a redelivery.
-    """
-    event_id = str(event["id"])
-    if db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)):
-        return None
-    row = StripeEvent(event_id=event_id, type=str(event.get("type", ""))[:100], payload=event)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:  # the same event, stored by a request running at the same time
-        return None
-    enqueue(process_stripe_event, row.id, tenant_id=row.tenant_id,
-            job_id=f"stripe-event-{event_id}")
-    return row
-
-
-@job
-def process_stripe_event(event_row_id: int) -> None:
-    row = db.session.get(StripeEvent, event_row_id, with_for_update=True)
-    if row is None or row.processed_at is not None:
-        return
-    row.outcome = handle_event(row)[:300]
-    row.processed_at = clock.now()
-
-
-def handle_event(row: StripeEvent) -> str:
-    """Act on one stored event; returns what was done."""
-    obj = row.payload["data"]["object"]
-    if row.type == INTENT_EVENT:
-        # Our sessions give their payment intents the same metadata; whichever of the two
-        # events comes first records the payment, under the payment intent's id.
-        if obj.get("status") != "succeeded":
-            return f"ignored: payment intent {obj.get('status')}"
-        return record_checkout_payment(
-            {"id": obj["id"], "payment_intent": obj["id"], "metadata": obj.get("metadata"),
-             "amount_total": obj.get("amount_received") or obj["amount"],
-             "currency": obj["currency"]}, row.tenant_id)
-    if row.type != PAID_EVENT:
-        return f"ignored: {row.type}"
-    if obj.get("payment_status") != "paid":
-        return f"ignored: payment status {obj.get('payment_status')}"
-    return record_checkout_payment(obj, row.tenant_id)
+# --- recording what was paid ----------------------------------------------------------------
 
 
 def record_checkout_payment(session: dict, tenant_id: int) -> str:

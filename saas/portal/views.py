@@ -27,7 +27,7 @@ from saas.billing.documents.states import DocumentKind
 from saas.billing.reminders.letter import bank_rows
 from saas.extensions import db, limiter
 from saas.htmx import render
-from saas.portal import documents, links, quotes, stripe_payments, visitors
+from saas.portal import documents, links, quotes, stripe_events, stripe_payments, visitors
 from saas.portal.models import LinkPurpose
 from saas.tenants import services
 from saas.tenants.access import tenant_today
@@ -316,7 +316,7 @@ def demo_checkout(token: str) -> Response:
     if session is None or session["metadata"].get("tenant_id") != str(g.tenant.id):
         abort(404)
     if request.method == "POST":
-        stripe_payments.store_event(stripe_payments.demo_paid_event(session))
+        stripe_events.store_event(stripe_payments.demo_paid_event(session))
         db.session.commit()
         return redirect(session["success_url"])
     currency = session["currency"].upper()

@@ -53,6 +53,7 @@ from tests.factories import (
     ReminderPauseFactory,
     ReminderPolicyFactory,
     SiteFactory,
+    StripeConnectionFactory,
     StripeEventFactory,
     TenantFactory,
     TodoFactory,
@@ -149,6 +150,7 @@ ONE_OF_EACH = (
     lambda t: PortalLinkFactory(tenant=t),
     lambda t: QuoteResponseFactory(tenant=t),
     lambda t: StripeEventFactory(tenant=t),
+    lambda t: StripeConnectionFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
