@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.portal.payment_settings import bp as payment_settings_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
@@ -139,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(todos_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
+    app.register_blueprint(payment_settings_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(stripe_webhook_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
@@ -50,6 +51,8 @@ FAILURE_EVENTS = (INTENT_FAILED, ASYNC_FAILED)
 SUCCESS_EVENTS = (PAID_EVENT, INTENT_EVENT, "checkout.session.async_payment_succeeded")
 # A stored event whose job has not run after this long is taken to be lost.
 LOST_AFTER = timedelta(minutes=15)
+# How long the portal tells a customer that their last payment failed.
+FAILURE_SHOWN = timedelta(days=14)
 
 
 def tenant_of(event: dict) -> int | None:
@@ -202,3 +205,33 @@ def retry_stripe_events() -> dict[str, int]:
     done = retry_due_events()
     return {"retried": len(done),
             "processed": sum(1 for r in done if r.status == EventStatus.PROCESSED)}
+
+
+# --- what the customer is told -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedPayment:
+    at: datetime
+    amount: Decimal | None
+    currency: str
+    reason: str
+
+
+def latest_failure(customer_id: int, *, within: timedelta = FAILURE_SHOWN) -> FailedPayment | None:
+    """The customer's last attempt to pay, if it failed lately and nothing was paid since."""
+    row = db.session.scalar(
+        select(StripeEvent)
+        .where(StripeEvent.customer_id == customer_id,
+               StripeEvent.status == EventStatus.PROCESSED,
+               StripeEvent.type.in_((*FAILURE_EVENTS, *SUCCESS_EVENTS)),
+               StripeEvent.received_at >= clock.now() - within)
+        .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(1))
+    if row is None or row.type not in FAILURE_EVENTS:
+        return None
+    obj = row.payload["data"]["object"]
+    currency = str(obj.get("currency") or "").upper()
+    units = obj.get("amount") if row.type == INTENT_FAILED else obj.get("amount_total")
+    amount = stripe_payments.from_minor_units(units, currency) if units and currency else None
+    return FailedPayment(at=row.received_at, amount=amount, currency=currency,
+                         reason=row.outcome.removeprefix("payment failed: "))

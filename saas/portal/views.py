@@ -29,6 +29,7 @@ from saas.extensions import db, limiter
 from saas.htmx import render
 from saas.portal import documents, links, quotes, stripe_events, stripe_payments, visitors
 from saas.portal.models import LinkPurpose
+from saas.portal.stripe_connections import KeysUnreadable, StripeAccount
 from saas.tenants import services
 from saas.tenants.access import tenant_today
 from saas.tenants.models import Branding
@@ -163,9 +164,21 @@ def documents_list() -> Response:
     if contact is None:
         return _sign_in_first()
     listing = documents.customer_documents(contact.customer_id)
+    account = _payment_account()
     return render("portal/documents.html", contact=contact, customer=contact.customer,
                   listing=listing, today=tenant_today(), status_word=documents.status_word,
-                  can_pay=stripe_payments.is_configured())
+                  can_pay=account is not None, test_mode=account is not None
+                  and account.test_mode, failure=stripe_events.latest_failure(
+                      contact.customer_id))
+
+
+def _payment_account() -> StripeAccount | None:
+    """The tenant's Stripe account; None (no Pay button) also when its keys are unreadable."""
+    try:
+        return stripe_payments.account()
+    except KeysUnreadable:
+        log.exception("tenant %s: its Stripe keys cannot be decrypted", g.tenant.id)
+        return None
 
 
 @bp.route("/pay", methods=["POST"])
@@ -176,7 +189,7 @@ def pay() -> WerkzeugResponse:
         return _sign_in_first()
     back = url_for("portal.documents_list", _external=True)
     try:
-        if not stripe_payments.is_configured():
+        if _payment_account() is None:
             raise stripe_payments.PayRefused("Paying online is not available.")
         invoices = stripe_payments.payable_invoices(contact.customer_id,
                                                     request.form.getlist("invoice"))

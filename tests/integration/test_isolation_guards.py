@@ -189,6 +189,7 @@ OBJECT_FACTORIES = {
     "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
     "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
     "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
+    "stripe_event_id": lambda tenant: StripeEventFactory(tenant=tenant),
 }
 
 

@@ -482,7 +482,7 @@ def test_without_stripe_reconciling_does_nothing(app, shop, monkeypatch):
     monkeypatch.setitem(app.config, "STRIPE_DEMO", True)  # the demo has no API to ask
     assert reconcile_checkouts()["sessions"] == 0
     result = app.test_cli_runner().invoke(args=["portal", "reconcile"])
-    assert result.exit_code != 0 and "not configured" in result.output
+    assert result.exit_code != 0 and "has no Stripe to ask" in result.output
 
 
 def test_the_scheduler_reconciles_every_hour(app):
