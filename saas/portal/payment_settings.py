@@ -37,8 +37,9 @@ EVENT_TYPES = (
 )
 
 
-def _page(keys_form: OwnKeysForm | None = None, connect_form: ConnectForm | None = None,
-          status: int = 200) -> Response:
+def _page(
+    keys_form: OwnKeysForm | None = None, connect_form: ConnectForm | None = None, status: int = 200
+) -> Response:
     connection = stripe_connections.connection_of_current_tenant()
     try:
         account, unreadable = stripe_connections.account_of(connection), False
@@ -47,11 +48,17 @@ def _page(keys_form: OwnKeysForm | None = None, connect_form: ConnectForm | None
     platform = stripe_connections.platform_account()
     return render(
         "settings/payments.html",
-        connection=connection, account=account, unreadable=unreadable,
-        platform=platform, connect_possible=platform is not None and not platform.is_demo,
-        keys_form=keys_form or OwnKeysForm(), connect_form=connect_form or ConnectForm(),
+        connection=connection,
+        account=account,
+        unreadable=unreadable,
+        platform=platform,
+        connect_possible=platform is not None and not platform.is_demo,
+        keys_form=keys_form or OwnKeysForm(),
+        connect_form=connect_form or ConnectForm(),
         webhook_url=absolute_url("stripe_webhook.tenant_webhook", tenant_slug=g.tenant.slug),
-        event_types=EVENT_TYPES, status=status)
+        event_types=EVENT_TYPES,
+        status=status,
+    )
 
 
 @bp.route("")
@@ -67,15 +74,19 @@ def save_keys() -> Response:
     if form.validate_on_submit():
         try:
             connection = stripe_connections.save_own_keys(
-                form.secret_key.data, form.webhook_secret.data, user_id=current_user.id)
+                form.secret_key.data, form.webhook_secret.data, user_id=current_user.id
+            )
         except stripe_connections.ConnectionRefused as exc:
             db.session.rollback()
             form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
             mode = "live" if connection.livemode else "test mode"
-            flash(f"Your Stripe keys are saved ({mode}). Give Stripe the webhook address"
-                  " below if you have not yet.", "success")
+            flash(
+                f"Your Stripe keys are saved ({mode}). Give Stripe the webhook address"
+                " below if you have not yet.",
+                "success",
+            )
             return redirect_to(url_for("payment_settings.page"))
     return _page(keys_form=form, status=422)
 
@@ -86,15 +97,13 @@ def save_connect() -> Response:
     form = ConnectForm()
     if form.validate_on_submit():
         try:
-            stripe_connections.save_connect_account(form.account_id.data,
-                                                    user_id=current_user.id)
+            stripe_connections.save_connect_account(form.account_id.data, user_id=current_user.id)
         except stripe_connections.ConnectionRefused as exc:
             db.session.rollback()
             form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
-            flash("The Connect account is connected: payments go to it from now on.",
-                  "success")
+            flash("The Connect account is connected: payments go to it from now on.", "success")
             return redirect_to(url_for("payment_settings.page"))
     return _page(connect_form=form, status=422)
 
@@ -104,8 +113,10 @@ def save_connect() -> Response:
 def remove() -> Response:
     if stripe_connections.remove_connection(user_id=current_user.id):
         db.session.commit()
-        flash("Removed. Card payments go through the platform's Stripe account again,"
-              " if it has one.", "success")
+        flash(
+            "Removed. Card payments go through the platform's Stripe account again, if it has one.",
+            "success",
+        )
     return redirect_to(url_for("payment_settings.page"))
 
 
@@ -115,10 +126,16 @@ def remove() -> Response:
 @bp.route("/events")
 @requires(ALL_ROLES)
 def events() -> Response:
-    rows = db.session.scalars(select(StripeEvent).order_by(
-        StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(EVENTS_SHOWN)).all()
-    return render("settings/payment_events.html", events=rows,
-                  failed=sum(1 for row in rows if row.status == EventStatus.FAILED))
+    rows = db.session.scalars(
+        select(StripeEvent)
+        .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())
+        .limit(EVENTS_SHOWN)
+    ).all()
+    return render(
+        "settings/payment_events.html",
+        events=rows,
+        failed=sum(1 for row in rows if row.status == EventStatus.FAILED),
+    )
 
 
 @bp.route("/events/<int:stripe_event_id>/retry", methods=["POST"])

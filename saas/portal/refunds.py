@@ -37,27 +37,47 @@ ZERO = Decimal(0)
 
 
 def stripe_payment_of(payment_intent: str) -> Payment | None:
-    return db.session.scalar(select(Payment).where(
-        Payment.kind == PaymentKind.RECEIVED, Payment.method == PaymentMethod.STRIPE,
-        Payment.reference == payment_intent, Payment.reversed_at.is_(None)))
+    return db.session.scalar(
+        select(Payment).where(
+            Payment.kind == PaymentKind.RECEIVED,
+            Payment.method == PaymentMethod.STRIPE,
+            Payment.reference == payment_intent,
+            Payment.reversed_at.is_(None),
+        )
+    )
 
 
 def refunded_already(payment: Payment) -> Decimal:
     """What of the payment intent's money is recorded as refunded."""
-    return Decimal(db.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(
-            Payment.customer_id == payment.customer_id, Payment.kind == PaymentKind.REFUND,
-            Payment.method == PaymentMethod.STRIPE, Payment.reference == payment.reference,
-            Payment.currency == payment.currency, Payment.reversed_at.is_(None))))
+    return Decimal(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                Payment.customer_id == payment.customer_id,
+                Payment.kind == PaymentKind.REFUND,
+                Payment.method == PaymentMethod.STRIPE,
+                Payment.reference == payment.reference,
+                Payment.currency == payment.currency,
+                Payment.reversed_at.is_(None),
+            )
+        )
+    )
 
 
 def make_room(payment: Payment, amount: Decimal) -> None:
     """Free as much of the payment as the refund needs, by the rule above."""
-    room = max(min(payments.unallocated(payment),
-                   payments.customer_credit(payment.customer_id, payment.currency)), ZERO)
+    room = max(
+        min(
+            payments.unallocated(payment),
+            payments.customer_credit(payment.customer_id, payment.currency),
+        ),
+        ZERO,
+    )
     short = amount - room
-    live = sorted((a for a in payment.allocations if a.reversed_at is None),
-                  key=lambda a: (a.allocated_on, a.id), reverse=True)
+    live = sorted(
+        (a for a in payment.allocations if a.reversed_at is None),
+        key=lambda a: (a.allocated_on, a.id),
+        reverse=True,
+    )
     for allocation in live:
         if short <= 0:
             break
@@ -78,14 +98,20 @@ def record_charge_refunds(charge: dict) -> tuple[str, int | None]:
     currency = str(charge["currency"]).upper()
     if currency != payment.currency:
         raise ValueError(f"refund in {currency} of a payment in {payment.currency}")
-    refunded = min(from_minor_units(charge.get("amount_refunded") or 0, currency),
-                   payment.amount)
+    refunded = min(from_minor_units(charge.get("amount_refunded") or 0, currency), payment.amount)
     amount = refunded - refunded_already(payment)
     if amount <= 0:
         return f"already recorded: {refunded} {currency} refunded", payment.customer_id
     make_room(payment, amount)
-    refund = payments.refund(payment.customer, amount, tenant_today_of(require_tenant_id()),
-                             currency=currency, method=PaymentMethod.STRIPE,
-                             reference=payment.reference)
-    return (f"refund {refund.id} of {amount} {currency} recorded (payment {payment.id})",
-            payment.customer_id)
+    refund = payments.refund(
+        payment.customer,
+        amount,
+        tenant_today_of(require_tenant_id()),
+        currency=currency,
+        method=PaymentMethod.STRIPE,
+        reference=payment.reference,
+    )
+    return (
+        f"refund {refund.id} of {amount} {currency} recorded (payment {payment.id})",
+        payment.customer_id,
+    )

@@ -79,8 +79,9 @@ def store_event(event: dict) -> StripeEvent | None:
             db.session.add(row)
     except IntegrityError:  # the same event, stored by a request running at the same time
         return None
-    enqueue(process_stripe_event, row.id, tenant_id=row.tenant_id,
-            job_id=f"stripe-event-{event_id}")
+    enqueue(
+        process_stripe_event, row.id, tenant_id=row.tenant_id, job_id=f"stripe-event-{event_id}"
+    )
     return row
 
 
@@ -104,7 +105,9 @@ def process(row: StripeEvent) -> None:
         row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         row.next_attempt_at = (
             clock.now() + timedelta(minutes=intervals[row.attempts - 1])
-            if row.attempts <= len(intervals) else None)
+            if row.attempts <= len(intervals)
+            else None
+        )
         return
     row.status, row.outcome = EventStatus.PROCESSED, outcome[:300]
     row.processed_at, row.next_attempt_at = clock.now(), None
@@ -131,9 +134,15 @@ def handle_event(row: StripeEvent) -> tuple[str, int | None]:
         if obj.get("status") != "succeeded":
             return f"ignored: payment intent {obj.get('status')}", customer_id
         return stripe_payments.record_checkout_payment(
-            {"id": obj["id"], "payment_intent": obj["id"], "metadata": obj.get("metadata"),
-             "amount_total": obj.get("amount_received") or obj["amount"],
-             "currency": obj["currency"]}, row.tenant_id), customer_id
+            {
+                "id": obj["id"],
+                "payment_intent": obj["id"],
+                "metadata": obj.get("metadata"),
+                "amount_total": obj.get("amount_received") or obj["amount"],
+                "currency": obj["currency"],
+            },
+            row.tenant_id,
+        ), customer_id
     if row.type == PAID_EVENT:
         if obj.get("payment_status") != "paid":
             return f"ignored: payment status {obj.get('payment_status')}", customer_id
@@ -158,10 +167,12 @@ def due_events(now, *, every_failed: bool = False) -> list[StripeEvent]:
     failed = StripeEvent.status == EventStatus.FAILED
     if not every_failed:
         failed = and_(failed, StripeEvent.next_attempt_at <= now)
-    lost = and_(StripeEvent.status == EventStatus.RECEIVED,
-                StripeEvent.received_at <= now - LOST_AFTER)
-    return list(db.session.scalars(
-        select(StripeEvent).where(or_(failed, lost)).order_by(StripeEvent.id)))
+    lost = and_(
+        StripeEvent.status == EventStatus.RECEIVED, StripeEvent.received_at <= now - LOST_AFTER
+    )
+    return list(
+        db.session.scalars(select(StripeEvent).where(or_(failed, lost)).order_by(StripeEvent.id))
+    )
 
 
 @dataclass(frozen=True)
@@ -178,12 +189,18 @@ def retry_event(row: StripeEvent) -> Retried:
     db.session.refresh(row, with_for_update=True)
     if row.status != EventStatus.PROCESSED:
         process(row)
-    return Retried(row.tenant_id, row.event_id, row.type, row.status.value,
-                   row.outcome if row.status == EventStatus.PROCESSED else row.last_error)
+    return Retried(
+        row.tenant_id,
+        row.event_id,
+        row.type,
+        row.status.value,
+        row.outcome if row.status == EventStatus.PROCESSED else row.last_error,
+    )
 
 
-def retry_due_events(*, every_failed: bool = False,
-                     tenant_ids: list[int] | None = None) -> list[Retried]:
+def retry_due_events(
+    *, every_failed: bool = False, tenant_ids: list[int] | None = None
+) -> list[Retried]:
     """Process again every due event, tenant by tenant, one transaction per event."""
     done: list[Retried] = []
     now = clock.now()
@@ -203,8 +220,10 @@ def retry_due_events(*, every_failed: bool = False,
 def retry_stripe_events() -> dict[str, int]:
     """Scheduler job: process again the events whose processing failed (or got lost)."""
     done = retry_due_events()
-    return {"retried": len(done),
-            "processed": sum(1 for r in done if r.status == EventStatus.PROCESSED)}
+    return {
+        "retried": len(done),
+        "processed": sum(1 for r in done if r.status == EventStatus.PROCESSED),
+    }
 
 
 # --- what the customer is told -------------------------------------------------------------
@@ -222,16 +241,24 @@ def latest_failure(customer_id: int, *, within: timedelta = FAILURE_SHOWN) -> Fa
     """The customer's last attempt to pay, if it failed lately and nothing was paid since."""
     row = db.session.scalar(
         select(StripeEvent)
-        .where(StripeEvent.customer_id == customer_id,
-               StripeEvent.status == EventStatus.PROCESSED,
-               StripeEvent.type.in_((*FAILURE_EVENTS, *SUCCESS_EVENTS)),
-               StripeEvent.received_at >= clock.now() - within)
-        .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(1))
+        .where(
+            StripeEvent.customer_id == customer_id,
+            StripeEvent.status == EventStatus.PROCESSED,
+            StripeEvent.type.in_((*FAILURE_EVENTS, *SUCCESS_EVENTS)),
+            StripeEvent.received_at >= clock.now() - within,
+        )
+        .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())
+        .limit(1)
+    )
     if row is None or row.type not in FAILURE_EVENTS:
         return None
     obj = row.payload["data"]["object"]
     currency = str(obj.get("currency") or "").upper()
     units = obj.get("amount") if row.type == INTENT_FAILED else obj.get("amount_total")
     amount = stripe_payments.from_minor_units(units, currency) if units and currency else None
-    return FailedPayment(at=row.received_at, amount=amount, currency=currency,
-                         reason=row.outcome.removeprefix("payment failed: "))
+    return FailedPayment(
+        at=row.received_at,
+        amount=amount,
+        currency=currency,
+        reason=row.outcome.removeprefix("payment failed: "),
+    )

@@ -37,7 +37,8 @@ def _verified(secret: str | None) -> dict | Response:
         return Response("Stripe is not configured.\n", status=400, mimetype="text/plain")
     try:
         event = stripe.Webhook.construct_event(
-            request.get_data(), request.headers.get("Stripe-Signature", ""), secret)
+            request.get_data(), request.headers.get("Stripe-Signature", ""), secret
+        )
     except (ValueError, stripe.SignatureVerificationError):
         return Response("Bad signature.\n", status=400, mimetype="text/plain")
     return event.to_dict()
@@ -79,8 +80,11 @@ def webhook() -> Response:
     with scoping.tenant_context(tenant_id):
         if account := event.get("account"):
             connection = stripe_connections.connection_of_current_tenant()
-            if (connection is None or connection.kind != ConnectionKind.CONNECT
-                    or connection.account_id != account):
+            if (
+                connection is None
+                or connection.kind != ConnectionKind.CONNECT
+                or connection.account_id != account
+            ):
                 return _ignored(event, f"{account} is not tenant {tenant_id}'s account")
         stripe_events.store_event(event)
         db.session.commit()
