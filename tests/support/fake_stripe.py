@@ -73,9 +73,14 @@ class FakeStripe:
 
             def _record(self, form: dict[str, str]) -> None:
                 with fake.lock:
-                    fake.requests.append(Recorded(self.command, self.path,
-                                                  {k.lower(): v for k, v in self.headers.items()},
-                                                  form))
+                    fake.requests.append(
+                        Recorded(
+                            self.command,
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            form,
+                        )
+                    )
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
@@ -131,19 +136,29 @@ class FakeStripe:
             elif match := METADATA.match(name):
                 metadata[match.group(1)] = value
         # The nested names as the library encodes them: line_items[0][price_data][currency].
-        amount = sum(int(item.get("price_data][unit_amount", 0)) * int(item.get("quantity", 1))
-                     for item in items.values())
+        amount = sum(
+            int(item.get("price_data][unit_amount", 0)) * int(item.get("quantity", 1))
+            for item in items.values()
+        )
         currencies = {item.get("price_data][currency") for item in items.values()}
         session_id = f"cs_test_{secrets.token_hex(16)}"
         session = {
-            "id": session_id, "object": "checkout.session", "mode": form.get("mode"),
-            "amount_total": amount, "amount_subtotal": amount,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": form.get("mode"),
+            "amount_total": amount,
+            "amount_subtotal": amount,
             "currency": currencies.pop() if len(currencies) == 1 else None,
-            "metadata": metadata, "payment_status": "unpaid", "status": "open",
-            "payment_intent": None, "created": int(time.time()),
-            "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
+            "metadata": metadata,
+            "payment_status": "unpaid",
+            "status": "open",
+            "payment_intent": None,
+            "created": int(time.time()),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
             "client_reference_id": form.get("client_reference_id"),
-            "url": f"{self.url}/checkout/{session_id}", "livemode": False,
+            "url": f"{self.url}/checkout/{session_id}",
+            "livemode": False,
         }
         self.sessions[session_id] = session
         self.owners[session_id] = owner
@@ -152,18 +167,23 @@ class FakeStripe:
     def list_sessions(self, query: dict[str, str], owner: tuple[str, str] = ("", "")) -> dict:
         """A page of the account's sessions, newest first, as Stripe lists them."""
         with self.lock:
-            newest_first = [s for s in reversed(self.sessions.values())
-                            if self.owners.get(s["id"]) == owner]
+            newest_first = [
+                s for s in reversed(self.sessions.values()) if self.owners.get(s["id"]) == owner
+            ]
         newest_first.sort(key=lambda s: s["created"], reverse=True)  # stable: newest made first
         if "created[gte]" in query:
             since = int(query["created[gte]"])
             newest_first = [s for s in newest_first if s["created"] >= since]
         if after := query.get("starting_after"):
             ids = [s["id"] for s in newest_first]
-            newest_first = newest_first[ids.index(after) + 1:] if after in ids else []
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else []
         limit = int(query.get("limit") or 10)
-        return {"object": "list", "url": "/v1/checkout/sessions", "data": newest_first[:limit],
-                "has_more": len(newest_first) > limit}
+        return {
+            "object": "list",
+            "url": "/v1/checkout/sessions",
+            "data": newest_first[:limit],
+            "has_more": len(newest_first) > limit,
+        }
 
     def mark_paid(self, session_id: str, payment_intent: str | None = None) -> dict:
         """The customer paid on Stripe's page: the session is complete (no webhook sent)."""
@@ -171,10 +191,16 @@ class FakeStripe:
         intent_id = payment_intent or "pi_test_" + secrets.token_hex(12)
         session.update(payment_status="paid", status="complete", payment_intent=intent_id)
         self.intents[intent_id] = {
-            "id": intent_id, "object": "payment_intent", "amount": session["amount_total"],
-            "amount_received": session["amount_total"], "currency": session["currency"],
-            "metadata": dict(session["metadata"]), "status": "succeeded",
-            "livemode": False, "created": int(time.time())}
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": session["amount_total"],
+            "currency": session["currency"],
+            "metadata": dict(session["metadata"]),
+            "status": "succeeded",
+            "livemode": False,
+            "created": int(time.time()),
+        }
         self.owners[intent_id] = self.owners[session_id]
         return session
 
@@ -183,12 +209,18 @@ class FakeStripe:
         return self.owners[object_id][1]
 
     def listings(self) -> list[Recorded]:
-        return [r for r in self.requests if r.method == "GET" and r.path.startswith(
-            "/v1/checkout/sessions") and not SESSION_PATH.match(r.path.split("?")[0])]
+        return [
+            r
+            for r in self.requests
+            if r.method == "GET"
+            and r.path.startswith("/v1/checkout/sessions")
+            and not SESSION_PATH.match(r.path.split("?")[0])
+        ]
 
     def posted_sessions(self) -> list[Recorded]:
-        return [r for r in self.requests
-                if r.method == "POST" and r.path == "/v1/checkout/sessions"]
+        return [
+            r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"
+        ]
 
 
 def _error(message: str) -> dict:
