@@ -25,9 +25,18 @@ from saas.billing.documents.printing import stored_or_preview_pdf
 from saas.billing.documents.services import document_totals
 from saas.billing.documents.states import DocumentKind
 from saas.billing.reminders.letter import bank_rows
+from saas.billing.reports.ageing import BUCKETS as AGEING_BUCKETS
 from saas.extensions import db, limiter
 from saas.htmx import render
-from saas.portal import documents, links, quotes, stripe_events, stripe_payments, visitors
+from saas.portal import (
+    documents,
+    links,
+    quotes,
+    statement,
+    stripe_events,
+    stripe_payments,
+    visitors,
+)
 from saas.portal.models import LinkPurpose
 from saas.portal.stripe_connections import KeysUnreadable, StripeAccount
 from saas.tenants import services
@@ -179,6 +188,46 @@ def _payment_account() -> StripeAccount | None:
     except KeysUnreadable:
         log.exception("tenant %s: its Stripe keys cannot be decrypted", g.tenant.id)
         return None
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _statement() -> statement.PortalStatement | None:
+    contact = g.portal_visitor.contact
+    if contact is None:
+        return None
+    return statement.portal_statement(contact.customer, request.args.get("currency"),
+                                      _day("from"), _day("to"), tenant_today())
+
+
+@bp.route("/statement")
+def account_statement() -> Response:
+    """The signed-in contact's customer's account: balance, ageing, movements (R6.1).
+
+    Only for a signed-in contact: a document link opens one document, not the account.
+    """
+    found = _statement()
+    if found is None:
+        return _sign_in_first()
+    return render("portal/statement.html", found=found, s=found.statement,
+                  buckets=AGEING_BUCKETS, customer=g.portal_visitor.contact.customer)
+
+
+@bp.route("/statement.pdf")
+def statement_pdf() -> Response:
+    found = _statement()
+    if found is None:
+        return _sign_in_first()
+    s = found.statement
+    response = Response(statement.statement_pdf(s, tenant_today()), mimetype="application/pdf")
+    name = f"statement-{s.customer.number}-{s.date_from}-{s.date_to}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response
 
 
 @bp.route("/pay", methods=["POST"])
