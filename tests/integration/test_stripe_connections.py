@@ -296,3 +296,26 @@ def test_reconciling_reads_every_account_and_each_only_for_its_tenant(
     assert listed_with == {"Bearer sk_test_platform0000000", f"Bearer {OWN_KEY}"}
     [payment] = stripe_payments_of(shop)
     assert payment.reference == "pi_test_own_account"
+
+
+def test_the_demo_tenant_shows_its_test_mode_keys_a_declined_card_and_an_expired_checkout(
+    app, shop, client, outbox, manager, monkeypatch
+):
+    from saas.portal.demo import seed_stripe
+
+    monkeypatch.setitem(app.config, "STRIPE_DEMO", True)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+    seed_stripe(shop.tenant, own_keys=True)
+    seed_stripe(shop.tenant, own_keys=True)  # seeding again adds nothing
+
+    page = manager.get(settings_url(shop)).get_data(as_text=True)
+    assert "…demo" in page and "Test mode" in page
+    events = manager.get(settings_url(shop, "/events")).get_data(as_text=True)
+    assert events.count("payment failed: Your card was declined.") == 1
+    assert events.count("checkout expired unpaid") == 1
+    signed_in(app, outbox, client, shop)
+    page = client.get(f"/p/{shop.slug}/documents").get_data(as_text=True)
+    assert 'id="payment-failed"' in page
+    # The demo checkout stands in for Stripe, even with the tenant's own (demo) keys.
+    response = pay(client, shop, shop.invoice_a.public_id)
+    assert response.status_code == 303 and "/demo-checkout/" in response.location
