@@ -49,6 +49,7 @@ def test_the_statement_shows_the_balance_by_age_and_the_movements(app, shop, cli
     balance = page[page.index('id="balance-amount">') + 20 :]
     assert balance.startswith(f.money(open_amount - Decimal("10.00"), currency))
     assert number_a in page and "on account" in page
+    assert "Wyciąg z konta" in page  # the customer's language
     assert number_b not in page  # customer B's invoice
     closing = page[page.index('id="closing-balance"') :]
     assert f.money(open_amount - Decimal("10.00"), currency) in closing

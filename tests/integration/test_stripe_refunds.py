@@ -272,6 +272,7 @@ def test_a_failed_payment_is_shown_to_the_customer_and_to_staff(
 
     page = client.get(f"/p/{shop.slug}/documents").get_data(as_text=True)
     assert 'id="payment-failed"' in page and "Your card was declined." in page
+    assert "nie powiodła się" in page  # in the customer's language (Polish)
     staff = make_client(member(shop.tenant, Role.STAFF))
     events = staff.get(f"/t/{shop.slug}/settings/payments/events").get_data(as_text=True)
     assert "payment_intent.payment_failed" in events
