@@ -75,11 +75,6 @@ def from_minor_units(value: int, currency: str) -> Decimal:
     return Decimal(int(value)).scaleb(-stripe_exponent(currency))
 
 
-def is_configured() -> bool:
-    """Whether the current tenant can take payments online."""
-    return account() is not None
-
-
 def is_demo() -> bool:
     """No Stripe at all: the demo checkout page stands in for it (`make run`)."""
     return stripe_connections.is_demo()

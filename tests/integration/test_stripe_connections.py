@@ -35,6 +35,7 @@ from tests.support.fake_stripe import FakeStripe
 OWN_KEY = "sk_test_51OwnKeyOfNordlys0000abcd"
 OWN_SECRET = "whsec_OwnSigningSecretOfNordlys9xyz"
 LIVE_KEY = "sk_live_51LiveKeyOfNordlys0000wxyz"
+TEST_MODE_BADGE = 'class="badge badge-warning test-mode"'
 
 
 @pytest.fixture()
@@ -201,7 +202,7 @@ def test_checkout_and_webhook_go_through_the_tenants_own_account(
     save_keys(manager, shop)
     signed_in(app, outbox, client, shop)
     page = client.get(f"/p/{shop.slug}/documents").get_data(as_text=True)
-    assert "Test mode" in page  # on the pay button's list
+    assert TEST_MODE_BADGE in page and "Tryb testowy" in page  # by the pay button, in Polish
 
     assert pay(client, shop, shop.invoice_a.public_id).status_code == 303
     [request] = fake_stripe.posted_sessions()
@@ -296,6 +297,7 @@ def test_reconciling_reads_every_account_and_each_only_for_its_tenant(
     assert listed_with == {"Bearer sk_test_platform0000000", f"Bearer {OWN_KEY}"}
     [payment] = stripe_payments_of(shop)
     assert payment.reference == "pi_test_own_account"
+    run_jobs(app)  # the receipt goes now, not into the next test's outbox
 
 
 def test_the_demo_tenant_shows_its_test_mode_keys_a_declined_card_and_an_expired_checkout(
@@ -315,7 +317,37 @@ def test_the_demo_tenant_shows_its_test_mode_keys_a_declined_card_and_an_expired
     assert events.count("checkout expired unpaid") == 1
     signed_in(app, outbox, client, shop)
     page = client.get(f"/p/{shop.slug}/documents").get_data(as_text=True)
-    assert 'id="payment-failed"' in page
+    assert 'id="payment-failed"' in page and TEST_MODE_BADGE in page
     # The demo checkout stands in for Stripe, even with the tenant's own (demo) keys.
     response = pay(client, shop, shop.invoice_a.public_id)
     assert response.status_code == 303 and "/demo-checkout/" in response.location
+
+
+def test_a_connect_accounts_refund_is_traced_through_its_payment_intent(
+    app, shop, client, outbox, manager, platform
+):
+    from tests.integration.test_stripe_refunds import refund_event, refunds_of
+
+    manager.post(settings_url(shop, "/connect"), data={"account_id": "acct_1NordlysConnect"})
+    signed_in(app, outbox, client, shop)
+    pay(client, shop, shop.invoice_a.public_id)
+    session = next(iter(platform.sessions.values()))
+    platform.mark_paid(session["id"], payment_intent="pi_test_r")
+    paid = json.loads(completed_event(session, payment_intent="pi_test_r"))
+    paid["account"] = "acct_1NordlysConnect"
+    deliver(client, json.dumps(paid).encode())
+    run_jobs(app)
+
+    refund = json.loads(refund_event(session, session["amount_total"]))
+    refund["account"] = "acct_1NordlysConnect"
+    assert deliver(client, json.dumps(refund).encode()).status_code == 200
+    run_jobs(app)
+
+    [recorded] = refunds_of(shop)
+    assert units_of(recorded.amount) == session["amount_total"]
+    [lookup] = [r for r in platform.requests if r.path == "/v1/payment_intents/pi_test_r"]
+    assert lookup.headers["stripe-account"] == "acct_1NordlysConnect"
+
+
+def units_of(amount) -> int:
+    return int(amount * 100)
