@@ -36,10 +36,17 @@ class DemoSignIn:
 def _demo_contact() -> Contact | None:
     """The portal's demo contact: of the customer with a quote awaiting an answer."""
     return db.session.scalar(
-        select(Contact).join(Document, Document.customer_id == Contact.customer_id)
-        .where(Contact.portal_access.is_(True), Contact.email != "",
-               Document.kind == DocumentKind.QUOTE, Document.status == DocumentStatus.SENT)
-        .order_by(Document.id).limit(1))
+        select(Contact)
+        .join(Document, Document.customer_id == Contact.customer_id)
+        .where(
+            Contact.portal_access.is_(True),
+            Contact.email != "",
+            Document.kind == DocumentKind.QUOTE,
+            Document.status == DocumentStatus.SENT,
+        )
+        .order_by(Document.id)
+        .limit(1)
+    )
 
 
 def demo_sign_in(tenant_slug: str) -> DemoSignIn | None:
@@ -52,8 +59,12 @@ def demo_sign_in(tenant_slug: str) -> DemoSignIn | None:
         if contact is None:
             return None
         url = sign_in_url(contact, DEMO_LINK_LIFETIME)
-        return DemoSignIn(url=url, contact=contact.name, customer=contact.customer.name,
-                          tenant=tenant.display_name)
+        return DemoSignIn(
+            url=url,
+            contact=contact.name,
+            customer=contact.customer.name,
+            tenant=tenant.display_name,
+        )
 
 
 # --- Stripe -----------------------------------------------------------------------------------
@@ -75,23 +86,51 @@ def seed_stripe(tenant: Tenant, *, own_keys: bool) -> None:
         customer = str(contact.customer_id)
         metadata = {"tenant_id": str(tenant.id), "customer_id": customer, "amount": "0"}
         for suffix, kind, obj in (
-            ("declined", "payment_intent.payment_failed",
-             {"id": f"pi_demo_declined_{tenant.id}", "object": "payment_intent",
-              "amount": 125000, "currency": contact.customer.currency.lower(),
-              "status": "requires_payment_method", "metadata": metadata,
-              "last_payment_error": {"code": "card_declined",
-                                     "message": "Your card was declined."}}),
-            ("expired", "checkout.session.expired",
-             {"id": f"cs_demo_expired_{tenant.id}", "object": "checkout.session",
-              "amount_total": 125000, "currency": contact.customer.currency.lower(),
-              "status": "expired", "payment_status": "unpaid", "metadata": metadata}),
+            (
+                "declined",
+                "payment_intent.payment_failed",
+                {
+                    "id": f"pi_demo_declined_{tenant.id}",
+                    "object": "payment_intent",
+                    "amount": 125000,
+                    "currency": contact.customer.currency.lower(),
+                    "status": "requires_payment_method",
+                    "metadata": metadata,
+                    "last_payment_error": {
+                        "code": "card_declined",
+                        "message": "Your card was declined.",
+                    },
+                },
+            ),
+            (
+                "expired",
+                "checkout.session.expired",
+                {
+                    "id": f"cs_demo_expired_{tenant.id}",
+                    "object": "checkout.session",
+                    "amount_total": 125000,
+                    "currency": contact.customer.currency.lower(),
+                    "status": "expired",
+                    "payment_status": "unpaid",
+                    "metadata": metadata,
+                },
+            ),
         ):
             event_id = f"evt_demo_{suffix}_{tenant.id}"
             if db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)):
                 continue
-            row = StripeEvent(event_id=event_id, type=kind, payload={
-                "id": event_id, "object": "event", "type": kind, "livemode": False,
-                "created": int(clock.now().timestamp()), "data": {"object": obj}})
+            row = StripeEvent(
+                event_id=event_id,
+                type=kind,
+                payload={
+                    "id": event_id,
+                    "object": "event",
+                    "type": kind,
+                    "livemode": False,
+                    "created": int(clock.now().timestamp()),
+                    "data": {"object": obj},
+                },
+            )
             db.session.add(row)
             db.session.flush()
             process(row)

@@ -12,10 +12,12 @@ from saas.forms import strip
 class OwnKeysForm(FlaskForm):
     # Password fields: a pasted secret is never sent back to the browser, not even on error.
     # Not the browser's to fill in or remember ("new-password": not a sign-in).
-    secret_key = PasswordField("Secret key", filters=[strip],
-                               render_kw={"autocomplete": "new-password"})
-    webhook_secret = PasswordField("Webhook signing secret", filters=[strip],
-                                   render_kw={"autocomplete": "new-password"})
+    secret_key = PasswordField(
+        "Secret key", filters=[strip], render_kw={"autocomplete": "new-password"}
+    )
+    webhook_secret = PasswordField(
+        "Webhook signing secret", filters=[strip], render_kw={"autocomplete": "new-password"}
+    )
 
 
 class ConnectForm(FlaskForm):
