@@ -60,10 +60,8 @@ class PortalLink(TenantScoped, db.Model):
     token_hash: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[LinkPurpose] = mapped_column(string_enum(LinkPurpose))
     # Who it was sent to. A document's e-mail may go to an address that is no contact.
-    contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"))
-    document_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A sign-in link is used once; a document link is opened as often as it is clicked.
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -91,17 +89,14 @@ class QuoteResponse(TenantScoped, db.Model):
     # The name typed to accept (the customer's signature); on a decline, who declined.
     signed_name: Mapped[str] = mapped_column(String(200), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
-    contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     # The document link it came through, when it did not come from a signed-in contact.
-    link_id: Mapped[int | None] = mapped_column(
-        ForeignKey("portal_links.id", ondelete="SET NULL"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("portal_links.id", ondelete="SET NULL"))
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     responded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The draft order confirmation an acceptance made (R3.2).
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
     order: Mapped[Document | None] = relationship(foreign_keys=[order_id])
@@ -138,15 +133,16 @@ class StripeEvent(TenantScoped, db.Model):
     # What processing did: "payment 12 recorded", "ignored: not paid", ...
     outcome: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[EventStatus] = mapped_column(
-        string_enum(EventStatus), default=EventStatus.RECEIVED,
-        server_default=EventStatus.RECEIVED.value)
+        string_enum(EventStatus),
+        default=EventStatus.RECEIVED,
+        server_default=EventStatus.RECEIVED.value,
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # When a failed event is tried again; None once processed (or not failed).
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The customer a payment, failure or refund was about (the portal shows failures).
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
 
 
 class ConnectionKind(enum.StrEnum):

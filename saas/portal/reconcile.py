@@ -101,16 +101,20 @@ def reconcile(hours: int | None = None) -> ReconcileResult:
         try:
             sessions = list_recent_sessions(hours, account)
         except stripe.StripeError:  # a tenant's revoked key must not stop the others
-            log.exception("listing Checkout Sessions (%s, tenant %s) failed",
-                          account.source, only_tenant)
+            log.exception(
+                "listing Checkout Sessions (%s, tenant %s) failed", account.source, only_tenant
+            )
             result.failed += 1
             continue
         result.sessions += len(sessions)
-        wanted += [(session, tenant_id) for session in sessions
-                   if (tenant_id := _ours(session)) is not None
-                   and only_tenant in (None, tenant_id)]
-    known = {tenant_id for tenant_id, _ in
-             tenants_and_zones({tenant_id for _, tenant_id in wanted})}
+        wanted += [
+            (session, tenant_id)
+            for session in sessions
+            if (tenant_id := _ours(session)) is not None and only_tenant in (None, tenant_id)
+        ]
+    known = {
+        tenant_id for tenant_id, _ in tenants_and_zones({tenant_id for _, tenant_id in wanted})
+    }
     for session, tenant_id in wanted:
         if tenant_id not in known:
             continue
@@ -136,5 +140,9 @@ def reconcile_checkouts() -> dict[str, int]:
     if not is_possible():
         return {"sessions": 0, "paid": 0, "recorded": 0, "failed": 0}
     result = reconcile()
-    return {"sessions": result.sessions, "paid": result.paid,
-            "recorded": len(result.recorded), "failed": result.failed}
+    return {
+        "sessions": result.sessions,
+        "paid": result.paid,
+        "recorded": len(result.recorded),
+        "failed": result.failed,
+    }

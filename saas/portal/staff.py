@@ -37,8 +37,13 @@ def revoke_links(document_id: int) -> Response:
     require_issuer(document)
     count = links.revoke_document_links(document, user_id=current_user.id)
     db.session.commit()
-    flash(f"{count} portal link{'s' if count != 1 else ''} revoked: the e-mailed links no"
-          " longer open it." if count else "No portal link was open.", "success")
+    flash(
+        f"{count} portal link{'s' if count != 1 else ''} revoked: the e-mailed links no"
+        " longer open it."
+        if count
+        else "No portal link was open.",
+        "success",
+    )
     return redirect_to(url_for("documents.show", document_id=document.id))
 
 
@@ -50,8 +55,12 @@ class PortalPanel:
     payment_account: StripeAccount | None = None  # invoices: where card payments go
 
 
-ACCOUNT_WORDS = {"own_keys": "your own Stripe account", "connect": "your Stripe Connect account",
-                 "platform": "the platform's Stripe account", "demo": "the demo checkout"}
+ACCOUNT_WORDS = {
+    "own_keys": "your own Stripe account",
+    "connect": "your Stripe Connect account",
+    "platform": "the platform's Stripe account",
+    "demo": "the demo checkout",
+}
 
 
 def _payment_account() -> StripeAccount | None:
@@ -66,9 +75,12 @@ def portal_panel(document: Document) -> PortalPanel:
     online, a quote's answer."""
     response = quote_response_of(document) if document.kind == DocumentKind.QUOTE else None
     payable = document.kind == DocumentKind.INVOICE and document.number is not None
-    return PortalPanel(live_links=links.live_document_links(document),
-                       first_opened=links.first_opened(document), response=response,
-                       payment_account=_payment_account() if payable else None)
+    return PortalPanel(
+        live_links=links.live_document_links(document),
+        first_opened=links.first_opened(document),
+        response=response,
+        payment_account=_payment_account() if payable else None,
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -40,8 +40,25 @@ from saas.tenants.access import tenant_today_of
 from saas.tenants.services import ServiceError
 
 # Currencies Stripe takes in whole units (https://docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG",
-                          "RWF", "VND", "VUV", "XAF", "XOF", "XPF"})
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
 # Whole-unit currencies in ISO 4217 that Stripe still counts in hundredths.
 TWO_DECIMAL_AT_STRIPE = frozenset({"ISK", "UGX"})
 # Stripe allows 50 metadata keys; three are ours, one per invoice for the rest.
@@ -99,11 +116,20 @@ def demo_session(token: str) -> dict | None:
 
 def demo_paid_event(session: dict) -> dict:
     """The checkout.session.completed event Stripe would send for a paid demo session."""
-    paid = {**session, "payment_status": "paid", "status": "complete",
-            "payment_intent": "pi_demo_" + session["id"].removeprefix("cs_demo_")}
-    return {"id": f"evt_demo_{secrets.token_hex(12)}", "object": "event", "type": PAID_EVENT,
-            "livemode": False, "created": int(clock.now().timestamp()),
-            "data": {"object": paid}}
+    paid = {
+        **session,
+        "payment_status": "paid",
+        "status": "complete",
+        "payment_intent": "pi_demo_" + session["id"].removeprefix("cs_demo_"),
+    }
+    return {
+        "id": f"evt_demo_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": PAID_EVENT,
+        "livemode": False,
+        "created": int(clock.now().timestamp()),
+        "data": {"object": paid},
+    }
 
 
 def payable_invoices(customer_id: int, public_ids: list[str]) -> list[Document]:
@@ -113,21 +139,31 @@ def payable_invoices(customer_id: int, public_ids: list[str]) -> list[Document]:
         raise PayRefused("Tick the invoices you want to pay.")
     if len(wanted) > MAX_INVOICES:
         raise PayRefused("Pay at most %(num)s invoices at once.")
-    invoices = list(db.session.scalars(
-        select(Document).where(Document.customer_id == customer_id,
-                               Document.public_id.in_(wanted),
-                               Document.kind == DocumentKind.INVOICE,
-                               Document.number.is_not(None),
-                               Document.status.in_(OPEN_STATES))
-        .order_by(Document.due_date, Document.id)))
+    invoices = list(
+        db.session.scalars(
+            select(Document)
+            .where(
+                Document.customer_id == customer_id,
+                Document.public_id.in_(wanted),
+                Document.kind == DocumentKind.INVOICE,
+                Document.number.is_not(None),
+                Document.status.in_(OPEN_STATES),
+            )
+            .order_by(Document.due_date, Document.id)
+        )
+    )
     if len(invoices) != len(wanted):
-        raise PayRefused("One of the invoices you ticked is paid already or is not yours."
-                         " Look at the list again.")
+        raise PayRefused(
+            "One of the invoices you ticked is paid already or is not yours."
+            " Look at the list again."
+        )
     if len({invoice.currency for invoice in invoices}) > 1:
         raise PayRefused("Pay invoices in one currency at a time.")
     if any(invoice.open_amount <= 0 for invoice in invoices):
-        raise PayRefused("One of the invoices you ticked is paid already or is not yours."
-                         " Look at the list again.")
+        raise PayRefused(
+            "One of the invoices you ticked is paid already or is not yours."
+            " Look at the list again."
+        )
     return invoices
 
 
@@ -139,21 +175,34 @@ class Checkout:
     currency: str
 
 
-def start_checkout(tenant_id: int, customer: Customer, invoices: list[Document], *,
-                   success_url: str, cancel_url: str, email: str = "") -> Checkout:
+def start_checkout(
+    tenant_id: int,
+    customer: Customer,
+    invoices: list[Document],
+    *,
+    success_url: str,
+    cancel_url: str,
+    email: str = "",
+) -> Checkout:
     """Open a Checkout Session for the open amounts of the invoices (one attempt)."""
     currency = invoices[0].currency
     amount = sum((invoice.open_amount for invoice in invoices), Decimal(0))
-    metadata = {"tenant_id": str(tenant_id), "customer_id": str(customer.id),
-                "amount": str(amount)}
+    metadata = {"tenant_id": str(tenant_id), "customer_id": str(customer.id), "amount": str(amount)}
     for n, invoice in enumerate(invoices, start=1):
         metadata[f"invoice_{n}"] = f"{invoice.public_id}:{invoice.open_amount}"
     names = ", ".join(invoice.number for invoice in invoices)
     params: dict = {
         "mode": "payment",
-        "line_items": [{"quantity": 1, "price_data": {
-            "currency": currency.lower(), "unit_amount": to_minor_units(amount, currency),
-            "product_data": {"name": names[:250]}}}],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": to_minor_units(amount, currency),
+                    "product_data": {"name": names[:250]},
+                },
+            }
+        ],
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
         "client_reference_id": f"{tenant_id}-{customer.id}",
@@ -167,14 +216,22 @@ def start_checkout(tenant_id: int, customer: Customer, invoices: list[Document],
         raise PayRefused("Paying online is not available.")
     if paying.is_demo:
         session_id = f"cs_demo_{secrets.token_hex(12)}"
-        token = _demo_serializer().dumps({
-            "id": session_id, "object": "checkout.session", "currency": currency.lower(),
-            "amount_total": to_minor_units(amount, currency), "metadata": metadata,
-            "success_url": success_url, "cancel_url": cancel_url, "description": names})
-        return Checkout(session_id, url_for("portal.demo_checkout", token=token), amount,
-                        currency)
+        token = _demo_serializer().dumps(
+            {
+                "id": session_id,
+                "object": "checkout.session",
+                "currency": currency.lower(),
+                "amount_total": to_minor_units(amount, currency),
+                "metadata": metadata,
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "description": names,
+            }
+        )
+        return Checkout(session_id, url_for("portal.demo_checkout", token=token), amount, currency)
     session = paying.client().v1.checkout.sessions.create(
-        params=params, options=paying.options(idempotency_key=f"portal-pay-{uuid.uuid4()}"))
+        params=params, options=paying.options(idempotency_key=f"portal-pay-{uuid.uuid4()}")
+    )
     return Checkout(session.id, session.url, amount, currency)
 
 
@@ -186,26 +243,39 @@ def record_checkout_payment(session: dict, tenant_id: int) -> str:
     metadata = session.get("metadata") or {}
     if "customer_id" not in metadata:
         return "ignored: not a portal payment"
-    customer = db.session.scalar(select(Customer).where(
-        Customer.id == int(metadata["customer_id"])).with_for_update())
+    customer = db.session.scalar(
+        select(Customer).where(Customer.id == int(metadata["customer_id"])).with_for_update()
+    )
     if customer is None:
         return "ignored: unknown customer"
     reference = str(session.get("payment_intent") or session["id"])
-    existing = db.session.scalar(select(Payment.id).where(
-        Payment.customer_id == customer.id, Payment.method == PaymentMethod.STRIPE,
-        Payment.reference == reference, Payment.reversed_at.is_(None)))
+    existing = db.session.scalar(
+        select(Payment.id).where(
+            Payment.customer_id == customer.id,
+            Payment.method == PaymentMethod.STRIPE,
+            Payment.reference == reference,
+            Payment.reversed_at.is_(None),
+        )
+    )
     if existing is not None:
         return f"already recorded: payment {existing}"
     currency = str(session["currency"]).upper()
     amount = from_minor_units(session["amount_total"], currency)
     left = amount
     allocations: list[tuple[Document, Decimal]] = []
-    for key in sorted((k for k in metadata if k.startswith("invoice_")),
-                      key=lambda k: int(k.removeprefix("invoice_"))):
+    for key in sorted(
+        (k for k in metadata if k.startswith("invoice_")),
+        key=lambda k: int(k.removeprefix("invoice_")),
+    ):
         public_id, _, asked = metadata[key].partition(":")
-        invoice = db.session.scalar(select(Document).where(
-            Document.public_id == public_id, Document.customer_id == customer.id,
-            Document.kind == DocumentKind.INVOICE, Document.currency == currency))
+        invoice = db.session.scalar(
+            select(Document).where(
+                Document.public_id == public_id,
+                Document.customer_id == customer.id,
+                Document.kind == DocumentKind.INVOICE,
+                Document.currency == currency,
+            )
+        )
         if invoice is None or invoice.status not in OPEN_STATES:
             continue
         part = min(Decimal(asked), invoice.open_amount, left)
@@ -213,9 +283,15 @@ def record_checkout_payment(session: dict, tenant_id: int) -> str:
             allocations.append((invoice, part))
             left -= part
     payment = payments.record_payment(
-        customer, amount, tenant_today_of(tenant_id), method=PaymentMethod.STRIPE,
-        currency=currency, reference=reference, note=f"Stripe {session['id']}",
-        allocations=allocations)
+        customer,
+        amount,
+        tenant_today_of(tenant_id),
+        method=PaymentMethod.STRIPE,
+        currency=currency,
+        reference=reference,
+        note=f"Stripe {session['id']}",
+        allocations=allocations,
+    )
     db.session.flush()
     receipt = send_receipt(payment)
     return f"payment {payment.id} recorded" + ("; receipt e-mailed" if receipt else "")
