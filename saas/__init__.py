@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from saas import config as settings
 from saas.extensions import csrf, db, limiter, login_manager, migrate
@@ -24,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+    _trust_proxies(app)
 
     db.init_app(app)
     _configure_sqlite(app)
@@ -55,6 +57,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe the X-Forwarded-* headers of as many proxies as TRUSTED_PROXIES says.
+
+    Behind a load balancer the peer is the proxy; the client's address (recorded when a
+    quote is accepted) is in X-Forwarded-For. With no trusted proxy the header is ignored:
+    anyone can send one.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _configure_sqlite(app: Flask) -> None:
@@ -104,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.portal.payment_settings import bp as payment_settings_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
@@ -125,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(todos_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
+    app.register_blueprint(payment_settings_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(stripe_webhook_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.

@@ -49,6 +49,9 @@ def from_environment() -> dict[str, object]:
         "SWEEP_THREADS": int(os.environ.get("SWEEP_THREADS", "4")),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+        # (werkzeug's ProxyFix); 0 believes none, so request.remote_addr is the peer.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -68,11 +71,20 @@ def from_environment() -> dict[str, object]:
         "PORTAL_SESSION_HOURS": int(os.environ.get("PORTAL_SESSION_HOURS", 12)),
         "PORTAL_LINK_RATE_LIMIT": os.environ.get("PORTAL_LINK_RATE_LIMIT",
                                                  "5 per minute; 50 per day"),
-        # Online payment in the portal (Stripe Checkout), one account for all tenants for
-        # now. STRIPE_API_BASE points the stripe library elsewhere (the tests' fake Stripe).
+        # Online payment in the portal (Stripe Checkout): the platform's account, which
+        # tenants use unless they connect their own keys or a Connect account (settings).
+        # STRIPE_API_BASE points the stripe library elsewhere (the tests' fake Stripe).
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        # Fernet keys (comma separated; the first encrypts) for tenants' own Stripe keys.
+        # Unset, a key is derived from SECRET_KEY: fine for development, not production.
+        "STRIPE_KEYS_ENCRYPTION_KEY": os.environ.get("STRIPE_KEYS_ENCRYPTION_KEY") or None,
+        # A failed webhook event is tried again after these minutes, then given up.
+        "STRIPE_EVENT_RETRY_MINUTES": tuple(
+            int(n) for n in os.environ.get("STRIPE_EVENT_RETRY_MINUTES", "5,30,120,720").split(",")
+            if n
+        ),
         # Without a Stripe key, `make run` pays on a demo checkout page of our own.
         "STRIPE_DEMO": _bool("STRIPE_DEMO", False),
         # Every hour, Checkout Sessions of these last hours are read again from Stripe and

@@ -9,6 +9,7 @@ from rq import cron
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
 from saas.portal.reconcile import reconcile_checkouts
+from saas.portal.stripe_events import retry_stripe_events
 
 # Hourly: each tenant's reminders go out soon after midnight where the tenant is.
 cron.register(run_sweep, queue_name="billing", cron="5 * * * *", name="reminder-sweep")
@@ -17,3 +18,6 @@ cron.register(run_recurring, queue_name="billing", cron="15 * * * *", name="recu
 # Hourly: Stripe payments whose webhook never came (does nothing without a Stripe key).
 cron.register(reconcile_checkouts, queue_name="billing", cron="35 * * * *",
               name="stripe-reconcile")
+# Every ten minutes: Stripe events whose processing failed, when their retry is due.
+cron.register(retry_stripe_events, queue_name="billing", cron="*/10 * * * *",
+              name="stripe-event-retries")

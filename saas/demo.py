@@ -20,6 +20,7 @@ from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
 from saas.extensions import db
+from saas.portal.demo import seed_stripe
 from saas.tenants import scoping, services
 from saas.tenants.models import BankAccount, Role, Tenant, TenantKind, User
 
@@ -311,4 +312,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_contracts(tenant)
         seed_payments(tenant)
         seed_bank(tenant)
+        seed_stripe(tenant, own_keys=tenant.slug == CLIENTS[1].slug)
     return logins

@@ -45,10 +45,12 @@ from saas.billing.reminders.models import (
 from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
 from saas.portal.models import (
+    ConnectionKind,
     LinkPurpose,
     PortalLink,
     QuoteDecision,
     QuoteResponse,
+    StripeConnection,
     StripeEvent,
 )
 from saas.tenants import scoping, services
@@ -644,6 +646,16 @@ class StripeEventFactory(TenantScopedFactory):
     type = "checkout.session.completed"
     payload = factory.LazyAttribute(lambda o: {"id": o.event_id, "type": o.type,
                                                "data": {"object": {}}})
+
+
+class StripeConnectionFactory(TenantScopedFactory):
+    """A tenant's Stripe Connect account (own keys need the app's cipher: see test_stripe)."""
+
+    class Meta:
+        model = StripeConnection
+
+    kind = ConnectionKind.CONNECT
+    account_id = factory.Sequence(lambda n: f"acct_test{n:08d}")
 
 
 class QuoteResponseFactory(TenantScopedFactory):

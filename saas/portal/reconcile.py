@@ -3,8 +3,10 @@
 Stripe retries a webhook for days, but an endpoint that is down, misconfigured or answered
 400 by a bad secret can still lose one. Every hour (``saas.cron``) and by hand
 (``flask portal reconcile``) the Checkout Sessions created in the last
-STRIPE_RECONCILE_HOURS are listed from Stripe, page by page; each paid one carrying our
-metadata is recorded through ``record_checkout_payment`` in its tenant. That records a
+STRIPE_RECONCILE_HOURS are listed from every Stripe account payments go through (the
+platform's, each Connect account under it, each tenant's own keys), page by page; each
+paid one carrying our metadata is recorded through ``record_checkout_payment`` in its
+tenant. A tenant's own account or Connect account counts only for that tenant. That records a
 payment once by its reference (the payment intent), so a session whose webhook did come,
 or a second run, changes nothing. One transaction per session: one bad session does not
 hold back the others.
@@ -16,11 +18,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import stripe
 from flask import current_app
 
 from saas import clock
 from saas.extensions import db
-from saas.portal import stripe_payments
+from saas.portal import stripe_connections, stripe_events, stripe_payments
+from saas.portal.stripe_connections import StripeAccount
 from saas.queue import job
 from saas.tenants import scoping
 from saas.tenants.services import tenants_and_zones
@@ -38,18 +42,39 @@ class ReconcileResult:
 
 
 def is_possible() -> bool:
-    """Only with a real Stripe account: the demo checkout has no API to ask."""
-    return stripe_payments.is_configured() and not stripe_payments.is_demo()
+    """Not in the demo: its checkout has no API to ask."""
+    return not stripe_connections.is_demo()
 
 
-def list_recent_sessions(hours: int) -> list[dict]:
-    """The Checkout Sessions created in the last hours, every page of them."""
+def accounts_to_read() -> list[tuple[StripeAccount, int | None]]:
+    """Every account payments go through, each with the one tenant it is for (None: the
+    platform's own account, for whichever tenant a session names)."""
+    accounts: list[tuple[StripeAccount, int | None]] = []
+    platform = stripe_connections.platform_account()
+    if platform is not None and not platform.is_demo:
+        accounts.append((platform, None))
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            connection = stripe_connections.connection_of_current_tenant()
+            try:
+                account = stripe_connections.account_of(connection) if connection else None
+            except stripe_connections.KeysUnreadable:
+                log.error("tenant %s: its Stripe keys cannot be decrypted", tenant_id)
+                account = None
+        if account is not None:
+            accounts.append((account, tenant_id))
+    db.session.commit()
+    return accounts
+
+
+def list_recent_sessions(hours: int, account: StripeAccount) -> list[dict]:
+    """The account's Checkout Sessions created in the last hours, every page of them."""
     since = int((clock.now() - timedelta(hours=hours)).timestamp())
-    api = stripe_payments.client().v1.checkout.sessions
+    api = account.client().v1.checkout.sessions
     params: dict = {"created": {"gte": since}, "limit": PAGE_SIZE}
     sessions: list[dict] = []
     while True:
-        page = api.list(params=params)
+        page = api.list(params=params, options=account.options())
         found = [item.to_dict() for item in page.data]
         sessions.extend(found)
         if not page.has_more or not found:
@@ -64,19 +89,32 @@ def _ours(session: dict) -> int | None:
     metadata = session.get("metadata") or {}
     if "customer_id" not in metadata:
         return None
-    return stripe_payments.tenant_of({"data": {"object": session}})
+    return stripe_events.tenant_of({"data": {"object": session}})
 
 
 def reconcile(hours: int | None = None) -> ReconcileResult:
     """Record every paid session of the last hours that has no payment yet."""
     hours = hours or int(current_app.config["STRIPE_RECONCILE_HOURS"])
     result = ReconcileResult()
-    sessions = list_recent_sessions(hours)
-    result.sessions = len(sessions)
-    wanted = [(session, tenant_id) for session in sessions
-              if (tenant_id := _ours(session)) is not None]
-    known = {tenant_id for tenant_id, _ in
-             tenants_and_zones({tenant_id for _, tenant_id in wanted})}
+    wanted: list[tuple[dict, int]] = []
+    for account, only_tenant in accounts_to_read():
+        try:
+            sessions = list_recent_sessions(hours, account)
+        except stripe.StripeError:  # a tenant's revoked key must not stop the others
+            log.exception(
+                "listing Checkout Sessions (%s, tenant %s) failed", account.source, only_tenant
+            )
+            result.failed += 1
+            continue
+        result.sessions += len(sessions)
+        wanted += [
+            (session, tenant_id)
+            for session in sessions
+            if (tenant_id := _ours(session)) is not None and only_tenant in (None, tenant_id)
+        ]
+    known = {
+        tenant_id for tenant_id, _ in tenants_and_zones({tenant_id for _, tenant_id in wanted})
+    }
     for session, tenant_id in wanted:
         if tenant_id not in known:
             continue
@@ -102,5 +140,9 @@ def reconcile_checkouts() -> dict[str, int]:
     if not is_possible():
         return {"sessions": 0, "paid": 0, "recorded": 0, "failed": 0}
     result = reconcile()
-    return {"sessions": result.sessions, "paid": result.paid,
-            "recorded": len(result.recorded), "failed": result.failed}
+    return {
+        "sessions": result.sessions,
+        "paid": result.paid,
+        "recorded": len(result.recorded),
+        "failed": result.failed,
+    }

@@ -25,10 +25,20 @@ from saas.billing.documents.printing import stored_or_preview_pdf
 from saas.billing.documents.services import document_totals
 from saas.billing.documents.states import DocumentKind
 from saas.billing.reminders.letter import bank_rows
+from saas.billing.reports.ageing import BUCKETS as AGEING_BUCKETS
 from saas.extensions import db, limiter
 from saas.htmx import render
-from saas.portal import documents, links, quotes, stripe_payments, visitors
+from saas.portal import (
+    documents,
+    links,
+    quotes,
+    statement,
+    stripe_events,
+    stripe_payments,
+    visitors,
+)
 from saas.portal.models import LinkPurpose
+from saas.portal.stripe_connections import KeysUnreadable, StripeAccount
 from saas.tenants import services
 from saas.tenants.access import tenant_today
 from saas.tenants.models import Branding
@@ -60,10 +70,15 @@ def portal_helpers() -> dict[str, object]:
         return {}
     visitor = g.get("portal_visitor") or visitors.Visitor()
     f = Formatter.for_language(g.get("portal_language") or visitors.page_language(visitor))
-    return {"_": f.gettext, "f": f, "lang": f.language, "visitor": visitor,
-            "tenant": g.tenant, "branding": services.branding_of_current_tenant(),
-            "title_of": lambda document: f"{f.gettext(TITLES[str(document.kind)])}"
-                                         f" {document.number}"}
+    return {
+        "_": f.gettext,
+        "f": f,
+        "lang": f.language,
+        "visitor": visitor,
+        "tenant": g.tenant,
+        "branding": services.branding_of_current_tenant(),
+        "title_of": lambda document: f"{f.gettext(TITLES[str(document.kind)])} {document.number}",
+    }
 
 
 def _gettext(message: str, **values: object) -> str:
@@ -96,8 +111,14 @@ def request_link() -> Response:
         return render("portal/home.html", email=email[:254], error=error, status=422)
     links.request_sign_in(email)
     db.session.commit()
-    flash(_gettext("If %(email)s may use this portal, a sign-in link is on its way to it."
-                   " Check your e-mail.", email=email), "info")
+    flash(
+        _gettext(
+            "If %(email)s may use this portal, a sign-in link is on its way to it."
+            " Check your e-mail.",
+            email=email,
+        ),
+        "info",
+    )
     return redirect(url_for("portal.home"))
 
 
@@ -163,9 +184,73 @@ def documents_list() -> Response:
     if contact is None:
         return _sign_in_first()
     listing = documents.customer_documents(contact.customer_id)
-    return render("portal/documents.html", contact=contact, customer=contact.customer,
-                  listing=listing, today=tenant_today(), status_word=documents.status_word,
-                  can_pay=stripe_payments.is_configured())
+    account = _payment_account()
+    return render(
+        "portal/documents.html",
+        contact=contact,
+        customer=contact.customer,
+        listing=listing,
+        today=tenant_today(),
+        status_word=documents.status_word,
+        can_pay=account is not None,
+        test_mode=account is not None and account.test_mode,
+        failure=stripe_events.latest_failure(contact.customer_id),
+    )
+
+
+def _payment_account() -> StripeAccount | None:
+    """The tenant's Stripe account; None (no Pay button) also when its keys are unreadable."""
+    try:
+        return stripe_payments.account()
+    except KeysUnreadable:
+        log.exception("tenant %s: its Stripe keys cannot be decrypted", g.tenant.id)
+        return None
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _statement() -> statement.PortalStatement | None:
+    contact = g.portal_visitor.contact
+    if contact is None:
+        return None
+    return statement.portal_statement(
+        contact.customer, request.args.get("currency"), _day("from"), _day("to"), tenant_today()
+    )
+
+
+@bp.route("/statement")
+def account_statement() -> Response:
+    """The signed-in contact's customer's account: balance, ageing, movements (R6.1).
+
+    Only for a signed-in contact: a document link opens one document, not the account.
+    """
+    found = _statement()
+    if found is None:
+        return _sign_in_first()
+    return render(
+        "portal/statement.html",
+        found=found,
+        s=found.statement,
+        buckets=AGEING_BUCKETS,
+        customer=g.portal_visitor.contact.customer,
+    )
+
+
+@bp.route("/statement.pdf")
+def statement_pdf() -> Response:
+    found = _statement()
+    if found is None:
+        return _sign_in_first()
+    s = found.statement
+    response = Response(statement.statement_pdf(s, tenant_today()), mimetype="application/pdf")
+    name = f"statement-{s.customer.number}-{s.date_from}-{s.date_to}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response
 
 
 @bp.route("/pay", methods=["POST"])
@@ -176,13 +261,19 @@ def pay() -> WerkzeugResponse:
         return _sign_in_first()
     back = url_for("portal.documents_list", _external=True)
     try:
-        if not stripe_payments.is_configured():
+        if _payment_account() is None:
             raise stripe_payments.PayRefused("Paying online is not available.")
-        invoices = stripe_payments.payable_invoices(contact.customer_id,
-                                                    request.form.getlist("invoice"))
+        invoices = stripe_payments.payable_invoices(
+            contact.customer_id, request.form.getlist("invoice")
+        )
         checkout = stripe_payments.start_checkout(
-            g.tenant.id, contact.customer, invoices, email=contact.email or "",
-            success_url=url_for("portal.paid", _external=True), cancel_url=back)
+            g.tenant.id,
+            contact.customer,
+            invoices,
+            email=contact.email or "",
+            success_url=url_for("portal.paid", _external=True),
+            cancel_url=back,
+        )
     except stripe_payments.PayRefused as exc:
         flash(_gettext(str(exc), num=stripe_payments.MAX_INVOICES), "error")
         return redirect(url_for("portal.documents_list"))
@@ -196,8 +287,12 @@ def pay() -> WerkzeugResponse:
 @bp.route("/paid")
 def paid() -> WerkzeugResponse:
     """Where Stripe sends the customer back after paying; the webhook records the payment."""
-    flash(_gettext("Thank you for your payment. It shows here as soon as the payment"
-                   " provider confirms it."), "success")
+    flash(
+        _gettext(
+            "Thank you for your payment. It shows here as soon as the payment provider confirms it."
+        ),
+        "success",
+    )
     return redirect(url_for("portal.documents_list"))
 
 
@@ -217,21 +312,31 @@ def document(document_key: str) -> Response:
     return _document_page(found)
 
 
-def _document_page(document: Document, errors: dict[str, str] | None = None,
-                   values: dict[str, str] | None = None, status: int = 200) -> Response:
+def _document_page(
+    document: Document,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     today = tenant_today()
     contact = g.portal_visitor.contact
     payable = document.kind in (DocumentKind.INVOICE, DocumentKind.PROFORMA)
     f = Formatter.for_language(g.portal_language)
     return render(
-        "portal/document.html", document=document, totals=document_totals(document),
+        "portal/document.html",
+        document=document,
+        totals=document_totals(document),
         bank_rows=bank_rows(document.seller or {}, document.currency, f) if payable else [],
         status_word=documents.status_word(document, today),
         answerable=documents.quote_is_open(document, today),
-        response=(quotes.quote_response_of(document)
-                  if document.kind == DocumentKind.QUOTE else None),
+        response=(
+            quotes.quote_response_of(document) if document.kind == DocumentKind.QUOTE else None
+        ),
         own_customer=contact is not None and contact.customer_id == document.customer_id,
-        errors=errors or {}, values=values or {}, status=status)
+        errors=errors or {},
+        values=values or {},
+        status=status,
+    )
 
 
 @bp.route("/documents/<document_key>/pdf")
@@ -258,9 +363,12 @@ def _respondent(document: Document) -> quotes.Respondent:
     if link is not None:
         contact = link.contact
     return quotes.Respondent(
-        contact_id=contact.id if contact else None, contact_name=contact.name if contact else "",
-        link=link, ip_address=request.remote_addr or "",
-        user_agent=request.user_agent.string or "")
+        contact_id=contact.id if contact else None,
+        contact_name=contact.name if contact else "",
+        link=link,
+        ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string or "",
+    )
 
 
 @bp.route("/documents/<document_key>/accept", methods=["POST"])
@@ -290,16 +398,20 @@ def _answer(document_key: str, accepting: bool) -> Response:
     except quotes.QuoteRefused as exc:
         db.session.rollback()
         f = Formatter.for_language(g.portal_language)
-        message = f.gettext(exc.message, **{
-            name: f.date(value) if isinstance(value, date) else value
-            for name, value in exc.values.items()})
+        message = f.gettext(
+            exc.message,
+            **{
+                name: f.date(value) if isinstance(value, date) else value
+                for name, value in exc.values.items()
+            },
+        )
         errors = {exc.field or "form": message, "action": "accept" if accepting else "decline"}
-        return _document_page(db.session.get(Document, found.id), errors=errors,
-                              values=values, status=422)
+        return _document_page(
+            db.session.get(Document, found.id), errors=errors, values=values, status=422
+        )
     db.session.commit()
     if accepting:
-        thanks = _gettext("Thank you: we have your acceptance and will confirm the order"
-                          " shortly.")
+        thanks = _gettext("Thank you: we have your acceptance and will confirm the order shortly.")
     else:
         thanks = _gettext("Thank you: the quote is declined, and we have your comment.")
     flash(thanks, "success")
@@ -316,13 +428,14 @@ def demo_checkout(token: str) -> Response:
     if session is None or session["metadata"].get("tenant_id") != str(g.tenant.id):
         abort(404)
     if request.method == "POST":
-        stripe_payments.store_event(stripe_payments.demo_paid_event(session))
+        stripe_events.store_event(stripe_payments.demo_paid_event(session))
         db.session.commit()
         return redirect(session["success_url"])
     currency = session["currency"].upper()
     amount = stripe_payments.from_minor_units(session["amount_total"], currency)
-    return render("portal/demo_checkout.html", session=session, amount=amount,
-                  currency=currency, token=token)
+    return render(
+        "portal/demo_checkout.html", session=session, amount=amount, currency=currency, token=token
+    )
 
 
 # --- the branding assets --------------------------------------------------------------------
@@ -345,8 +458,10 @@ def branding_css() -> Response:
 
 
 def _cached(response: Response, branding: Branding) -> Response:
-    response.set_etag(f"{branding.logo_sha256 or ''}-{branding.primary_color}-"
-                      f"{branding.updated_at.timestamp() if branding.updated_at else ''}")
+    response.set_etag(
+        f"{branding.logo_sha256 or ''}-{branding.primary_color}-"
+        f"{branding.updated_at.timestamp() if branding.updated_at else ''}"
+    )
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response.make_conditional(request)

@@ -53,6 +53,7 @@ from tests.factories import (
     ReminderPauseFactory,
     ReminderPolicyFactory,
     SiteFactory,
+    StripeConnectionFactory,
     StripeEventFactory,
     TenantFactory,
     TodoFactory,
@@ -149,6 +150,7 @@ ONE_OF_EACH = (
     lambda t: PortalLinkFactory(tenant=t),
     lambda t: QuoteResponseFactory(tenant=t),
     lambda t: StripeEventFactory(tenant=t),
+    lambda t: StripeConnectionFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -187,6 +189,7 @@ OBJECT_FACTORIES = {
     "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
     "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
     "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
+    "stripe_event_id": lambda tenant: StripeEventFactory(tenant=tenant),
 }
 
 
