@@ -79,9 +79,14 @@ def month_days(year: int, month: int) -> list[date]:
     return [date(year, month, day) for day in range(1, calendar.monthrange(year, month)[1] + 1)]
 
 
-def period_charge(mode: GuardingMode, hours: Iterable[Decimal], *, period_label: str,
-                  hourly_rate: Decimal | None = None,
-                  lump_sum: Decimal | None = None) -> GuardingCharge | None:
+def period_charge(
+    mode: GuardingMode,
+    hours: Iterable[Decimal],
+    *,
+    period_label: str,
+    hourly_rate: Decimal | None = None,
+    lump_sum: Decimal | None = None,
+) -> GuardingCharge | None:
     """The charge for a site's period from its days' hours; None when nothing is billed."""
     total = sum((check_hours(h) for h in hours), ZERO)
     if total == 0:
@@ -89,9 +94,12 @@ def period_charge(mode: GuardingMode, hours: Iterable[Decimal], *, period_label:
     if mode is GuardingMode.LUMP_SUM:
         if lump_sum is None or lump_sum < 0:
             raise ValueError("A lump-sum site needs its agreed amount.")
-        return GuardingCharge(Decimal(1), as_decimal(lump_sum, "lump sum"), total,
-                              f"Guarding {period_label}, lump sum ({total} h)")
+        return GuardingCharge(
+            Decimal(1),
+            as_decimal(lump_sum, "lump sum"),
+            total,
+            f"Guarding {period_label}, lump sum ({total} h)",
+        )
     if hourly_rate is not None and hourly_rate < 0:
         raise ValueError("An hourly rate cannot be negative.")
-    return GuardingCharge(total, hourly_rate, total,
-                          f"Guarding {period_label}, {total} h")
+    return GuardingCharge(total, hourly_rate, total, f"Guarding {period_label}, {total} h")

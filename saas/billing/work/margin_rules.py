@@ -79,8 +79,9 @@ class Margin:
         return round_half_up(self.margin * 100 / self.revenue, 1)
 
 
-def time_per_member(rows: Iterable[TimeRow], rates: Mapping[str, Decimal],
-                    currency: str) -> tuple[list[MemberTime], list[str]]:
+def time_per_member(
+    rows: Iterable[TimeRow], rates: Mapping[str, Decimal], currency: str
+) -> tuple[list[MemberTime], list[str]]:
     """Hours per member and kind, and each member's cost; members without a rate."""
     hours: dict[str, dict[WorkKind, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for row in rows:
@@ -95,14 +96,27 @@ def time_per_member(rows: Iterable[TimeRow], rates: Mapping[str, Decimal],
         if rate is None:
             without_rate.append(name)
         cost = quantize_money(exact_product(total, rate), currency) if rate else ZERO
-        members.append(MemberTime(name, by_kind[WorkKind.BILLABLE], by_kind[WorkKind.INTERNAL],
-                                  by_kind[WorkKind.BUG_FIX], cost))
+        members.append(
+            MemberTime(
+                name,
+                by_kind[WorkKind.BILLABLE],
+                by_kind[WorkKind.INTERNAL],
+                by_kind[WorkKind.BUG_FIX],
+                cost,
+            )
+        )
     return members, without_rate
 
 
-def project_margin(*, currency: str, revenue_invoiced: Decimal, revenue_to_invoice: Decimal,
-                   time_rows: Iterable[TimeRow], rates: Mapping[str, Decimal],
-                   payables: Iterable[Decimal]) -> Margin:
+def project_margin(
+    *,
+    currency: str,
+    revenue_invoiced: Decimal,
+    revenue_to_invoice: Decimal,
+    time_rows: Iterable[TimeRow],
+    rates: Mapping[str, Decimal],
+    payables: Iterable[Decimal],
+) -> Margin:
     """The project's revenue, costs and gross margin (see the module docstring)."""
     members, without_rate = time_per_member(time_rows, rates, currency)
     return Margin(
@@ -111,4 +125,6 @@ def project_margin(*, currency: str, revenue_invoiced: Decimal, revenue_to_invoi
         revenue_to_invoice=quantize_money(revenue_to_invoice, currency),
         cost_of_time=sum((m.cost for m in members), ZERO),
         cost_of_payables=sum((quantize_money(p, currency) for p in payables), ZERO),
-        members=tuple(members), members_without_rate=tuple(without_rate))
+        members=tuple(members),
+        members_without_rate=tuple(without_rate),
+    )

@@ -35,8 +35,11 @@ class Outcome(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"invoice": "We invoice the difference", "payable": "We owe the difference",
-                "even": "Even: nothing changes hands"}[self.value]
+        return {
+            "invoice": "We invoice the difference",
+            "payable": "We owe the difference",
+            "even": "Even: nothing changes hands",
+        }[self.value]
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,7 @@ def line_net(line: SpecLine, currency: str) -> Decimal:
 def net(lines: Sequence[SpecLine], currency: str) -> Netting:
     """Sum each side and say who owes the difference."""
     given = sum((line_net(line, currency) for line in lines if line.side is Side.GIVEN), ZERO)
-    received = sum((line_net(line, currency) for line in lines
-                    if line.side is Side.RECEIVED), ZERO)
+    received = sum((line_net(line, currency) for line in lines if line.side is Side.RECEIVED), ZERO)
     for total, name in ((given, "services given"), (received, "services received")):
         if as_decimal(total, name) < 0:
             raise ValueError(f"The {name} add up to less than zero.")
