@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -165,3 +166,55 @@ def test_the_gross_margin_of_a_project(invoiced, open_, rows, payables, cost, ma
     assert (result.cost, result.margin) == (D(cost), D(margin))
     assert result.margin_percent == (D(percent) if percent else None)
     assert result.revenue == D(invoiced) + D(open_)
+
+
+def test_the_netting_statement_prints_both_sides_and_the_result():
+    from pypdf import PdfReader
+
+    from saas.billing.work.netting_pdf import PrintLine, StatementPrint, render_netting
+
+    lines = (
+        PrintLine(
+            Side.GIVEN,
+            date(2026, 11, 3),
+            "Konwój – odbiór, Łódź",
+            D(2),
+            "szt.",
+            D("180"),
+            D("360.00"),
+        ),
+        PrintLine(
+            Side.RECEIVED,
+            date(2026, 11, 4),
+            "Ochrona – zastępstwo",
+            D(8),
+            "h",
+            D("30"),
+            D("240.00"),
+        ),
+    )
+    pdf = render_netting(
+        StatementPrint(
+            "NS-0001",
+            "Ochrona Sokół",
+            "Agencja Żubr",
+            date(2026, 11, 1),
+            date(2026, 11, 30),
+            "PLN",
+            D("360.00"),
+            D("240.00"),
+            D("120.00"),
+            Outcome.INVOICE,
+            "Invoice INV-1",
+            lines,
+        )
+    )
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for expected in (
+        "NS-0001",
+        "Konwój – odbiór, Łódź",
+        "Ochrona – zastępstwo",
+        "120.00",
+        "Agencja Żubr pays Ochrona Sokół",
+    ):
+        assert expected in text
