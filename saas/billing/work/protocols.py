@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from saas.billing.catalog.models import Product
 from saas.billing.documents.models import Document
+from saas.billing.money import exact_product, quantize_money
 from saas.billing.work import items
 from saas.billing.work.models import BillableItem
 from saas.billing.work.source_common import SourceError, next_number, own_customer, own_site
@@ -204,6 +205,12 @@ def finished_to_invoice() -> list[tuple[WorkProtocol, list[BillableItem]]]:
         .order_by(WorkProtocol.performed_on, WorkProtocol.id)
     ).all()
     return [(protocol, waiting[protocol.id]) for protocol in protocols]
+
+
+def items_net(found: list[BillableItem]) -> Decimal:
+    """What the items come to before VAT: each line rounded to the currency's minor unit."""
+    return sum((quantize_money(exact_product(item.quantity, item.unit_price), item.currency)
+                for item in found), Decimal(0))
 
 
 def invoice_protocol(protocol: WorkProtocol) -> Document:
