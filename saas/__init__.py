@@ -87,6 +87,7 @@ def _import_models() -> None:
     import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401
+    import saas.billing.work.items  # noqa: F401 - models and the flush hook
     import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 

@@ -65,6 +65,13 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_bank import BankLineFactory, BankStatementFactory
+from tests.factories_work import (
+    ActivityFactory,
+    BillableItemFactory,
+    BillingRuleFactory,
+    TimeEntryRevisionFactory,
+    WorkTimerFactory,
+)
 
 
 def tenant_tables(connection) -> list[str]:
@@ -149,6 +156,10 @@ ONE_OF_EACH = (
     lambda t: PortalLinkFactory(tenant=t),
     lambda t: QuoteResponseFactory(tenant=t),
     lambda t: StripeEventFactory(tenant=t),
+    lambda t: TimeEntryRevisionFactory(tenant=t),  # time entry, task, project, customer
+    lambda t: WorkTimerFactory(tenant=t),
+    lambda t: BillingRuleFactory(tenant=t, activity_id=ActivityFactory(tenant=t).id),
+    lambda t: BillableItemFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
