@@ -52,6 +52,9 @@ from saas.tenants.services import ServiceError
 EVENTS: dict[str, str] = {
     "time_entry": "Time entry logged",
     "task_closed": "Task closed",
+    "protocol_completed": "Work protocol completed",
+    "guarding_period": "Guarding period captured",
+    "card_completed": "Cash-in-transit card completed",
 }
 
 

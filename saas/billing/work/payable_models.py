@@ -77,7 +77,9 @@ class PayableItem(TenantScoped, db.Model):
     # Whom the service was for, where, and for which project (its cost).
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    project_id: Mapped[int | None] = mapped_column(index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
     description: Mapped[str] = mapped_column(Text, default="")
     occurred_on: Mapped[date] = mapped_column(Date)
@@ -118,9 +120,9 @@ class NettingStatement(TenantScoped, db.Model):
     outcome: Mapped[Outcome] = mapped_column(string_enum(Outcome))
     # The invoice of the difference (we collect) or the payable of it (we pay).
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
-    payable_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payable_items.id", ondelete="SET NULL")
-    )
+    # (No foreign key: payable items point at their statement already, and one cycle of
+    # keys would need ALTER TABLE, which SQLite cannot do.)
+    payable_item_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
