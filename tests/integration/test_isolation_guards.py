@@ -72,6 +72,20 @@ from tests.factories_work import (
     TimeEntryRevisionFactory,
     WorkTimerFactory,
 )
+from tests.factories_work_sources import (
+    CitCardFactory,
+    CitServiceFactory,
+    GuardedSiteFactory,
+    GuardingHoursFactory,
+    GuardingPeriodFactory,
+    MemberCostRateFactory,
+    NettingLineFactory,
+    NettingStatementFactory,
+    PayableItemFactory,
+    ProtocolMaterialFactory,
+    SupplierTermsFactory,
+    WorkProtocolFactory,
+)
 
 
 def tenant_tables(connection) -> list[str]:
@@ -160,6 +174,14 @@ ONE_OF_EACH = (
     lambda t: WorkTimerFactory(tenant=t),
     lambda t: BillingRuleFactory(tenant=t, activity_id=ActivityFactory(tenant=t).id),
     lambda t: BillableItemFactory(tenant=t),
+    lambda t: ProtocolMaterialFactory(tenant=t),  # and its protocol
+    lambda t: GuardingHoursFactory(tenant=t),  # and its guarded site
+    lambda t: GuardingPeriodFactory(tenant=t),
+    lambda t: CitServiceFactory(tenant=t),  # and its card
+    lambda t: SupplierTermsFactory(tenant=t),
+    lambda t: PayableItemFactory(tenant=t),
+    lambda t: NettingLineFactory(tenant=t),  # and its statement
+    lambda t: MemberCostRateFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -167,6 +189,13 @@ ONE_OF_EACH = (
 # How to make an object of each kind that URLs name by id. A new URL argument must be
 # added here, or test_every_object_url_argument_is_known fails: no URL escapes the probe.
 OBJECT_FACTORIES = {
+    "protocol_id": lambda tenant: WorkProtocolFactory(tenant=tenant),
+    "material_id": lambda tenant: ProtocolMaterialFactory(tenant=tenant),
+    "guarded_site_id": lambda tenant: GuardedSiteFactory(tenant=tenant),
+    "card_id": lambda tenant: CitCardFactory(tenant=tenant),
+    "service_id": lambda tenant: CitServiceFactory(tenant=tenant),
+    "payable_id": lambda tenant: PayableItemFactory(tenant=tenant),
+    "statement_id": lambda tenant: NettingStatementFactory(tenant=tenant),
     "bank_account_id": lambda tenant: BankAccountFactory(tenant=tenant),
     "membership_id": lambda tenant: MembershipFactory(tenant=tenant, role=Role.ADMIN),
     "invitation_id": lambda tenant: InvitationFactory(tenant=tenant),

@@ -25,7 +25,7 @@ from saas.billing.work.guarding_rules import (
     month_days,
     period_charge,
 )
-from saas.billing.work.models import BillableItem
+from saas.billing.work.models import BillableItem, ItemStatus
 from saas.billing.work.source_common import SourceError
 from saas.billing.work.source_models import GuardedSite, GuardingHours, GuardingPeriod
 from saas.extensions import db
@@ -129,7 +129,7 @@ def _items_of(period: GuardingPeriod) -> list[BillableItem]:
 
 
 def _invoiced(period: GuardingPeriod) -> bool:
-    return any(item.status == "invoiced" for item in _items_of(period))
+    return any(item.status == ItemStatus.INVOICED for item in _items_of(period))
 
 
 @dataclass(frozen=True)

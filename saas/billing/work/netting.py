@@ -28,7 +28,7 @@ from sqlalchemy import select
 from saas.billing.customers.models import Customer
 from saas.billing.documents import services as documents
 from saas.billing.documents.states import DocumentKind
-from saas.billing.work.models import BillableItem
+from saas.billing.work.models import BillableItem, ItemStatus
 from saas.billing.work.netting_rules import Netting, Outcome, Side, SpecLine, line_net, net
 from saas.billing.work.payable_models import (
     NettingLine,
@@ -69,7 +69,7 @@ def preview(partner: Customer, start: date, end: date) -> Preview:
             select(BillableItem)
             .where(
                 BillableItem.customer_id == partner.id,
-                BillableItem.status == "open",
+                BillableItem.status == ItemStatus.OPEN,
                 BillableItem.currency == partner.currency,
                 BillableItem.occurred_on >= start,
                 BillableItem.occurred_on <= end,
@@ -193,7 +193,7 @@ def make_statement(
         db.session.flush()
         statement.payable_item_id = owed.id
     for item in planned.given:
-        item.status, item.document_line_id = "invoiced", line_id
+        item.status, item.document_line_id = ItemStatus.INVOICED, line_id
     for payable in planned.received:
         payable.status, payable.netting_statement_id = PayableStatus.NETTED, statement.id
     db.session.flush()

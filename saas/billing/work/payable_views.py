@@ -19,7 +19,6 @@ from saas.billing.work.payable_models import (
     PayableItem,
     PayableStatus,
 )
-from saas.billing.work.source_common import SourceError
 from saas.billing.work.source_forms import CostRateForm, NettingForm, PayableForm, SupplierForm
 from saas.extensions import db
 from saas.htmx import redirect_to, render
@@ -33,6 +32,7 @@ from saas.tenants.access import (
     tenant_today,
 )
 from saas.tenants.models import Membership, Role, User
+from saas.tenants.services import ServiceError
 
 bp = staff_blueprint("payables", __name__, "/payables")
 
@@ -41,9 +41,9 @@ EDITORS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 SETTLERS = MANAGERS | {Role.ACCOUNTANT}
 
 
-def _refused(form, exc: SourceError, fallback: str) -> None:  # noqa: ANN001
+def _refused(form, exc: ServiceError, fallback: str) -> None:  # noqa: ANN001
     db.session.rollback()
-    field = getattr(form, exc.field or fallback, None) or getattr(form, fallback)
+    field = getattr(form, getattr(exc, "field", None) or fallback, None) or getattr(form, fallback)
     field.errors = [*field.errors, str(exc)]
 
 
@@ -55,27 +55,45 @@ def _project_choices() -> list:
         return []
     from wtforms.fields.choices import SelectChoice
 
-    return [SelectChoice(str(p.id), p.name)
-            for p in db.session.scalars(select(Project).order_by(Project.name).limit(500))]
+    return [
+        SelectChoice(str(p.id), p.name)
+        for p in db.session.scalars(select(Project).order_by(Project.name).limit(500))
+    ]
 
 
-def _index(payable_form: PayableForm | None = None, supplier_form: SupplierForm | None = None,
-           status: int = 200) -> Response:
+def _index(
+    payable_form: PayableForm | None = None,
+    supplier_form: SupplierForm | None = None,
+    status: int = 200,
+) -> Response:
     state = request.args.get("status", "open")
-    statement = select(PayableItem).options(joinedload(PayableItem.supplier)).order_by(
-        PayableItem.occurred_on.desc(), PayableItem.id.desc()).limit(300)
+    statement = (
+        select(PayableItem)
+        .options(joinedload(PayableItem.supplier))
+        .order_by(PayableItem.occurred_on.desc(), PayableItem.id.desc())
+        .limit(300)
+    )
     if state in set(PayableStatus):
         statement = statement.where(PayableItem.status == state)
     if payable_form is None:
         payable_form = PayableForm(formdata=None, projects=_project_choices())
         payable_form.occurred_on.data = tenant_today()
-    return render("work/payables.html", items=db.session.scalars(statement).all(),
-                  state=state, suppliers=payables.suppliers(), payable_form=payable_form,
-                  supplier_form=supplier_form or SupplierForm(formdata=None),
-                  statements=db.session.scalars(select(NettingStatement).options(
-                      joinedload(NettingStatement.partner))
-                      .order_by(NettingStatement.id.desc()).limit(50)).all(),
-                  statuses=list(PayableStatus), status=status)
+    return render(
+        "work/payables.html",
+        items=db.session.scalars(statement).all(),
+        state=state,
+        suppliers=payables.suppliers(),
+        payable_form=payable_form,
+        supplier_form=supplier_form or SupplierForm(formdata=None),
+        statements=db.session.scalars(
+            select(NettingStatement)
+            .options(joinedload(NettingStatement.partner))
+            .order_by(NettingStatement.id.desc())
+            .limit(50)
+        ).all(),
+        statuses=list(PayableStatus),
+        status=status,
+    )
 
 
 @bp.route("/")
@@ -91,11 +109,13 @@ def record() -> Response:
     if form.validate_on_submit():
         try:
             item = payables.record_payable(form.values(), user_id=current_user.id)
-        except SourceError as exc:
+        except ServiceError as exc:
             _refused(form, exc, "unit_price")
         else:
-            flash(f"Payable to {item.supplier.name} recorded at {item.unit_price}"
-                  f" {item.currency}.", "success")
+            flash(
+                f"Payable to {item.supplier.name} recorded at {item.unit_price} {item.currency}.",
+                "success",
+            )
             db.session.commit()
             return redirect_to(url_for("payables.index"))
     return _index(payable_form=form, status=422)
@@ -108,9 +128,10 @@ def supplier() -> Response:
     if form.validate_on_submit():
         customer = get_or_404(Customer, form.customer_id.data)
         try:
-            payables.set_supplier_terms(customer, price_list_id=form.price_list_id.data,
-                                        is_partner=form.is_partner.data)
-        except SourceError as exc:
+            payables.set_supplier_terms(
+                customer, price_list_id=form.price_list_id.data, is_partner=form.is_partner.data
+            )
+        except ServiceError as exc:
             _refused(form, exc, "price_list_id")
         else:
             db.session.commit()
@@ -125,7 +146,7 @@ def paid(payable_id: int) -> Response:
     item = get_or_404(PayableItem, payable_id)
     try:
         payables.mark_paid(item, user_id=current_user.id)
-    except SourceError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "error")
     else:
@@ -141,8 +162,13 @@ def paid(payable_id: int) -> Response:
 @requires(SETTLERS)
 def netting_new() -> Response:
     """Choose a partner and period, see both sides, make the statement."""
-    form = NettingForm(formdata=request.form if request.method == "POST" else request.args
-                       if request.args.get("partner_id") else None)
+    form = NettingForm(
+        formdata=request.form
+        if request.method == "POST"
+        else request.args
+        if request.args.get("partner_id")
+        else None
+    )
     if form.start.data is None:
         today = tenant_today()
         form.start.data, form.end.data = today.replace(day=1), today
@@ -151,16 +177,18 @@ def netting_new() -> Response:
         partner = get_or_404(Customer, form.partner_id.data)
         try:
             if request.method == "POST" and request.form.get("confirm"):
-                statement = netting.make_statement(partner, form.start.data, form.end.data,
-                                                   user_id=current_user.id)
+                statement = netting.make_statement(
+                    partner, form.start.data, form.end.data, user_id=current_user.id
+                )
                 db.session.commit()
                 flash(f"Netting statement {statement.number} made.", "success")
                 return redirect_to(url_for("payables.statement", statement_id=statement.id))
             planned = netting.preview(partner, form.start.data, form.end.data)
-        except SourceError as exc:
+        except ServiceError as exc:
             _refused(form, exc, "partner_id")
-    return render("work/netting_new.html", form=form, planned=planned,
-                  status=422 if form.errors else 200)
+    return render(
+        "work/netting_new.html", form=form, planned=planned, status=422 if form.errors else 200
+    )
 
 
 @bp.route("/netting/<int:statement_id>")
@@ -176,14 +204,36 @@ def statement(statement_id: int) -> Response:
 def statement_pdf(statement_id: int) -> Response:
     found = get_or_404(NettingStatement, statement_id)
     document = db.session.get(Document, found.document_id) if found.document_id else None
-    settled_by = (document.title if document else "Payable of the difference"
-                  if found.payable_item_id else "")
-    pdf = render_netting(StatementPrint(
-        found.number, current_tenant().name, found.partner.name, found.period_start,
-        found.period_end, found.currency, found.given_total, found.received_total,
-        found.difference, found.outcome, settled_by,
-        tuple(PrintLine(line.side, line.occurred_on, line.description, line.quantity,
-                        line.unit, line.unit_price, line.net) for line in found.lines)))
+    settled_by = (
+        document.title if document else "Payable of the difference" if found.payable_item_id else ""
+    )
+    pdf = render_netting(
+        StatementPrint(
+            found.number,
+            current_tenant().name,
+            found.partner.name,
+            found.period_start,
+            found.period_end,
+            found.currency,
+            found.given_total,
+            found.received_total,
+            found.difference,
+            found.outcome,
+            settled_by,
+            tuple(
+                PrintLine(
+                    line.side,
+                    line.occurred_on,
+                    line.description,
+                    line.quantity,
+                    line.unit,
+                    line.unit_price,
+                    line.net,
+                )
+                for line in found.lines
+            ),
+        )
+    )
     response = make_response(pdf)
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{found.number}.pdf"'
@@ -197,22 +247,29 @@ def statement_pdf(statement_id: int) -> Response:
 @requires(MANAGERS)
 def cost_rates() -> Response:
     """Each member's internal cost an hour, for the profitability of projects."""
-    members = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                 .order_by(User.name)).all()
+    members = db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id).order_by(User.name)
+    ).all()
     form = CostRateForm()
     from wtforms.fields.choices import SelectChoice
 
     form.user_id.choices = [SelectChoice(str(u.id), u.name or u.email) for u in members]
     if form.validate_on_submit():
         try:
-            payables.set_cost_rate(form.user_id.data, form.hourly_cost.data,
-                                   current_tenant().default_currency)
-        except SourceError as exc:
+            payables.set_cost_rate(
+                form.user_id.data, form.hourly_cost.data, current_tenant().default_currency
+            )
+        except ServiceError as exc:
             _refused(form, exc, "hourly_cost")
         else:
             db.session.commit()
             flash("Cost rate saved.", "success")
             return redirect_to(url_for("payables.cost_rates"))
     rates = {rate.user_id: rate for rate in db.session.scalars(select(MemberCostRate))}
-    return render("work/cost_rates.html", form=form, members=members, rates=rates,
-                  status=422 if form.errors else 200)
+    return render(
+        "work/cost_rates.html",
+        form=form,
+        members=members,
+        rates=rates,
+        status=422 if form.errors else 200,
+    )

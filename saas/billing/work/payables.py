@@ -163,6 +163,9 @@ def set_cost_rate(user_id: int, hourly_cost: Decimal, currency: str) -> MemberCo
         db.session.add(rate)
     rate.hourly_cost, rate.currency = hourly_cost, currency
     db.session.flush()
-    audit.record("work.cost_rate", rate, f"Internal cost of member {user_id}: {hourly_cost}"
-                 f" {currency} an hour")
+    audit.record(
+        "work.cost_rate",
+        rate,
+        f"Internal cost of member {user_id}: {hourly_cost} {currency} an hour",
+    )
     return rate

@@ -18,9 +18,8 @@ from sqlalchemy import select
 
 from saas.billing.catalog.models import Product
 from saas.billing.documents.models import Document
-from saas.billing.money import exact_product, quantize_money
 from saas.billing.work import items
-from saas.billing.work.models import BillableItem
+from saas.billing.work.models import BillableItem, ItemStatus
 from saas.billing.work.source_common import SourceError, next_number, own_customer, own_site
 from saas.billing.work.source_models import ProtocolMaterial, SourceStatus, WorkProtocol
 from saas.extensions import db
@@ -183,7 +182,7 @@ def open_items(protocol_ids: list[int] | None = None) -> dict[int, list[Billable
     """Open billable items of completed protocols, per protocol (finished work to invoice)."""
     statement = (
         select(BillableItem)
-        .where(BillableItem.source_type == SOURCE_TYPE, BillableItem.status == "open")
+        .where(BillableItem.source_type == SOURCE_TYPE, BillableItem.status == ItemStatus.OPEN)
         .order_by(BillableItem.id)
     )
     if protocol_ids is not None:
@@ -208,9 +207,8 @@ def finished_to_invoice() -> list[tuple[WorkProtocol, list[BillableItem]]]:
 
 
 def items_net(found: list[BillableItem]) -> Decimal:
-    """What the items come to before VAT: each line rounded to the currency's minor unit."""
-    return sum((quantize_money(exact_product(item.quantity, item.unit_price), item.currency)
-                for item in found), Decimal(0))
+    """What the items come to before VAT (each item's amount is rounded to the currency)."""
+    return sum((item.amount for item in found), Decimal(0))
 
 
 def invoice_protocol(protocol: WorkProtocol) -> Document:

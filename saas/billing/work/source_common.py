@@ -8,10 +8,15 @@ from sqlalchemy import func, select
 
 from saas.billing.customers.models import Customer, Site
 from saas.extensions import db
+from saas.tenants.services import ServiceError
 
 
-class SourceError(ValueError):
-    """A refused change, with the form field it concerns."""
+class SourceError(ServiceError):
+    """A refused change, with the form field it concerns.
+
+    The views catch ``ServiceError``: this, and the refusals of the billable items and
+    documents the sources call, which carry a ``field`` the same way.
+    """
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)

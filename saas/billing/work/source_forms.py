@@ -37,16 +37,23 @@ def site_choices(customer_id: int | None = None) -> list[SelectChoice]:
     if customer_id:
         statement = statement.where(Site.customer_id == customer_id)
     rows = db.session.execute(statement.order_by(Site.code)).all()
-    return [NONE_CHOICE, *(SelectChoice(str(site.id), f"{site.code} {site.name} · {name}")
-                           for site, name in rows)]
+    return [
+        NONE_CHOICE,
+        *(SelectChoice(str(site.id), f"{site.code} {site.name} · {name}") for site, name in rows),
+    ]
 
 
 def supplier_choices(partners_only: bool = False) -> list[SelectChoice]:
     statement = select(Customer).join(SupplierTerms, SupplierTerms.customer_id == Customer.id)
     if partners_only:
         statement = statement.where(SupplierTerms.is_partner.is_(True))
-    return [NONE_CHOICE, *(SelectChoice(str(c.id), c.name)
-                           for c in db.session.scalars(statement.order_by(Customer.name)))]
+    return [
+        NONE_CHOICE,
+        *(
+            SelectChoice(str(c.id), c.name)
+            for c in db.session.scalars(statement.order_by(Customer.name))
+        ),
+    ]
 
 
 def hours_field(label: str) -> DecimalText:
@@ -124,8 +131,10 @@ class SupplierForm(CatalogForm):
         super().__init__(*args, **kwargs)
         self.customer_id.choices = customer_choices(optional_id(self.customer_id.data))
         lists = db.session.scalars(select(PriceList).order_by(PriceList.name))
-        self.price_list_id.choices = [NONE_CHOICE, *(SelectChoice(str(p.id), p.name)
-                                                     for p in lists)]
+        self.price_list_id.choices = [
+            NONE_CHOICE,
+            *(SelectChoice(str(p.id), p.name) for p in lists),
+        ]
 
 
 class PayableForm(CatalogForm):
@@ -138,8 +147,9 @@ class PayableForm(CatalogForm):
     customer_id = id_field("For customer")
     project_id = id_field("For project")
 
-    def __init__(self, *args: Any, projects: list[SelectChoice] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, projects: list[SelectChoice] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.supplier_id.choices = supplier_choices()
         self.product_id.choices = product_choices(optional_id(self.product_id.data))

@@ -40,6 +40,7 @@ from saas.tenants.access import (
     tenant_today,
 )
 from saas.tenants.models import Role
+from saas.tenants.services import ServiceError
 
 bp = staff_blueprint("sources", __name__, "/work")
 
@@ -52,9 +53,10 @@ def _saved(form: FlaskForm | None, save: Callable[[], object], fallback: str = "
     """Run a service and commit; a refusal goes on its form field (or is flashed)."""
     try:
         saved = save()
-    except SourceError as exc:
+    except ServiceError as exc:
         db.session.rollback()
-        field = getattr(form, exc.field or fallback, None) if form is not None else None
+        name = getattr(exc, "field", None) or fallback
+        field = getattr(form, name, None) if form is not None else None
         if field is None:
             flash(str(exc), "error")
         else:
@@ -70,9 +72,12 @@ def _saved(form: FlaskForm | None, save: Callable[[], object], fallback: str = "
 @bp.route("/protocols")
 @requires(ALL_ROLES)
 def protocol_list() -> Response:
-    rows = db.session.scalars(select(WorkProtocol).options(joinedload(WorkProtocol.customer))
-                              .order_by(WorkProtocol.performed_on.desc(), WorkProtocol.id.desc())
-                              .limit(200)).all()
+    rows = db.session.scalars(
+        select(WorkProtocol)
+        .options(joinedload(WorkProtocol.customer))
+        .order_by(WorkProtocol.performed_on.desc(), WorkProtocol.id.desc())
+        .limit(200)
+    ).all()
     return render("work/protocols.html", protocols=rows)
 
 
@@ -83,19 +88,27 @@ def protocol_new() -> Response:
     if request.method == "GET":
         form.performed_on.data = tenant_today()
     if form.validate_on_submit():
-        protocol = _saved(form, lambda: protocols.create_protocol(
-            form.values(), user_id=current_user.id), "work_done")
+        protocol = _saved(
+            form,
+            lambda: protocols.create_protocol(form.values(), user_id=current_user.id),
+            "work_done",
+        )
         if protocol:
             flash(f"Protocol {protocol.number} saved: add the materials used.", "success")
             return redirect_to(url_for("sources.protocol", protocol_id=protocol.id))
     return render("work/protocol_new.html", form=form, status=422 if form.errors else 200)
 
 
-def _protocol_page(protocol: WorkProtocol, status: int = 200,
-                   material_form: MaterialForm | None = None) -> Response:
-    return render("work/protocol.html", protocol=protocol, status=status,
-                  material_form=material_form or MaterialForm(formdata=None),
-                  items=protocols.open_items([protocol.id]).get(protocol.id, []))
+def _protocol_page(
+    protocol: WorkProtocol, status: int = 200, material_form: MaterialForm | None = None
+) -> Response:
+    return render(
+        "work/protocol.html",
+        protocol=protocol,
+        status=status,
+        material_form=material_form or MaterialForm(formdata=None),
+        items=protocols.open_items([protocol.id]).get(protocol.id, []),
+    )
 
 
 @bp.route("/protocols/<int:protocol_id>")
@@ -109,8 +122,11 @@ def protocol(protocol_id: int) -> Response:
 def protocol_material(protocol_id: int) -> Response:
     record = get_or_404(WorkProtocol, protocol_id)
     form = MaterialForm()
-    if form.validate_on_submit() and _saved(form, lambda: protocols.add_material(
-            record, form.product_id.data, form.quantity.data), "quantity"):
+    if form.validate_on_submit() and _saved(
+        form,
+        lambda: protocols.add_material(record, form.product_id.data, form.quantity.data),
+        "quantity",
+    ):
         return redirect_to(url_for("sources.protocol", protocol_id=record.id))
     return _protocol_page(record, 422, form)
 
@@ -128,9 +144,11 @@ def protocol_material_delete(protocol_id: int, material_id: int) -> Response:
 def protocol_complete(protocol_id: int) -> Response:
     record = get_or_404(WorkProtocol, protocol_id)
     if _saved(None, lambda: protocols.complete_protocol(record, user_id=current_user.id)):
-        flash(f"Protocol {record.number} completed."
-              + (" It waits in the finished work to invoice." if record.billable else ""),
-              "success")
+        flash(
+            f"Protocol {record.number} completed."
+            + (" It waits in the finished work to invoice." if record.billable else ""),
+            "success",
+        )
     return redirect_to(url_for("sources.protocol", protocol_id=record.id))
 
 
@@ -147,8 +165,10 @@ def protocol_reopen(protocol_id: int) -> Response:
 @requires(ALL_ROLES)
 def finished() -> Response:
     """R5.5: completed billable protocols whose items are still to invoice."""
-    waiting = [(protocol, found, protocols.items_net(found))
-               for protocol, found in protocols.finished_to_invoice()]
+    waiting = [
+        (protocol, found, protocols.items_net(found))
+        for protocol, found in protocols.finished_to_invoice()
+    ]
     return render("work/finished.html", waiting=waiting)
 
 
@@ -167,10 +187,13 @@ def protocol_invoice(protocol_id: int) -> Response:
 
 
 def _guarding_index(form: GuardedSiteForm, status: int = 200) -> Response:
-    sites = db.session.scalars(select(GuardedSite).join(Site).options(
-        joinedload(GuardedSite.site).joinedload(Site.customer)).order_by(Site.code)).all()
-    return render("work/guarding.html", sites=sites, form=form, today=tenant_today(),
-                  status=status)
+    sites = db.session.scalars(
+        select(GuardedSite)
+        .join(Site)
+        .options(joinedload(GuardedSite.site).joinedload(Site.customer))
+        .order_by(Site.code)
+    ).all()
+    return render("work/guarding.html", sites=sites, form=form, today=tenant_today(), status=status)
 
 
 @bp.route("/guarding")
@@ -199,9 +222,14 @@ def _month() -> tuple[int, int]:
     return first.year, first.month
 
 
-def _grid_page(guarded: GuardedSite, year: int, month: int, status: int = 200,
-               errors: dict[date, str] | None = None,
-               typed: dict[date, str] | None = None) -> Response:
+def _grid_page(
+    guarded: GuardedSite,
+    year: int,
+    month: int,
+    status: int = 200,
+    errors: dict[date, str] | None = None,
+    typed: dict[date, str] | None = None,
+) -> Response:
     days = month_days(year, month)
     weeks: list[list[date | None]] = [[None] * days[0].weekday()]
     for day in days:
@@ -211,15 +239,24 @@ def _grid_page(guarded: GuardedSite, year: int, month: int, status: int = 200,
     weeks[-1] += [None] * (7 - len(weeks[-1]))
     try:
         planned = guarding.month_charge(guarded, year, month)
-    except SourceError as exc:
+    except ServiceError as exc:
         planned = None
         flash(str(exc), "error")
-    return render("work/guarding_site.html", guarded=guarded, year=year, month=month,
-                  weeks=weeks, hours=guarding.hours_of_month(guarded, year, month),
-                  planned=planned, errors=errors or {}, typed=typed or {},
-                  previous=date(*guarding.previous_month(year, month), 1),
-                  following=date(*guarding.next_month(year, month), 1), status=status,
-                  form=GuardedSiteForm(formdata=None, obj=guarded))
+    return render(
+        "work/guarding_site.html",
+        guarded=guarded,
+        year=year,
+        month=month,
+        weeks=weeks,
+        hours=guarding.hours_of_month(guarded, year, month),
+        planned=planned,
+        errors=errors or {},
+        typed=typed or {},
+        previous=date(*guarding.previous_month(year, month), 1),
+        following=date(*guarding.next_month(year, month), 1),
+        status=status,
+        form=GuardedSiteForm(formdata=None, obj=guarded),
+    )
 
 
 @bp.route("/guarding/<int:guarded_site_id>")
@@ -234,11 +271,17 @@ def guarding_settings(guarded_site_id: int) -> Response:
     guarded = get_or_404(GuardedSite, guarded_site_id)
     form = GuardedSiteForm()
     if form.validate_on_submit() and _saved(
-            form, lambda: guarding.set_up_site(form.values(), guarded), "site_id"):
+        form, lambda: guarding.set_up_site(form.values(), guarded), "site_id"
+    ):
         flash("Billing of the site saved.", "success")
     elif form.errors:
-        flash("; ".join(f"{form[name].label.text}: {' '.join(errors)}"
-                        for name, errors in form.errors.items()), "error")
+        flash(
+            "; ".join(
+                f"{form[name].label.text}: {' '.join(errors)}"
+                for name, errors in form.errors.items()
+            ),
+            "error",
+        )
     return redirect_to(url_for("sources.guarding_site", guarded_site_id=guarded.id))
 
 
@@ -260,23 +303,24 @@ def guarding_hours(guarded_site_id: int) -> Response:
     try:
         for day, hours in parsed.items():
             guarding.register_hours(guarded, day, hours, user_id=current_user.id)
-    except SourceError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return _grid_page(guarded, year, month, 422)
     db.session.commit()
     flash("Hours saved.", "success")
-    return redirect_to(url_for("sources.guarding_site", guarded_site_id=guarded.id,
-                               month=f"{year:04}-{month:02}"))
+    return redirect_to(
+        url_for("sources.guarding_site", guarded_site_id=guarded.id, month=f"{year:04}-{month:02}")
+    )
 
 
-@bp.route("/guarding/<int:guarded_site_id>/day/<day>", methods=["POST"])
+@bp.route("/guarding/<int:guarded_site_id>/day", methods=["POST"])
 @requires(EDITORS)
-def guarding_day(guarded_site_id: int, day: str) -> Response:
+def guarding_day(guarded_site_id: int) -> Response:
     """One cell of the grid, saved as it is left (htmx): the cell and the month's totals."""
     guarded = get_or_404(GuardedSite, guarded_site_id)
     try:
-        worked_on = date.fromisoformat(day)
+        worked_on = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
         return Response("Not a day.", status=404)
     text = request.form.get(f"h-{worked_on}", "")
@@ -290,11 +334,17 @@ def guarding_day(guarded_site_id: int, day: str) -> Response:
         db.session.commit()
     year, month = worked_on.year, worked_on.month
     hours = guarding.hours_of_month(guarded, year, month)
-    return render("work/_guarding_day.html", guarded=guarded, day=worked_on,
-                  hours=hours, errors={worked_on: error} if error else {},
-                  typed={worked_on: text} if error else {}, oob=True,
-                  planned=guarding.month_charge(guarded, year, month),
-                  status=422 if error else 200)
+    return render(
+        "work/_guarding_day.html",
+        guarded=guarded,
+        day=worked_on,
+        hours=hours,
+        errors={worked_on: error} if error else {},
+        typed={worked_on: text} if error else {},
+        oob=True,
+        planned=guarding.month_charge(guarded, year, month),
+        status=422 if error else 200,
+    )
 
 
 @bp.route("/guarding/<int:guarded_site_id>/capture", methods=["POST"])
@@ -302,21 +352,27 @@ def guarding_day(guarded_site_id: int, day: str) -> Response:
 def guarding_capture(guarded_site_id: int) -> Response:
     guarded = get_or_404(GuardedSite, guarded_site_id)
     year, month = _month()
-    if _saved(None, lambda: guarding.capture_month(guarded, year, month,
-                                                    user_id=current_user.id)):
-        flash(f"{date(year, month, 1):%B %Y} captured: it waits in {guarded.site.customer.name}'s"
-              " billable items.", "success")
-    return redirect_to(url_for("sources.guarding_site", guarded_site_id=guarded.id,
-                               month=f"{year:04}-{month:02}"))
+    if _saved(None, lambda: guarding.capture_month(guarded, year, month, user_id=current_user.id)):
+        flash(
+            f"{date(year, month, 1):%B %Y} captured: it waits in {guarded.site.customer.name}'s"
+            " billable items.",
+            "success",
+        )
+    return redirect_to(
+        url_for("sources.guarding_site", guarded_site_id=guarded.id, month=f"{year:04}-{month:02}")
+    )
 
 
 # --- cash in transit ----------------------------------------------------------------------
 
 
 def _cit_index(form: CardForm, status: int = 200) -> Response:
-    cards = db.session.scalars(select(CitCard).options(joinedload(CitCard.customer))
-                               .order_by(CitCard.served_on.desc(), CitCard.id.desc())
-                               .limit(200)).all()
+    cards = db.session.scalars(
+        select(CitCard)
+        .options(joinedload(CitCard.customer))
+        .order_by(CitCard.served_on.desc(), CitCard.id.desc())
+        .limit(200)
+    ).all()
     return render("work/cit.html", cards=cards, form=form, status=status)
 
 
@@ -337,11 +393,15 @@ def cit_new() -> Response:
     return _cit_index(form, 422)
 
 
-def _card_page(card: CitCard, status: int = 200,
-               service_form: CitServiceForm | None = None) -> Response:
-    return render("work/cit_card.html", card=card, status=status,
-                  service_form=service_form or CitServiceForm(
-                      formdata=None, customer_id=card.customer_id))
+def _card_page(
+    card: CitCard, status: int = 200, service_form: CitServiceForm | None = None
+) -> Response:
+    return render(
+        "work/cit_card.html",
+        card=card,
+        status=status,
+        service_form=service_form or CitServiceForm(formdata=None, customer_id=card.customer_id),
+    )
 
 
 @bp.route("/cit/<int:card_id>")
@@ -355,8 +415,9 @@ def cit_card(card_id: int) -> Response:
 def cit_service(card_id: int) -> Response:
     card = get_or_404(CitCard, card_id)
     form = CitServiceForm(customer_id=card.customer_id)
-    if form.validate_on_submit() and _saved(form, lambda: cit.add_service(card, form.values()),
-                                            "product_id"):
+    if form.validate_on_submit() and _saved(
+        form, lambda: cit.add_service(card, form.values()), "product_id"
+    ):
         return redirect_to(url_for("sources.cit_card", card_id=card.id))
     return _card_page(card, 422, form)
 
@@ -374,8 +435,11 @@ def cit_service_delete(card_id: int, service_id: int) -> Response:
 def cit_complete(card_id: int) -> Response:
     card = get_or_404(CitCard, card_id)
     if _saved(None, lambda: cit.complete_card(card)):
-        flash(f"Card {card.number} completed: its services wait in"
-              f" {card.customer.name}'s billable items.", "success")
+        flash(
+            f"Card {card.number} completed: its services wait in"
+            f" {card.customer.name}'s billable items.",
+            "success",
+        )
     return redirect_to(url_for("sources.cit_card", card_id=card.id))
 
 
@@ -386,4 +450,3 @@ def cit_reopen(card_id: int) -> Response:
     if _saved(None, lambda: cit.reopen_card(card)):
         flash(f"Card {card.number} is open again.", "success")
     return redirect_to(url_for("sources.cit_card", card_id=card.id))
-
