@@ -177,6 +177,7 @@ def make_statement(
                 "vat_rate_id": _vat_rate_id(planned.given),
             },
         )
+        db.session.flush()  # the line's id, for the items it bills
         statement.document_id, line_id = invoice.id, line.id
     elif result.outcome is Outcome.PAYABLE:
         owed = PayableItem(
