@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.billing.work.views import bp as work_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)
+    app.register_blueprint(work_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(api_bp)
