@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.billing.work.views import bp as work_bp
     from saas.billing.work.payable_views import bp as payables_bp
     from saas.billing.work.source_views import bp as sources_bp
     from saas.portal.staff import bp as portal_staff_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)
+    app.register_blueprint(work_bp)
     app.register_blueprint(sources_bp)
     app.register_blueprint(payables_bp)
     app.register_blueprint(portal_bp)

@@ -69,6 +69,9 @@ from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
     BillingRuleFactory,
+    ProjectFactory,
+    TaskFactory,
+    TimeEntryFactory,
     TimeEntryRevisionFactory,
     WorkTimerFactory,
 )
@@ -227,6 +230,12 @@ OBJECT_FACTORIES = {
     "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
     "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
     "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
+    "project_id": lambda tenant: ProjectFactory(tenant=tenant),
+    "task_id": lambda tenant: TaskFactory(tenant=tenant),
+    "time_entry_id": lambda tenant: TimeEntryFactory(tenant=tenant),
+    "timer_id": lambda tenant: WorkTimerFactory(tenant=tenant),
+    "rule_id": lambda tenant: BillingRuleFactory(tenant=tenant),
+    "item_id": lambda tenant: BillableItemFactory(tenant=tenant),
 }
 
 

@@ -13,6 +13,7 @@ from saas.billing.work.rules import (
     hours_of,
     matching,
     minutes_of,
+    parse_duration,
     rule_quantity,
 )
 
@@ -120,3 +121,29 @@ def test_minutes_of(seconds, minutes):
 
 def test_format_minutes():
     assert [format_minutes(m) for m in (5, 65, 600)] == ["0:05", "1:05", "10:00"]
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("1:30", 90),
+        ("0:05", 5),
+        (":45", 45),
+        ("1.5", 90),
+        ("1,25", 75),
+        ("2h", 120),
+        ("1.5h", 90),
+        ("90m", 90),
+        ("2h15m", 135),
+        (" 2h 15m ", 135),
+        ("0.01", 1),
+    ],
+)
+def test_parse_duration(text, minutes):
+    assert parse_duration(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1:75", "1:5", "-1", "0", "0:00", "nan", "1e3x"])
+def test_parse_duration_refuses(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)

@@ -88,3 +88,33 @@ def minutes_of(seconds: int) -> int:
 def format_minutes(minutes: int) -> str:
     """ "1:05" for 65 minutes."""
     return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def parse_duration(text: str) -> int:
+    """Minutes from what a person types: "1:30", "1.5", "1,5", "1.5h", "90m" or "2h 15m"."""
+    value = (text or "").strip().lower().replace(" ", "")
+    if not value:
+        raise ValueError("Enter the time worked, e.g. 1:30 or 1.5.")
+    try:
+        if ":" in value:
+            hours, _, minutes = value.partition(":")
+            if not (hours.isdigit() or hours == "") or not (
+                    minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60):
+                raise ValueError
+            total = int(hours or 0) * 60 + int(minutes)
+        elif "h" in value and value.endswith("m"):
+            hours, _, minutes = value[:-1].partition("h")
+            total = int(hours) * 60 + int(minutes)
+        elif value.endswith("m"):
+            total = int(value[:-1])
+        else:
+            hours = Decimal(value.removesuffix("h").replace(",", "."))
+            if not hours.is_finite():
+                raise ValueError
+            total = int((hours * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except (ValueError, ArithmeticError):
+        raise ValueError(f"{text.strip()!r} is not a time: write e.g. 1:30, 1.5 or 90m."
+                         ) from None
+    if total <= 0:
+        raise ValueError("Enter a time above 0.")
+    return total
