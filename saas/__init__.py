@@ -107,9 +107,10 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
-    from saas.billing.work.views import bp as work_bp
     from saas.billing.work.payable_views import bp as payables_bp
+    from saas.billing.work.profitability_views import bp as profitability_bp
     from saas.billing.work.source_views import bp as sources_bp
+    from saas.billing.work.views import bp as work_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(work_bp)
     app.register_blueprint(sources_bp)
     app.register_blueprint(payables_bp)
+    app.register_blueprint(profitability_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(api_bp)

@@ -14,7 +14,13 @@ from saas.billing.work.guarding_rules import (
     parse_hours,
     period_charge,
 )
-from saas.billing.work.margin_rules import TimeRow, WorkKind, project_margin, time_per_member
+from saas.billing.work.margin_rules import (
+    TimeRow,
+    WorkKind,
+    hours_of,
+    project_margin,
+    time_per_member,
+)
 from saas.billing.work.netting_rules import Outcome, Side, SpecLine, net
 
 D = Decimal
@@ -124,16 +130,16 @@ def test_netting_in_a_currency_without_decimals():
 
 
 def _rows(*rows):
-    return [TimeRow(member, WorkKind(kind), D(hours)) for member, kind, hours in rows]
+    return [TimeRow(member, WorkKind(kind), minutes) for member, kind, minutes in rows]
 
 
 def test_time_is_split_per_member_and_kind():
     members, without = time_per_member(
         _rows(
-            ("Ann", "billable", "5"),
-            ("Ann", "internal", "1.5"),
-            ("Ann", "billable", "2"),
-            ("Bob", "bug_fix", "3"),
+            ("Ann", "billable", 300),
+            ("Ann", "internal", 90),
+            ("Ann", "billable", 120),
+            ("Bob", "bug_fix", 180),
         ),
         {"Ann": D("40")},
         "EUR",
@@ -146,12 +152,22 @@ def test_time_is_split_per_member_and_kind():
 
 
 @pytest.mark.parametrize(
+    ("minutes", "hours"), [(0, "0"), (20, "0.33"), (40, "0.67"), (90, "1.5"), (61, "1.02")]
+)
+def test_minutes_show_as_hours_to_two_decimals(minutes, hours):
+    assert hours_of(minutes) == D(hours)
+
+
+@pytest.mark.parametrize(
     ("invoiced", "open_", "rows", "payables", "cost", "margin", "percent"),
     [
-        ("1000", "500", [("Ann", "billable", "10")], ["200"], "600.00", "900.00", "60.0"),
-        ("0", "0", [("Ann", "internal", "2")], [], "80.00", "-80.00", None),
-        ("300", "0", [("Ann", "billable", "10")], ["100"], "500.00", "-200.00", "-66.7"),
-        ("100", "0", [("Ann", "bug_fix", "0.333")], [], "13.32", "86.68", "86.7"),
+        ("1000", "500", [("Ann", "billable", 600)], ["200"], "600.00", "900.00", "60.0"),
+        ("0", "0", [("Ann", "internal", 120)], [], "80.00", "-80.00", None),
+        ("300", "0", [("Ann", "billable", 600)], ["100"], "500.00", "-200.00", "-66.7"),
+        # 20 minutes at 40 an hour: 13.333… → 13.33, from the exact minutes, not 0.33 h
+        ("100", "0", [("Ann", "bug_fix", 20)], [], "13.33", "86.67", "86.7"),
+        # minutes are summed per member before rounding: 3 × 20 min = 1 h = 40.00
+        ("100", "0", [("Ann", "billable", 20)] * 3, [], "40.00", "60.00", "60.0"),
     ],
 )
 def test_the_gross_margin_of_a_project(invoiced, open_, rows, payables, cost, margin, percent):

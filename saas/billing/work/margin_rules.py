@@ -2,13 +2,14 @@
 
 - Revenue is what was invoiced for the project plus what is still to invoice (its open
   billable items), both net of VAT in the project's currency.
-- The cost of time is each time entry's hours at its member's internal cost rate (a
-  member without a rate costs 0 and is named in ``members_without_rate``), rounded once
-  per member to the currency's minor unit, half up.
+- The cost of time is each member's minutes / 60 at the member's internal cost rate,
+  exact, rounded once per member to the currency's minor unit, half up (a member without
+  a rate costs 0 and is named in ``members_without_rate``).
 - Cost is the cost of time plus the project's payables (outsourced services).
 - Gross margin = revenue − cost; its percentage of revenue to one decimal, half up (none
   without revenue).
-- Time is split per member into billable, internal and bug-fix hours.
+- Time is split per member into billable, internal and bug-fix hours (minutes / 60, shown
+  to two decimals, half up).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
-from saas.billing.money import exact_product, quantize_money, round_half_up
+from saas.billing.money import quantize_money, round_half_up
 
 ZERO = Decimal(0)
 
@@ -34,20 +36,41 @@ class WorkKind(enum.StrEnum):
 class TimeRow:
     member: str
     kind: WorkKind
-    hours: Decimal
+    minutes: int
+
+
+def hours_of(minutes: int) -> Decimal:
+    """Minutes as hours to two decimals, half up (20 min → 0.33 h)."""
+    return round_half_up(Fraction(minutes, 60), 2)
 
 
 @dataclass(frozen=True)
 class MemberTime:
     member: str
-    billable: Decimal = ZERO
-    internal: Decimal = ZERO
-    bug_fix: Decimal = ZERO
+    billable_minutes: int = 0
+    internal_minutes: int = 0
+    bug_fix_minutes: int = 0
     cost: Decimal = ZERO
 
     @property
+    def minutes(self) -> int:
+        return self.billable_minutes + self.internal_minutes + self.bug_fix_minutes
+
+    @property
+    def billable(self) -> Decimal:
+        return hours_of(self.billable_minutes)
+
+    @property
+    def internal(self) -> Decimal:
+        return hours_of(self.internal_minutes)
+
+    @property
+    def bug_fix(self) -> Decimal:
+        return hours_of(self.bug_fix_minutes)
+
+    @property
     def total(self) -> Decimal:
-        return self.billable + self.internal + self.bug_fix
+        return hours_of(self.minutes)
 
 
 @dataclass(frozen=True)
@@ -83,19 +106,19 @@ def time_per_member(
     rows: Iterable[TimeRow], rates: Mapping[str, Decimal], currency: str
 ) -> tuple[list[MemberTime], list[str]]:
     """Hours per member and kind, and each member's cost; members without a rate."""
-    hours: dict[str, dict[WorkKind, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    minutes: dict[str, dict[WorkKind, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        if row.hours < 0:
-            raise ValueError(f"{row.member}: hours cannot be negative.")
-        hours[row.member][WorkKind(row.kind)] += row.hours
+        if row.minutes < 0:
+            raise ValueError(f"{row.member}: time cannot be negative.")
+        minutes[row.member][WorkKind(row.kind)] += row.minutes
     members, without_rate = [], []
-    for name in sorted(hours):
-        by_kind = hours[name]
-        total = sum(by_kind.values(), ZERO)
+    for name in sorted(minutes):
+        by_kind = minutes[name]
+        total = sum(by_kind.values())
         rate = rates.get(name)
         if rate is None:
             without_rate.append(name)
-        cost = quantize_money(exact_product(total, rate), currency) if rate else ZERO
+        cost = quantize_money(Fraction(total, 60) * Fraction(rate or 0), currency)
         members.append(
             MemberTime(
                 name,
