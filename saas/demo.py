@@ -19,6 +19,7 @@ from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
+from saas.billing.work.sources_demo import seed_work_sources
 from saas.extensions import db
 from saas.tenants import scoping, services
 from saas.tenants.models import BankAccount, Role, Tenant, TenantKind, User
@@ -311,4 +312,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_contracts(tenant)
         seed_payments(tenant)
         seed_bank(tenant)
+        seed_work_sources(tenant)
     return logins
