@@ -359,3 +359,53 @@ def test_viewers_see_the_pages_but_cannot_change_them(firm, make_client):
         ).status_code
         == 403
     )
+
+
+def test_without_a_rate_of_its_own_a_site_takes_its_contracts_rate(firm):
+    from saas.billing.contracts import services as contracts
+    from saas.billing.customers.models import Customer
+
+    with in_tenant(firm):
+        customer = db.session.get(Customer, firm["customer"])
+        contract = contracts.create_contract(
+            customer, {"start_date": date(2026, 1, 1), "site_ids": [firm["site"]]}
+        )
+        contracts.add_line(
+            contract,
+            {
+                "product_id": firm["guard_hour"],
+                "quantity": D(1),
+                "unit_price": D("41.25"),
+                "site_id": firm["site"],
+            },
+        )
+        db.session.commit()
+        contract_id = contract.id
+    guarded_id = _guarded(firm)  # no hourly rate: the contract's, not the base price 40
+    firm["client"].post(
+        url(firm, f"/work/guarding/{guarded_id}/hours?month=2026-11"),
+        data={"h-2026-11-02": "8", "h-2026-11-03": "8"},
+    )
+    firm["client"].post(url(firm, f"/work/guarding/{guarded_id}/capture?month=2026-11"))
+    assert open_items(firm) == [("guarding_period", "Guarding hour", D(16), D("41.25"))]
+    with in_tenant(firm):
+        assert db.session.scalar(select(BillableItem.contract_id)) == contract_id
+
+
+def test_the_protocol_prints_with_its_work_and_materials(firm):
+    from pypdf import PdfReader
+
+    protocol_id = _protocol(firm)
+    response = firm["client"].get(url(firm, f"/work/protocols/{protocol_id}.pdf"))
+    assert response.mimetype == "application/pdf"
+    import io
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    for expected in (
+        "P-0001",
+        "Galeria Mokotów",
+        "Replaced two detectors",
+        "Smoke detector",
+        "Jan Kos",
+    ):
+        assert expected in text

@@ -3,7 +3,10 @@
 The rules of a period's charge are in ``guarding_rules.py``. Capturing a month makes (or,
 captured again after corrections, updates) the site's billable item for it: event
 ``guarding_period``, source ``guarding`` with the id of the site's period row (unique per
-site and start), so a month is never billed twice.
+site and start), so a month is never billed twice. An hourly site without a rate of its
+own takes the fixed price of its product on a contract covering the site
+(``contract_rate``), and the item names that contract; without one, the pricing engine
+prices it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from sqlalchemy import select
 
 from saas.billing.catalog.models import Product
+from saas.billing.contracts import services as contracts
+from saas.billing.contracts.models import Contract, ContractSite
 from saas.billing.customers.models import Site
 from saas.billing.work import items
 from saas.billing.work.guarding_rules import (
@@ -139,25 +144,56 @@ class MonthCharge:
     charge: GuardingCharge | None
     period: GuardingPeriod | None  # captured before
     items: tuple[BillableItem, ...]
+    contract: Contract | None = None  # whose line gave the hourly rate
+
+
+def contract_rate(guarded: GuardedSite, on: date) -> tuple[Contract, Decimal] | None:
+    """The hourly rate a contract covering the site agrees for its product on a day.
+
+    A contract in force on the day that covers the site, with a line of the site's product
+    at a fixed price (for this site or for none in particular); the oldest contract wins.
+    """
+    covering = db.session.scalars(
+        select(Contract)
+        .join(ContractSite, ContractSite.contract_id == Contract.id)
+        .where(ContractSite.site_id == guarded.site_id, Contract.start_date <= on)
+        .order_by(Contract.start_date, Contract.id)
+    )
+    for contract in covering:
+        if contract.last_day is not None and contract.last_day < on:
+            continue
+        for line in contracts.version_at(contract, on):
+            if (
+                line.product_id == guarded.product_id
+                and line.unit_price is not None
+                and line.site_id in (None, guarded.site_id)
+            ):
+                return contract, line.unit_price
+    return None
 
 
 def month_charge(guarded: GuardedSite, year: int, month: int) -> MonthCharge:
     """What the month would bill, and what was captured of it."""
     days = month_days(year, month)
     hours = hours_of_month(guarded, year, month)
+    rate, contract = guarded.hourly_rate, None
+    if guarded.mode is GuardingMode.HOURLY and rate is None:
+        agreed = contract_rate(guarded, days[-1])
+        if agreed is not None:
+            contract, rate = agreed
     try:
         charge = period_charge(
             guarded.mode,
             hours.values(),
             period_label=f"{days[0]:%Y-%m}",
-            hourly_rate=guarded.hourly_rate,
+            hourly_rate=rate,
             lump_sum=guarded.lump_sum,
         )
     except ValueError as exc:
         raise SourceError(str(exc), "lump_sum") from None
     period = _period_row(guarded, days[0])
     return MonthCharge(
-        days[0], days[-1], charge, period, tuple(_items_of(period)) if period else ()
+        days[0], days[-1], charge, period, tuple(_items_of(period)) if period else (), contract
     )
 
 
@@ -189,6 +225,7 @@ def capture_month(
         site=site,
         product=guarded.product,
         unit_price=planned.charge.unit_price,
+        contract=planned.contract,
         description=f"{planned.charge.description} — {site.code} {site.name}",
     )
     audit.record(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from flask import flash, request, url_for
+from flask import flash, make_response, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from saas.billing.customers.models import Site
 from saas.billing.work import cit, guarding, protocols
 from saas.billing.work.guarding_rules import month_days, parse_hours
+from saas.billing.work.protocol_pdf import ProtocolPrint, render_protocol
 from saas.billing.work.source_common import SourceError
 from saas.billing.work.source_forms import (
     CardForm,
@@ -34,6 +35,7 @@ from saas.htmx import redirect_to, render
 from saas.tenants.access import (
     ALL_ROLES,
     MANAGERS,
+    current_tenant,
     get_or_404,
     requires,
     staff_blueprint,
@@ -115,6 +117,33 @@ def _protocol_page(
 @requires(ALL_ROLES)
 def protocol(protocol_id: int) -> Response:
     return _protocol_page(get_or_404(WorkProtocol, protocol_id))
+
+
+@bp.route("/protocols/<int:protocol_id>.pdf")
+@requires(ALL_ROLES)
+def protocol_pdf(protocol_id: int) -> Response:
+    """The protocol to print (and sign on site)."""
+    record = get_or_404(WorkProtocol, protocol_id)
+    site = record.site
+    pdf = render_protocol(
+        ProtocolPrint(
+            record.number,
+            current_tenant().name,
+            record.customer.name,
+            f"{site.code} {site.name}" if site else "",
+            record.performed_on,
+            record.technician,
+            record.work_done,
+            record.hours,
+            record.labour_product.name if record.labour_product else "",
+            record.billable,
+            tuple((m.product.name, m.quantity, m.product.unit) for m in record.materials),
+        )
+    )
+    response = make_response(pdf)
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{record.number}.pdf"'
+    return response
 
 
 @bp.route("/protocols/<int:protocol_id>/materials", methods=["POST"])
