@@ -254,3 +254,39 @@ def test_staff_cannot_settle_with_a_partner(agency, make_client):
     staff = make_client(member(agency["tenant"], Role.STAFF))
     assert staff.get(url(agency, "/payables/netting")).status_code == 403
     assert staff.get(url(agency, "/payables/")).status_code == 200
+
+
+@pytest.mark.parametrize("given", [10, 1])
+def test_a_statement_is_withdrawn_while_its_settlement_is_a_draft(agency, given):
+    make_partner(agency)
+    give(agency, given)
+    record(agency, "2")
+    statement = _settle(agency)
+    response = agency["client"].post(url(agency, f"/payables/netting/{statement.id}/withdraw"))
+    assert response.status_code == 302
+    with in_tenant(agency):
+        assert db.session.scalar(select(NettingStatement.id)) is None
+        assert db.session.scalar(select(Document.id)) is None  # the draft is gone
+        assert {i.status for i in db.session.scalars(select(BillableItem))} == {ItemStatus.OPEN}
+    assert payables(agency) == [("Guarding hour", D(2), D(300), PayableStatus.OPEN)]
+
+
+def test_a_statement_whose_invoice_is_issued_stays(agency):
+    from saas.billing.documents import issuing
+
+    make_partner(agency)
+    give(agency, 10)
+    record(agency, "2")
+    statement = _settle(agency)
+    statement_id, document_id = statement.id, statement.document_id
+    with in_tenant(agency):
+        issuing.issue_document(db.session.get(Document, document_id))
+        db.session.commit()
+    page = (
+        agency["client"]
+        .post(url(agency, f"/payables/netting/{statement_id}/withdraw"), follow_redirects=True)
+        .get_data(as_text=True)
+    )
+    assert "is issued: credit it instead" in page
+    with in_tenant(agency):
+        assert db.session.scalar(select(NettingStatement.id)) == statement_id

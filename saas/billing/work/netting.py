@@ -13,6 +13,9 @@ Making it settles both sides and moves only the difference:
   the payables are netted;
 - even: both sides are settled by the statement alone.
 
+A statement is withdrawn (``withdraw_statement``) while its invoice is still a draft, or
+its payable of the difference still open: both sides are open again, as before.
+
 The invoice line needs one VAT rate: services given under different rates are refused
 (invoice them from the billable-items inbox instead). The statement keeps a copy of every
 line, so its PDF prints the full specification whatever happens to the items later.
@@ -27,6 +30,7 @@ from sqlalchemy import select
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents import services as documents
+from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind
 from saas.billing.work.models import BillableItem, ItemStatus
 from saas.billing.work.netting_rules import Netting, Outcome, Side, SpecLine, line_net, net
@@ -206,3 +210,39 @@ def make_statement(
         user_id=user_id,
     )
     return statement
+
+
+def withdraw_statement(statement: NettingStatement, *, user_id: int | None = None) -> None:
+    """Undo a statement whose settlement has not gone anywhere yet."""
+    document = db.session.get(Document, statement.document_id) if statement.document_id else None
+    if document is not None and not document.is_draft:
+        raise SourceError(f"{document.title} is issued: credit it instead.")
+    owed = (
+        db.session.get(PayableItem, statement.payable_item_id)
+        if statement.payable_item_id
+        else None
+    )
+    if owed is not None and owed.status is not PayableStatus.OPEN:
+        raise SourceError("The difference is paid already.")
+    given = [line.billable_item_id for line in statement.lines if line.side is Side.GIVEN]
+    for item in db.session.scalars(select(BillableItem).where(BillableItem.id.in_(given))):
+        if item.status == ItemStatus.INVOICED and (
+            item.document_line_id is None or document is not None
+        ):
+            item.status, item.document_line_id = ItemStatus.OPEN, None
+    for payable in db.session.scalars(
+        select(PayableItem).where(PayableItem.netting_statement_id == statement.id)
+    ):
+        payable.status, payable.netting_statement_id = PayableStatus.OPEN, None
+    if document is not None:
+        documents.delete_draft(document)
+    if owed is not None:
+        db.session.delete(owed)
+    audit.record(
+        "work.netting_withdrawn",
+        statement,
+        f"Netting {statement.number} with {statement.partner.name} withdrawn",
+        user_id=user_id,
+    )
+    db.session.delete(statement)
+    db.session.flush()

@@ -8,10 +8,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
 from saas.billing.work import netting, payables
+from saas.billing.work.models import Project
 from saas.billing.work.netting_pdf import PrintLine, StatementPrint, render_netting
 from saas.billing.work.payable_models import (
     MemberCostRate,
@@ -47,17 +49,13 @@ def _refused(form, exc: ServiceError, fallback: str) -> None:  # noqa: ANN001
     field.errors = [*field.errors, str(exc)]
 
 
-def _project_choices() -> list:
-    """The tenant's projects for the payable form (none before the projects exist)."""
-    try:
-        from saas.billing.work.models import Project
-    except ImportError:  # pragma: no cover - the core's projects are not there
-        return []
-    from wtforms.fields.choices import SelectChoice
-
+def _project_choices() -> list[SelectChoice]:
+    """The tenant's projects, for the payable form."""
     return [
-        SelectChoice(str(p.id), p.name)
-        for p in db.session.scalars(select(Project).order_by(Project.name).limit(500))
+        SelectChoice(str(p.id), f"{p.name} · {p.customer.name}")
+        for p in db.session.scalars(
+            select(Project).options(joinedload(Project.customer)).order_by(Project.name).limit(500)
+        )
     ]
 
 
@@ -199,6 +197,22 @@ def statement(statement_id: int) -> Response:
     return render("work/netting_statement.html", statement=found, document=document)
 
 
+@bp.route("/netting/<int:statement_id>/withdraw", methods=["POST"])
+@requires(SETTLERS)
+def statement_withdraw(statement_id: int) -> Response:
+    found = get_or_404(NettingStatement, statement_id)
+    number = found.number
+    try:
+        netting.withdraw_statement(found, user_id=current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect_to(url_for("payables.statement", statement_id=statement_id))
+    db.session.commit()
+    flash(f"Netting statement {number} withdrawn: both sides are open again.", "success")
+    return redirect_to(url_for("payables.index"))
+
+
 @bp.route("/netting/<int:statement_id>.pdf")
 @requires(ALL_ROLES)
 def statement_pdf(statement_id: int) -> Response:
@@ -251,8 +265,6 @@ def cost_rates() -> Response:
         select(User).join(Membership, Membership.user_id == User.id).order_by(User.name)
     ).all()
     form = CostRateForm()
-    from wtforms.fields.choices import SelectChoice
-
     form.user_id.choices = [SelectChoice(str(u.id), u.name or u.email) for u in members]
     if form.validate_on_submit():
         try:
