@@ -38,8 +38,7 @@ def create_rule(values: dict[str, Any], *, user_id: int | None = None) -> Billin
         raise BillingError("Name the rule in 1 to 100 characters.", "name")
     event = values.get("event")
     if event not in EVENTS:
-        raise BillingError(f"Choose when the rule bills: {', '.join(EVENTS.values())}.",
-                           "event")
+        raise BillingError(f"Choose when the rule bills: {', '.join(EVENTS.values())}.", "event")
     product = db.session.get(Product, values.get("product_id") or 0)
     if product is None:
         raise BillingError("Choose a product of this company.", "product_id")
@@ -56,23 +55,38 @@ def create_rule(values: dict[str, Any], *, user_id: int | None = None) -> Billin
             raise BillingError("Enter the fixed quantity to bill, above 0.", "fixed_quantity")
     else:
         fixed = None
-    rule = BillingRule(name=name, event=event, activity_id=activity_id, product_id=product.id,
-                       quantity_mode=mode, fixed_quantity=fixed, is_enabled=True)
+    rule = BillingRule(
+        name=name,
+        event=event,
+        activity_id=activity_id,
+        product_id=product.id,
+        quantity_mode=mode,
+        fixed_quantity=fixed,
+        is_enabled=True,
+    )
     db.session.add(rule)
     db.session.flush()
-    audit.record("work.rule_created", rule, f"Billing rule {name}: {EVENTS[event]} →"
-                 f" {product.name}", {"mode": mode.value}, user_id=user_id)
+    audit.record(
+        "work.rule_created",
+        rule,
+        f"Billing rule {name}: {EVENTS[event]} → {product.name}",
+        {"mode": mode.value},
+        user_id=user_id,
+    )
     return rule
 
 
 def set_rule_enabled(rule: BillingRule, enabled: bool, *, user_id: int | None = None) -> None:
     rule.is_enabled = enabled
-    audit.record("work.rule_enabled" if enabled else "work.rule_disabled", rule,
-                 f"Billing rule {rule.name} {'on' if enabled else 'off'}", user_id=user_id)
+    audit.record(
+        "work.rule_enabled" if enabled else "work.rule_disabled",
+        rule,
+        f"Billing rule {rule.name} {'on' if enabled else 'off'}",
+        user_id=user_id,
+    )
 
 
 def delete_rule(rule: BillingRule, *, user_id: int | None = None) -> None:
     """Delete a rule; the items it made stay as they are."""
-    audit.record("work.rule_deleted", rule, f"Billing rule {rule.name} deleted",
-                 user_id=user_id)
+    audit.record("work.rule_deleted", rule, f"Billing rule {rule.name} deleted", user_id=user_id)
     db.session.delete(rule)

@@ -14,9 +14,8 @@ RULE_KEEPERS = MANAGERS | {Role.ACCOUNTANT}
 BILLERS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 
 
-
 def clock_label(seconds: int) -> str:
-    """"1:02:05" for what a stopwatch measured."""
+    """ "1:02:05" for what a stopwatch measured."""
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
