@@ -69,6 +69,7 @@ from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
     BillingRuleFactory,
+    CostRateFactory,
     ProjectFactory,
     TaskFactory,
     TimeEntryFactory,
@@ -163,6 +164,7 @@ ONE_OF_EACH = (
     lambda t: WorkTimerFactory(tenant=t),
     lambda t: BillingRuleFactory(tenant=t, activity_id=ActivityFactory(tenant=t).id),
     lambda t: BillableItemFactory(tenant=t),
+    lambda t: CostRateFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

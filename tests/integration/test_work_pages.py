@@ -13,7 +13,7 @@ from sqlalchemy import select
 from saas.billing.customers.models import Customer
 from saas.billing.documents import delivery, issuing
 from saas.billing.documents.models import Document
-from saas.billing.work import items, timesheets
+from saas.billing.work import items, setup, timesheets
 from saas.billing.work.models import (
     BillableItem,
     BillingRule,
@@ -254,6 +254,25 @@ def test_rules_are_set_in_the_page_and_a_fixed_quantity_is_required(site, make_c
         assert rule.is_enabled is False
 
 
+def test_managers_set_each_members_cost_of_an_hour(site, make_client):
+    client = make_client(site["owner"])
+    url = f"{site['base']}/team"
+    user_id = site["owner"].id
+    refused = client.post(url, data={"user_id": user_id, "hourly_cost": "lots"})
+    assert refused.status_code == 422 and "lots is not an amount" in refused.text
+    outsider = member(TenantFactory(), Role.STAFF)
+    refused = client.post(url, data={"user_id": outsider.id, "hourly_cost": "400"})
+    assert refused.status_code == 422 and "member of this company" in refused.text
+    saved = client.post(url, data={"user_id": user_id, "hourly_cost": "450,50"})
+    assert saved.status_code == 302
+    with scoping.tenant_context(site["tenant"].id):
+        assert setup.cost_rates() == {user_id: D("450.5")}
+    assert 'value="450.5"' in client.get(url).text
+    client.post(url, data={"user_id": user_id, "hourly_cost": ""})
+    with scoping.tenant_context(site["tenant"].id):
+        assert setup.cost_rates() == {}
+
+
 @pytest.mark.parametrize(
     ("role", "method", "path", "status"),
     [
@@ -263,6 +282,8 @@ def test_rules_are_set_in_the_page_and_a_fixed_quantity_is_required(site, make_c
         (Role.STAFF, "post", "/rules", 403),
         (Role.STAFF, "get", "/time", 200),
         (Role.COLLECTOR, "post", "/timer/start", 403),
+        (Role.STAFF, "get", "/team", 403),
+        (Role.ACCOUNTANT, "get", "/team", 200),
     ],
 )
 def test_roles(site, make_client, role, method, path, status):

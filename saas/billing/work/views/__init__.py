@@ -22,4 +22,4 @@ def clock_label(seconds: int) -> str:
 bp.add_app_template_global(format_minutes, "minutes_label")
 bp.add_app_template_global(clock_label, "clock_label")
 
-from saas.billing.work.views import inbox, projects, rules, time  # noqa: E402, F401
+from saas.billing.work.views import inbox, projects, rules, team, time  # noqa: E402, F401
