@@ -11,6 +11,7 @@ from saas.billing.work.models import (
     Activity,
     BillableItem,
     BillingRule,
+    CostRate,
     ItemStatus,
     Project,
     Task,
@@ -108,3 +109,11 @@ class BillableItemFactory(TenantScopedFactory):
     unit_price = Decimal("100.00")
     currency = "NOK"
     status = ItemStatus.OPEN
+
+
+class CostRateFactory(TenantScopedFactory):
+    class Meta:
+        model = CostRate
+
+    user_id = factory.LazyFunction(lambda: UserFactory().id)
+    hourly_cost = Decimal("450.00")

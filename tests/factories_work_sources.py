@@ -10,7 +10,6 @@ import factory
 from saas.billing.work.guarding_rules import GuardingMode
 from saas.billing.work.netting_rules import Outcome, Side
 from saas.billing.work.payable_models import (
-    MemberCostRate,
     NettingLine,
     NettingStatement,
     PayableItem,
@@ -31,7 +30,6 @@ from tests.factories import (
     ProductFactory,
     SiteFactory,
     TenantScopedFactory,
-    UserFactory,
 )
 
 _same_tenant = factory.SelfAttribute("..tenant")
@@ -145,12 +143,3 @@ class NettingLineFactory(TenantScopedFactory):
     quantity = Decimal(1)
     unit_price = Decimal(10)
     net = Decimal(10)
-
-
-class MemberCostRateFactory(TenantScopedFactory):
-    class Meta:
-        model = MemberCostRate
-
-    user = factory.SubFactory(UserFactory)
-    hourly_cost = Decimal("400.00")
-    currency = "NOK"

@@ -1,5 +1,5 @@
 """Work that becomes billable: activities, projects, tasks, time entries and their
-revisions, stopwatch timers, billing rules and billable items
+revisions, stopwatch timers, members' cost rates, billing rules and billable items
 
 Revision ID: 0018_work
 Revises: 0016_stripe_events
@@ -38,6 +38,36 @@ def upgrade():
     )
     op.create_index(
         op.f("ix_work_activities_tenant_id"), "work_activities", ["tenant_id"], unique=False
+    )
+    op.create_table(
+        "work_cost_rates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("hourly_cost", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "hourly_cost >= 0", name=op.f("ck_work_cost_rates_hourly_cost_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_work_cost_rates_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_work_cost_rates_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_work_cost_rates")),
+        sa.UniqueConstraint(
+            "tenant_id", "user_id", name=op.f("uq_work_cost_rates_tenant_id_user_id")
+        ),
+    )
+    op.create_index(
+        op.f("ix_work_cost_rates_tenant_id"), "work_cost_rates", ["tenant_id"], unique=False
     )
     op.create_table(
         "billing_rules",
@@ -474,6 +504,7 @@ def upgrade():
         "time_entries",
         "work_timers",
         "time_entry_revisions",
+        "work_cost_rates",
     ):
         enable_tenant_rls(op, table)
 
@@ -514,6 +545,8 @@ def downgrade():
     op.drop_index(op.f("ix_billing_rules_tenant_id"), table_name="billing_rules")
     op.drop_index("ix_billing_rules_tenant_event", table_name="billing_rules")
     op.drop_table("billing_rules")
+    op.drop_index(op.f("ix_work_cost_rates_tenant_id"), table_name="work_cost_rates")
+    op.drop_table("work_cost_rates")
     op.drop_index(op.f("ix_work_activities_tenant_id"), table_name="work_activities")
     op.drop_table("work_activities")
     # ### end Alembic commands ###

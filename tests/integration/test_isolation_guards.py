@@ -69,6 +69,7 @@ from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
     BillingRuleFactory,
+    CostRateFactory,
     ProjectFactory,
     TaskFactory,
     TimeEntryFactory,
@@ -81,7 +82,6 @@ from tests.factories_work_sources import (
     GuardedSiteFactory,
     GuardingHoursFactory,
     GuardingPeriodFactory,
-    MemberCostRateFactory,
     NettingLineFactory,
     NettingStatementFactory,
     PayableItemFactory,
@@ -184,7 +184,7 @@ ONE_OF_EACH = (
     lambda t: SupplierTermsFactory(tenant=t),
     lambda t: PayableItemFactory(tenant=t),
     lambda t: NettingLineFactory(tenant=t),  # and its statement
-    lambda t: MemberCostRateFactory(tenant=t),
+    lambda t: CostRateFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

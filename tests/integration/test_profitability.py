@@ -63,7 +63,7 @@ def test_the_margin_counts_revenue_time_at_cost_rates_and_payables(project):
     client = project["client"]
     assert (
         client.post(
-            url(project, "/payables/cost-rates"),
+            url(project, "/work/team"),
             data={"user_id": project["ann"], "hourly_cost": "400"},
         ).status_code
         == 302

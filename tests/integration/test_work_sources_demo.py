@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from saas import demo
 from saas.billing.work import netting, protocols
-from saas.billing.work.models import BillableItem, ItemStatus
+from saas.billing.work.models import BillableItem, CostRate, ItemStatus
 from saas.billing.work.netting_rules import Outcome
-from saas.billing.work.payable_models import MemberCostRate, SupplierTerms
+from saas.billing.work.payable_models import SupplierTerms
 from saas.billing.work.source_models import GuardingHours, GuardingPeriod
 from saas.extensions import db
 from saas.tenants import scoping
@@ -46,7 +46,7 @@ def test_the_demo_field_work_can_be_invoiced_and_netted(db_session):
             260,
         )
         assert statement.outcome is Outcome.PAYABLE
-        assert db.session.scalar(select(MemberCostRate.hourly_cost).limit(1)) is not None
+        assert db.session.scalar(select(CostRate.hourly_cost).limit(1)) is not None
         assert all(
             item.status is ItemStatus.INVOICED
             for item in db.session.scalars(

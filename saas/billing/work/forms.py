@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
 from saas.billing.catalog.forms import (
     NONE_CHOICE,
@@ -35,25 +35,34 @@ from saas.tenants.models import Membership, User
 
 
 def activity_choices() -> list[SelectChoice]:
-    activities = db.session.scalars(select(Activity).where(Activity.is_archived.is_(False))
-                                    .order_by(Activity.name))
+    activities = db.session.scalars(
+        select(Activity).where(Activity.is_archived.is_(False)).order_by(Activity.name)
+    )
     return [NONE_CHOICE, *(SelectChoice(str(a.id), a.name) for a in activities)]
 
 
 def member_choices() -> list[SelectChoice]:
-    users = db.session.execute(select(User.id, User.name).join(
-        Membership, Membership.user_id == User.id).order_by(User.name))
+    users = db.session.execute(
+        select(User.id, User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .order_by(User.name)
+    )
     return [NONE_CHOICE, *(SelectChoice(str(user_id), name) for user_id, name in users)]
 
 
 def open_task_choices() -> list[SelectChoice]:
     """Open tasks of open projects, grouped by customer and project in their labels."""
     rows = db.session.execute(
-        select(Task.id, Task.title, Project.name).join(Project, Task.project_id == Project.id)
+        select(Task.id, Task.title, Project.name)
+        .join(Project, Task.project_id == Project.id)
         .where(Task.status == TaskStatus.OPEN, Project.status == ProjectStatus.OPEN)
-        .order_by(Project.name, Task.position).limit(500))
-    return [NONE_CHOICE, *(SelectChoice(str(task_id), f"{project} · {title}")
-                           for task_id, title, project in rows)]
+        .order_by(Project.name, Task.position)
+        .limit(500)
+    )
+    return [
+        NONE_CHOICE,
+        *(SelectChoice(str(task_id), f"{project} · {title}") for task_id, title, project in rows),
+    ]
 
 
 KIND_CHOICES = choices((kind.value, kind.label) for kind in WorkKind)
@@ -81,8 +90,9 @@ class ProjectForm(CatalogForm):
     customer_id = id_field("Customer", "Choose the customer.")
     name = text_field("Name", 200)
     description = TextAreaField("Description", filters=[strip], validators=[Length(max=5000)])
-    bill_on_completion = BooleanField("Bill everything when the project is closed (else bill"
-                                      " work in progress)")
+    bill_on_completion = BooleanField(
+        "Bill everything when the project is closed (else bill work in progress)"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,15 +114,14 @@ class TaskForm(CatalogForm):
 class TimeEntryForm(CatalogForm):
     task_id = id_field("Task", "Choose the task.")
     work_date = DateField("Day", validators=[InputRequired(message="Enter the day.")])
-    minutes = Duration("Time (1:30, 1.5 or 90m)",
-                       validators=[InputRequired(message="Enter the time worked.")])
+    minutes = Duration(
+        "Time (1:30, 1.5 or 90m)", validators=[InputRequired(message="Enter the time worked.")]
+    )
     kind = SelectField("Kind of work", choices=KIND_CHOICES, default=WorkKind.BILLABLE.value)
     activity_id = id_field("Activity (blank: the task's)")
-    description = TextAreaField("What was done", filters=[strip],
-                                validators=[Length(max=2000)])
+    description = TextAreaField("What was done", filters=[strip], validators=[Length(max=2000)])
 
-    def __init__(self, *args: Any, tasks: list[SelectChoice] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tasks: list[SelectChoice] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.task_id.choices = tasks if tasks is not None else open_task_choices()
         self.activity_id.choices = activity_choices()
@@ -121,8 +130,9 @@ class TimeEntryForm(CatalogForm):
 class TimerForm(CatalogForm):
     task_id = id_field("Task", "Choose the task to time.")
     kind = SelectField("Kind of work", choices=KIND_CHOICES, default=WorkKind.BILLABLE.value)
-    description = StringField("What you are doing", filters=[strip],
-                              validators=[Optional(), Length(max=2000)])
+    description = StringField(
+        "What you are doing", filters=[strip], validators=[Optional(), Length(max=2000)]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,8 +148,11 @@ class RuleForm(CatalogForm):
     event = SelectField("When", choices=[])
     activity_id = id_field("Of the activity (blank: any)")
     product_id = id_field("Bill the product", "Choose the product to bill.")
-    quantity_mode = SelectField("Quantity", choices=choices(
-        (mode.value, mode.label) for mode in QuantityMode), default=QuantityMode.HOURS.value)
+    quantity_mode = SelectField(
+        "Quantity",
+        choices=choices((mode.value, mode.label) for mode in QuantityMode),
+        default=QuantityMode.HOURS.value,
+    )
     fixed_quantity = quantity_field("Fixed quantity", "A fixed quantity is above 0.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -147,10 +160,6 @@ class RuleForm(CatalogForm):
         self.event.choices = choices(EVENTS.items())
         self.activity_id.choices = activity_choices()
         self.product_id.choices = product_choices(self.product_id.data)
-
-    def validate_fixed_quantity(self, field: Any) -> None:
-        if self.quantity_mode.data == QuantityMode.FIXED.value and field.data is None:
-            raise ValidationError("Enter the fixed quantity to bill.")
 
 
 class WriteOffForm(CatalogForm):

@@ -98,6 +98,24 @@ class Activity(TenantScoped, db.Model):
     is_archived: Mapped[bool] = mapped_column(default=False)
 
 
+class CostRate(TenantScoped, db.Model):
+    """What an hour of a member's time costs the company (R5.11: a project's cost of time)."""
+
+    __tablename__ = "work_cost_rates"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        CheckConstraint("hourly_cost >= 0", name="hourly_cost_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # In the tenant's currency, per hour.
+    hourly_cost: Mapped[Decimal] = mapped_column(MONEY)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
 class Project(TenantScoped, db.Model):
     """A project or order for a customer (R5.1), maybe made from an order confirmation."""
 

@@ -1,5 +1,5 @@
-"""Payables (R5.10) and costs (R5.11): suppliers' terms, payable items, netting statements
-between partner agencies, and members' internal cost rates.
+"""Payables (R5.10): suppliers' terms, payable items and netting statements between
+partner agencies.
 
 A supplier is a customer record with ``SupplierTerms``: partner agencies both buy from and
 sell to the tenant, so one counterparty keeps one address, VAT id and currency, and the
@@ -29,7 +29,7 @@ from saas.billing.customers.models import Customer, Site
 from saas.billing.work.netting_rules import Outcome, Side
 from saas.columns import MONEY, QUANTITY, string_enum
 from saas.extensions import db
-from saas.tenants.models import User, utcnow
+from saas.tenants.models import utcnow
 from saas.tenants.scoping import TenantScoped
 
 
@@ -155,20 +155,3 @@ class NettingLine(TenantScoped, db.Model):
     net: Mapped[Decimal] = mapped_column(MONEY)
 
     statement: Mapped[NettingStatement] = relationship(back_populates="lines")
-
-
-class MemberCostRate(TenantScoped, db.Model):
-    """What an hour of a member's time costs the tenant (R5.11), in the tenant's currency."""
-
-    __tablename__ = "member_cost_rates"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "user_id"),
-        CheckConstraint("hourly_cost >= 0", name="cost_not_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    hourly_cost: Mapped[Decimal] = mapped_column(MONEY)
-    currency: Mapped[str] = mapped_column(String(3))
-
-    user: Mapped[User] = relationship()

@@ -1,5 +1,5 @@
 """Pages of payables (R5.10): suppliers and their price lists, payable items, netting
-statements with partner agencies (and their PDF), and members' internal cost rates."""
+statements with partner agencies (and their PDF)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from saas.billing.work import netting, payables
 from saas.billing.work.models import Project
 from saas.billing.work.netting_pdf import PrintLine, StatementPrint, render_netting
 from saas.billing.work.payable_models import (
-    MemberCostRate,
     NettingStatement,
     PayableItem,
     PayableStatus,
 )
-from saas.billing.work.source_forms import CostRateForm, NettingForm, PayableForm, SupplierForm
+from saas.billing.work.source_forms import NettingForm, PayableForm, SupplierForm
 from saas.extensions import db
 from saas.htmx import redirect_to, render
 from saas.tenants.access import (
@@ -33,7 +32,7 @@ from saas.tenants.access import (
     staff_blueprint,
     tenant_today,
 )
-from saas.tenants.models import Membership, Role, User
+from saas.tenants.models import Role
 from saas.tenants.services import ServiceError
 
 bp = staff_blueprint("payables", __name__, "/payables")
@@ -252,36 +251,3 @@ def statement_pdf(statement_id: int) -> Response:
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{found.number}.pdf"'
     return response
-
-
-# --- internal cost rates (R5.11) ----------------------------------------------------------
-
-
-@bp.route("/cost-rates", methods=["GET", "POST"])
-@requires(MANAGERS)
-def cost_rates() -> Response:
-    """Each member's internal cost an hour, for the profitability of projects."""
-    members = db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id).order_by(User.name)
-    ).all()
-    form = CostRateForm()
-    form.user_id.choices = [SelectChoice(str(u.id), u.name or u.email) for u in members]
-    if form.validate_on_submit():
-        try:
-            payables.set_cost_rate(
-                form.user_id.data, form.hourly_cost.data, current_tenant().default_currency
-            )
-        except ServiceError as exc:
-            _refused(form, exc, "hourly_cost")
-        else:
-            db.session.commit()
-            flash("Cost rate saved.", "success")
-            return redirect_to(url_for("payables.cost_rates"))
-    rates = {rate.user_id: rate for rate in db.session.scalars(select(MemberCostRate))}
-    return render(
-        "work/cost_rates.html",
-        form=form,
-        members=members,
-        rates=rates,
-        status=422 if form.errors else 200,
-    )

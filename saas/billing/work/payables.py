@@ -17,7 +17,6 @@ from saas.billing.catalog.models import PriceList, PriceListItem, Product
 from saas.billing.customers.models import Customer
 from saas.billing.money import as_decimal, quantize_unit_price
 from saas.billing.work.payable_models import (
-    MemberCostRate,
     PayableItem,
     PayableStatus,
     SupplierTerms,
@@ -25,7 +24,6 @@ from saas.billing.work.payable_models import (
 from saas.billing.work.source_common import SourceError, own_customer, own_site
 from saas.extensions import db
 from saas.tenants import audit
-from saas.tenants.models import Membership
 
 QUANTITY_LIMIT = Decimal("1e10")
 
@@ -149,23 +147,3 @@ def mark_paid(item: PayableItem, *, user_id: int | None = None) -> None:
     item.status = PayableStatus.PAID
     db.session.flush()
     audit.record("work.payable_paid", item, f"Payable {item.id} paid", user_id=user_id)
-
-
-def set_cost_rate(user_id: int, hourly_cost: Decimal, currency: str) -> MemberCostRate:
-    """A member's internal cost an hour (R5.11), in the tenant's currency."""
-    if db.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is None:
-        raise SourceError("Choose a member of this company.", "user_id")
-    if hourly_cost is None or as_decimal(hourly_cost, "cost") < 0:
-        raise SourceError("Enter a cost of 0 or more.", "hourly_cost")
-    rate = db.session.scalar(select(MemberCostRate).where(MemberCostRate.user_id == user_id))
-    if rate is None:
-        rate = MemberCostRate(user_id=user_id)
-        db.session.add(rate)
-    rate.hourly_cost, rate.currency = hourly_cost, currency
-    db.session.flush()
-    audit.record(
-        "work.cost_rate",
-        rate,
-        f"Internal cost of member {user_id}: {hourly_cost} {currency} an hour",
-    )
-    return rate

@@ -23,7 +23,8 @@ from saas.billing.money import exact_product, quantize_money
 from saas.billing.reports.exports import neutralise
 from saas.billing.work.margin_rules import Margin, TimeRow, project_margin
 from saas.billing.work.models import BillableItem, ItemStatus, Project, TimeEntry
-from saas.billing.work.payable_models import MemberCostRate, PayableItem
+from saas.billing.work.payable_models import PayableItem
+from saas.billing.work.setup import cost_rates
 from saas.billing.work.source_common import SourceError
 from saas.extensions import db
 from saas.tenants.models import User
@@ -79,14 +80,8 @@ def project_profit(project: Project, currency: str) -> ProjectProfit:
         .group_by(User.id, TimeEntry.kind)
     ).all()
     rows = [TimeRow(member_name(user), kind, int(minutes)) for user, kind, minutes in time]
-    rates = {
-        member_name(rate.user): rate.hourly_cost
-        for rate in db.session.scalars(
-            select(MemberCostRate).where(
-                MemberCostRate.user_id.in_({user.id for user, _, _ in time})
-            )
-        )
-    }
+    by_user = cost_rates()
+    rates = {member_name(user): by_user[user.id] for user, _, _ in time if user.id in by_user}
     return ProjectProfit(
         project,
         project_margin(

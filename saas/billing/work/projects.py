@@ -39,8 +39,7 @@ WorkError = BillingError
 ESTIMATE_LIMIT = Decimal(100_000)
 
 
-def _text(values: dict[str, Any], name: str, label: str, limit: int,
-          required: bool = True) -> str:
+def _text(values: dict[str, Any], name: str, label: str, limit: int, required: bool = True) -> str:
     value = (values.get(name) or "").strip()
     if required and not value:
         raise WorkError(f"Enter the {label}.", name)
@@ -78,27 +77,35 @@ def _activity(activity_id: int | None) -> int | None:
     return activity.id
 
 
-def create_project(customer: Customer, values: dict[str, Any], *,
-                   user_id: int | None = None) -> Project:
+def create_project(
+    customer: Customer, values: dict[str, Any], *, user_id: int | None = None
+) -> Project:
     """Start a project (or order) for the customer."""
     if customer.is_archived:
-        raise WorkError(f"Customer {customer.number} {customer.name} is archived.",
-                        "customer_id")
+        raise WorkError(f"Customer {customer.number} {customer.name} is archived.", "customer_id")
     contract_id = values.get("contract_id") or None
     if contract_id:
         contract = db.session.get(Contract, contract_id)
         if contract is None or contract.customer_id != customer.id:
             raise WorkError(f"Choose a contract of {customer.name}.", "contract_id")
     project = Project(
-        customer_id=customer.id, customer=customer,
+        customer_id=customer.id,
+        customer=customer,
         name=_text(values, "name", "project's name", 200),
         description=_text(values, "description", "description", 5000, required=False),
         bill_on_completion=bool(values.get("bill_on_completion")),
-        contract_id=contract_id, order_id=values.get("order_id"), created_by_id=user_id)
+        contract_id=contract_id,
+        order_id=values.get("order_id"),
+        created_by_id=user_id,
+    )
     db.session.add(project)
     db.session.flush()
-    audit.record("work.project_created", project, f"Project {project.name} for {customer.name}",
-                 user_id=user_id)
+    audit.record(
+        "work.project_created",
+        project,
+        f"Project {project.name} for {customer.name}",
+        user_id=user_id,
+    )
     return project
 
 
@@ -114,12 +121,14 @@ def add_task(project: Project, values: dict[str, Any]) -> Task:
     if project.status == ProjectStatus.CLOSED:
         raise WorkError(f"Project {project.name} is closed: reopen it to add tasks.", "title")
     task = Task(
-        project=project, title=_text(values, "title", "task's title", 200),
+        project=project,
+        title=_text(values, "title", "task's title", 200),
         assignee_id=_member(values.get("assignee_id")),
         estimate_hours=_estimate(values.get("estimate_hours")),
         activity_id=_activity(values.get("activity_id")),
         order_line_id=values.get("order_line_id"),
-        position=max((task.position for task in project.tasks), default=0) + 1)
+        position=max((task.position for task in project.tasks), default=0) + 1,
+    )
     db.session.add(task)
     db.session.flush()
     return task
@@ -132,7 +141,11 @@ def update_task(task: Task, values: dict[str, Any]) -> None:
     estimate = _estimate(values.get("estimate_hours"))
     activity_id = _activity(values.get("activity_id"))
     task.title, task.assignee_id, task.estimate_hours, task.activity_id = (
-        title, assignee_id, estimate, activity_id)
+        title,
+        assignee_id,
+        estimate,
+        activity_id,
+    )
 
 
 def close_task(task: Task, *, user_id: int | None = None) -> list[BillableItem]:
@@ -143,12 +156,18 @@ def close_task(task: Task, *, user_id: int | None = None) -> list[BillableItem]:
     task.done_at = clock.now()
     project = task.project
     made = items.capture(
-        event="task_closed", customer=project.customer, source_type="task", source_id=task.id,
-        occurred_on=clock.now().date(), quantity=task.estimate_hours or Decimal(0),
-        activity=task.activity, description=f"{project.name}: {task.title}",
-        project_id=project.id, contract=_contract(project))
-    audit.record("work.task_closed", task, f"{project.name}: {task.title} done",
-                 user_id=user_id)
+        event="task_closed",
+        customer=project.customer,
+        source_type="task",
+        source_id=task.id,
+        occurred_on=clock.now().date(),
+        quantity=task.estimate_hours or Decimal(0),
+        activity=task.activity,
+        description=f"{project.name}: {task.title}",
+        project_id=project.id,
+        contract=_contract(project),
+    )
+    audit.record("work.task_closed", task, f"{project.name}: {task.title} done", user_id=user_id)
     return made
 
 
@@ -159,8 +178,9 @@ def reopen_task(task: Task, *, user_id: int | None = None) -> None:
     items.withdraw("task", task.id)
     task.status = TaskStatus.OPEN
     task.done_at = None
-    audit.record("work.task_reopened", task, f"{task.project.name}: {task.title} reopened",
-                 user_id=user_id)
+    audit.record(
+        "work.task_reopened", task, f"{task.project.name}: {task.title} reopened", user_id=user_id
+    )
 
 
 def _contract(project: Project) -> Contract | None:
@@ -168,19 +188,22 @@ def _contract(project: Project) -> Contract | None:
 
 
 def open_items_of(project: Project, up_to: date | None = None) -> list[BillableItem]:
-    statement = select(BillableItem).where(BillableItem.project_id == project.id,
-                                           BillableItem.status == ItemStatus.OPEN)
+    statement = select(BillableItem).where(
+        BillableItem.project_id == project.id, BillableItem.status == ItemStatus.OPEN
+    )
     if up_to is not None:
         statement = statement.where(BillableItem.occurred_on <= up_to)
-    return list(db.session.scalars(statement.order_by(BillableItem.occurred_on,
-                                                      BillableItem.id)))
+    return list(db.session.scalars(statement.order_by(BillableItem.occurred_on, BillableItem.id)))
 
 
 def bill_progress(project: Project, up_to: date, *, user_id: int | None = None) -> Document:
     """Bill the work done so far (R5.4): the project's open items up to the day."""
     if project.bill_on_completion and project.status != ProjectStatus.CLOSED:
-        raise WorkError(f"Project {project.name} is billed on completion: close it to bill"
-                        " it, or change it to bill work in progress.", "up_to")
+        raise WorkError(
+            f"Project {project.name} is billed on completion: close it to bill"
+            " it, or change it to bill work in progress.",
+            "up_to",
+        )
     found = open_items_of(project, up_to)
     if not found:
         raise WorkError(f"Project {project.name} has no open items up to {up_to}.", "up_to")
@@ -193,8 +216,7 @@ def close_project(project: Project, *, user_id: int | None = None) -> Document |
         raise WorkError(f"Project {project.name} is closed already.")
     project.status = ProjectStatus.CLOSED
     project.closed_at = clock.now()
-    audit.record("work.project_closed", project, f"Project {project.name} closed",
-                 user_id=user_id)
+    audit.record("work.project_closed", project, f"Project {project.name} closed", user_id=user_id)
     if not project.bill_on_completion:
         return None
     found = open_items_of(project)
@@ -208,8 +230,9 @@ def reopen_project(project: Project, *, user_id: int | None = None) -> None:
         raise WorkError(f"Project {project.name} is open.")
     project.status = ProjectStatus.OPEN
     project.closed_at = None
-    audit.record("work.project_reopened", project, f"Project {project.name} reopened",
-                 user_id=user_id)
+    audit.record(
+        "work.project_reopened", project, f"Project {project.name} reopened", user_id=user_id
+    )
 
 
 def project_from_order(order: Document, *, user_id: int | None = None) -> Project:
@@ -219,11 +242,23 @@ def project_from_order(order: Document, *, user_id: int | None = None) -> Projec
     existing = db.session.scalar(select(Project).where(Project.order_id == order.id))
     if existing is not None:
         raise WorkError(f"{order.title} is project {existing.name} already.")
-    project = create_project(order.customer, {
-        "name": f"{order.title} {order.customer.name}"[:200],
-        "description": order.notes, "order_id": order.id}, user_id=user_id)
+    project = create_project(
+        order.customer,
+        {
+            "name": f"{order.title} {order.customer.name}"[:200],
+            "description": order.notes,
+            "order_id": order.id,
+        },
+        user_id=user_id,
+    )
     for line in order.lines:
         hours = line.quantity if (line.unit or "").lower() in ("h", "hour", "hours") else None
-        add_task(project, {"title": line.description.splitlines()[0][:200] or "Task",
-                           "estimate_hours": hours, "order_line_id": line.id})
+        add_task(
+            project,
+            {
+                "title": line.description.splitlines()[0][:200] or "Task",
+                "estimate_hours": hours,
+                "order_line_id": line.id,
+            },
+        )
     return project

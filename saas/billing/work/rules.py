@@ -99,7 +99,8 @@ def parse_duration(text: str) -> int:
         if ":" in value:
             hours, _, minutes = value.partition(":")
             if not (hours.isdigit() or hours == "") or not (
-                    minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60):
+                minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60
+            ):
                 raise ValueError
             total = int(hours or 0) * 60 + int(minutes)
         elif "h" in value and value.endswith("m"):
@@ -113,8 +114,7 @@ def parse_duration(text: str) -> int:
                 raise ValueError
             total = int((hours * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     except (ValueError, ArithmeticError):
-        raise ValueError(f"{text.strip()!r} is not a time: write e.g. 1:30, 1.5 or 90m."
-                         ) from None
+        raise ValueError(f"{text.strip()!r} is not a time: write e.g. 1:30, 1.5 or 90m.") from None
     if total <= 0:
         raise ValueError("Enter a time above 0.")
     return total

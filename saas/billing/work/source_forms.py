@@ -165,8 +165,3 @@ class NettingForm(CatalogForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partner_id.choices = supplier_choices(partners_only=True)
-
-
-class CostRateForm(CatalogForm):
-    user_id = id_field("Member", "Choose the member.")
-    hourly_cost = money_field("Internal cost an hour")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from saas.billing.catalog.models import PriceList, PriceListItem, Product, VatRate
 from saas.billing.customers import services as customers
 from saas.billing.customers.models import Customer, Site
-from saas.billing.work import cit, guarding, payables, protocols
+from saas.billing.work import cit, guarding, payables, protocols, setup
 from saas.billing.work.guarding_rules import month_days
 from saas.billing.work.source_models import WorkProtocol
 from saas.extensions import db
@@ -56,8 +56,10 @@ def seed_work_sources(tenant: Tenant) -> None:
             return
         rate = COST_RATES.get(tenant.default_currency)
         if rate is not None:
+            have = setup.cost_rates()
             for membership in db.session.scalars(select(Membership)):
-                payables.set_cost_rate(membership.user_id, rate, tenant.default_currency)
+                if membership.user_id not in have:
+                    setup.set_cost_rate(membership.user_id, rate)
         if tenant.slug == GUARDING_TENANT:
             _field_work(tenant)
         db.session.commit()

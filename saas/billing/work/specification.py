@@ -76,22 +76,36 @@ class Specification:
 def specification_of(document: Document) -> Specification | None:
     """The items the invoice billed, grouped by project (None: it billed no items)."""
     found = db.session.scalars(
-        select(BillableItem).join(DocumentLine, BillableItem.document_line_id == DocumentLine.id)
+        select(BillableItem)
+        .join(DocumentLine, BillableItem.document_line_id == DocumentLine.id)
         .where(DocumentLine.document_id == document.id)
-        .order_by(BillableItem.project_id, BillableItem.occurred_on, BillableItem.id)).all()
+        .order_by(BillableItem.project_id, BillableItem.occurred_on, BillableItem.id)
+    ).all()
     if not found:
         return None
     groups: dict[str, list[Row]] = {}
     for item in found:
         heading = item.project.name if item.project is not None else "Other work"
         site = f"{item.site.code}" if item.site is not None else ""
-        groups.setdefault(heading, []).append(Row(
-            item.occurred_on, item.description, site, item.quantity, item.unit,
-            item.unit_price, item.amount))
+        groups.setdefault(heading, []).append(
+            Row(
+                item.occurred_on,
+                item.description,
+                site,
+                item.quantity,
+                item.unit,
+                item.unit_price,
+                item.amount,
+            )
+        )
     return Specification(
-        title=document.title, language=document.language, currency=document.currency,
-        seller=document.seller or {}, buyer_name=document.buyer_name,
-        groups=tuple((heading, tuple(rows)) for heading, rows in groups.items()))
+        title=document.title,
+        language=document.language,
+        currency=document.currency,
+        seller=document.seller or {},
+        buyer_name=document.buyer_name,
+        groups=tuple((heading, tuple(rows)) for heading, rows in groups.items()),
+    )
 
 
 def attachment(document: Document) -> tuple[str, str, bytes] | None:
@@ -105,29 +119,61 @@ def attachment(document: Document) -> tuple[str, str, bytes] | None:
 
 def _table(s: Specification, f: Formatter, color: str) -> list:
     widths = [share * WIDTH for share in COLUMNS]
-    labels = [f.gettext("Date"), f.gettext("Description"), f.gettext("Site"),
-              f.gettext("Quantity"), f.gettext("Unit price"), f.gettext("Amount")]
+    labels = [
+        f.gettext("Date"),
+        f.gettext("Description"),
+        f.gettext("Site"),
+        f.gettext("Quantity"),
+        f.gettext("Unit price"),
+        f.gettext("Amount"),
+    ]
     styles = _styles(color)
     story = []
     for heading, rows in s.groups:
         story.append(_Paragraph(_e(heading), styles.h2))
-        cells = [[_wrap(label, width, FONT_BOLD)
-                  for label, width in zip(labels, widths, strict=True)]]
+        cells = [
+            [_wrap(label, width, FONT_BOLD) for label, width in zip(labels, widths, strict=True)]
+        ]
         subtotal = Decimal(0)
         for row in rows:
             subtotal += row.amount
-            cells.append([f.date(row.occurred_on), _wrap(row.description, widths[1]), row.site,
-                          f"{f.quantity(row.quantity)} {row.unit}".strip(),
-                          f.amount(row.unit_price, s.currency),
-                          f.amount(row.amount, s.currency)])
-        cells.append(["", _wrap(f.gettext("Total"), widths[1], FONT_BOLD), "", "", "",
-                      f.amount(subtotal, s.currency)])
+            cells.append(
+                [
+                    f.date(row.occurred_on),
+                    _wrap(row.description, widths[1]),
+                    row.site,
+                    f"{f.quantity(row.quantity)} {row.unit}".strip(),
+                    f.amount(row.unit_price, s.currency),
+                    f.amount(row.amount, s.currency),
+                ]
+            )
+        cells.append(
+            [
+                "",
+                _wrap(f.gettext("Total"), widths[1], FONT_BOLD),
+                "",
+                "",
+                "",
+                f.amount(subtotal, s.currency),
+            ]
+        )
         style = _cell_style(HexColor(color))
-        style += [("ALIGN", (3, 0), (-1, -1), "RIGHT"),
-                  ("LINEABOVE", (0, -1), (-1, -1), 0.8, HexColor(color)),
-                  ("FONT", (0, -1), (-1, -1), FONT_BOLD, SIZE, LEADING)]
-        story.append(Table(cells, colWidths=widths, style=style, repeatRows=1, hAlign="LEFT",
-                           spaceBefore=4, spaceAfter=10))
+        style += [
+            ("ALIGN", (3, 0), (-1, -1), "RIGHT"),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.8, HexColor(color)),
+            ("FONT", (0, -1), (-1, -1), FONT_BOLD, SIZE, LEADING),
+        ]
+        story.append(
+            Table(
+                cells,
+                colWidths=widths,
+                style=style,
+                repeatRows=1,
+                hAlign="LEFT",
+                spaceBefore=4,
+                spaceAfter=10,
+            )
+        )
     return story
 
 
@@ -139,20 +185,33 @@ def render_specification(s: Specification) -> bytes:
     styles = _styles(color)
     out = io.BytesIO()
     doc = BaseDocTemplate(
-        out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), leftMargin=MARGIN, rightMargin=MARGIN,
-        topMargin=MARGIN, bottomMargin=BOTTOM_MARGIN,
-        title=f"{f.gettext('Specification')} {s.title}", author=s.seller.get("name", ""),
-        lang=f.language)
-    frame = Frame(MARGIN, BOTTOM_MARGIN, WIDTH, FRAME_HEIGHT, leftPadding=0, rightPadding=0,
-                  topPadding=0, bottomPadding=0)
+        out,
+        pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=BOTTOM_MARGIN,
+        title=f"{f.gettext('Specification')} {s.title}",
+        author=s.seller.get("name", ""),
+        lang=f.language,
+    )
+    frame = Frame(
+        MARGIN,
+        BOTTOM_MARGIN,
+        WIDTH,
+        FRAME_HEIGHT,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     footer = _footer(s.seller.get("footer_text") or "", f.gettext("Page"))
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=footer)])
     story = [
         _Paragraph(_e(f"{f.gettext('Specification')}: {s.title}"), styles.h1),
         _Paragraph(_e(f"{s.seller.get('name', '')} → {s.buyer_name}"), styles.small),
         *_table(s, f, color),
-        _Paragraph(_e(f"{f.gettext('Total')}: {f.money(s.total, s.currency)}"),
-                   styles.extra),
+        _Paragraph(_e(f"{f.gettext('Total')}: {f.money(s.total, s.currency)}"), styles.extra),
     ]
     try:
         doc.build(story)

@@ -32,20 +32,24 @@ from saas.tenants.models import Membership, User
 
 def _lock(user_id: int) -> None:
     """One timer change at a time per user (PostgreSQL; SQLite writes one at a time)."""
-    db.session.execute(select(Membership.id).where(Membership.user_id == user_id)
-                       .with_for_update())
+    db.session.execute(select(Membership.id).where(Membership.user_id == user_id).with_for_update())
 
 
 def running_timer(user_id: int) -> WorkTimer | None:
-    return db.session.scalar(select(WorkTimer).where(WorkTimer.user_id == user_id,
-                                                     WorkTimer.running.is_(True)))
+    return db.session.scalar(
+        select(WorkTimer).where(WorkTimer.user_id == user_id, WorkTimer.running.is_(True))
+    )
 
 
 def queue_of(user_id: int) -> list[WorkTimer]:
     """The user's paused timers, the most recently paused first."""
-    return list(db.session.scalars(
-        select(WorkTimer).where(WorkTimer.user_id == user_id, WorkTimer.running.is_(False))
-        .order_by(WorkTimer.paused_at.desc(), WorkTimer.id.desc())))
+    return list(
+        db.session.scalars(
+            select(WorkTimer)
+            .where(WorkTimer.user_id == user_id, WorkTimer.running.is_(False))
+            .order_by(WorkTimer.paused_at.desc(), WorkTimer.id.desc())
+        )
+    )
 
 
 def seconds_of(timer: WorkTimer, now: datetime | None = None) -> int:
@@ -64,12 +68,14 @@ def _pause(timer: WorkTimer, now: datetime) -> None:
     timer.paused_at = now
 
 
-def start_timer(user: User, task: Task, *, kind: WorkKind | str = WorkKind.BILLABLE,
-                description: str = "") -> WorkTimer:
+def start_timer(
+    user: User, task: Task, *, kind: WorkKind | str = WorkKind.BILLABLE, description: str = ""
+) -> WorkTimer:
     """Time the task; the task timed until now waits in the queue. Resumes a queued task."""
     if task.status == TaskStatus.DONE or task.project.status == ProjectStatus.CLOSED:
-        raise BillingError(f"{task.title} is done or its project closed: no time is recorded"
-                           " on it.", "task_id")
+        raise BillingError(
+            f"{task.title} is done or its project closed: no time is recorded on it.", "task_id"
+        )
     try:
         kind = WorkKind(kind)
     except ValueError:
@@ -82,11 +88,17 @@ def start_timer(user: User, task: Task, *, kind: WorkKind | str = WorkKind.BILLA
     if running is not None:
         _pause(running, now)
         db.session.flush()  # the pause first: the index allows one running timer
-    timer = db.session.scalar(select(WorkTimer).where(WorkTimer.user_id == user.id,
-                                                      WorkTimer.task_id == task.id))
+    timer = db.session.scalar(
+        select(WorkTimer).where(WorkTimer.user_id == user.id, WorkTimer.task_id == task.id)
+    )
     if timer is None:
-        timer = WorkTimer(user_id=user.id, task_id=task.id, kind=kind,
-                          description=description.strip()[:2000], started_at=now)
+        timer = WorkTimer(
+            user_id=user.id,
+            task_id=task.id,
+            kind=kind,
+            description=description.strip()[:2000],
+            started_at=now,
+        )
         db.session.add(timer)
     timer.running = True
     timer.resumed_at = now
@@ -114,10 +126,19 @@ def stop_timer(user: User, timer: WorkTimer, work_date: date) -> TimeEntry:
     _lock(user.id)
     now = clock.now()
     seconds = seconds_of(timer, now)
-    entry = timesheets.record_entry(user, {
-        "task_id": timer.task_id, "work_date": work_date, "minutes": minutes_of(seconds),
-        "kind": timer.kind, "activity_id": None, "description": timer.description,
-    }, started_at=timer.started_at, stopped_at=now)
+    entry = timesheets.record_entry(
+        user,
+        {
+            "task_id": timer.task_id,
+            "work_date": work_date,
+            "minutes": minutes_of(seconds),
+            "kind": timer.kind,
+            "activity_id": None,
+            "description": timer.description,
+        },
+        started_at=timer.started_at,
+        stopped_at=now,
+    )
     db.session.delete(timer)
     db.session.flush()
     return entry

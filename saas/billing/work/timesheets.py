@@ -44,16 +44,19 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     if task is None:
         raise BillingError("Choose a task of this company.", "task_id")
     if task.project.status == ProjectStatus.CLOSED:
-        raise BillingError(f"Project {task.project.name} is closed: reopen it to record"
-                           " time on it.", "task_id")
+        raise BillingError(
+            f"Project {task.project.name} is closed: reopen it to record time on it.", "task_id"
+        )
     work_date = values.get("work_date")
     if not isinstance(work_date, date):
         raise BillingError("Enter the day the work was done.", "work_date")
     minutes = values.get("minutes")
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not (
-            0 < minutes <= MAX_MINUTES):
-        raise BillingError("Enter the time worked: more than 0 and at most 24 hours.",
-                           "minutes")
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not (0 < minutes <= MAX_MINUTES)
+    ):
+        raise BillingError("Enter the time worked: more than 0 and at most 24 hours.", "minutes")
     try:
         kind = WorkKind(values.get("kind") or WorkKind.BILLABLE)
     except ValueError:
@@ -64,18 +67,34 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     description = (values.get("description") or "").strip()
     if len(description) > 2000:
         raise BillingError("Describe the work in at most 2,000 characters.", "description")
-    return {"task_id": task.id, "project_id": task.project_id, "work_date": work_date,
-            "minutes": minutes, "kind": kind, "activity_id": activity_id,
-            "description": description}
+    return {
+        "task_id": task.id,
+        "project_id": task.project_id,
+        "work_date": work_date,
+        "minutes": minutes,
+        "kind": kind,
+        "activity_id": activity_id,
+        "description": description,
+    }
 
 
-def record_entry(user: User, values: dict[str, Any], *, started_at: datetime | None = None,
-                 stopped_at: datetime | None = None,
-                 recorded_by: int | None = None) -> TimeEntry:
+def record_entry(
+    user: User,
+    values: dict[str, Any],
+    *,
+    started_at: datetime | None = None,
+    stopped_at: datetime | None = None,
+    recorded_by: int | None = None,
+) -> TimeEntry:
     """Record time worked by the user on a task; billable time goes to the rules."""
     checked = _checked(values)
-    entry = TimeEntry(user_id=user.id, started_at=started_at, stopped_at=stopped_at,
-                      created_by_id=recorded_by or user.id, **checked)
+    entry = TimeEntry(
+        user_id=user.id,
+        started_at=started_at,
+        stopped_at=stopped_at,
+        created_by_id=recorded_by or user.id,
+        **checked,
+    )
     db.session.add(entry)
     db.session.flush()
     capture_entry(entry)
@@ -96,11 +115,17 @@ def capture_entry(entry: TimeEntry) -> list[BillableItem]:
         text = f"{text} — {entry.description}"
     user = db.session.get(User, entry.user_id)
     return items.capture(
-        event="time_entry", customer=project.customer, source_type=SOURCE,
-        source_id=entry.id, occurred_on=entry.work_date, quantity=entry.hours,
-        activity=activity, description=f"{text} ({user.name})",
+        event="time_entry",
+        customer=project.customer,
+        source_type=SOURCE,
+        source_id=entry.id,
+        occurred_on=entry.work_date,
+        quantity=entry.hours,
+        activity=activity,
+        description=f"{text} ({user.name})",
         project_id=project.id,
-        contract=db.session.get(Contract, project.contract_id) if project.contract_id else None)
+        contract=db.session.get(Contract, project.contract_id) if project.contract_id else None,
+    )
 
 
 def _shown(name: str, value: Any) -> str:
@@ -118,29 +143,38 @@ def _shown(name: str, value: Any) -> str:
 
 
 def invoiced_items(entry: TimeEntry) -> list[BillableItem]:
-    return [item for item in items.items_of_source(SOURCE, [entry.id])
-            if item.status == ItemStatus.INVOICED]
+    return [
+        item
+        for item in items.items_of_source(SOURCE, [entry.id])
+        if item.status == ItemStatus.INVOICED
+    ]
 
 
-def correct_entry(entry: TimeEntry, values: dict[str, Any], *,
-                  user_id: int | None = None) -> TimeEntryRevision | None:
+def correct_entry(
+    entry: TimeEntry, values: dict[str, Any], *, user_id: int | None = None
+) -> TimeEntryRevision | None:
     """Correct an entry afterwards; the revision says who changed what (None: no change)."""
     checked = _checked({**{name: getattr(entry, name) for name in CORRECTABLE}, **values})
-    changes = {name: [_shown(name, getattr(entry, name)), _shown(name, checked[name])]
-               for name in CORRECTABLE if getattr(entry, name) != checked[name]}
+    changes = {
+        name: [_shown(name, getattr(entry, name)), _shown(name, checked[name])]
+        for name in CORRECTABLE
+        if getattr(entry, name) != checked[name]
+    }
     if not changes:
         return None
     billed = invoiced_items(entry)
     if billed and BILLED_FIELDS & changes.keys():
         line = billed[0].document_line
         where = f" on {line.document.title}" if line is not None else ""
-        raise BillingError(f"This time is invoiced{where}: credit that invoice line before"
-                           " correcting its hours, task, kind or activity.", "minutes")
+        raise BillingError(
+            f"This time is invoiced{where}: credit that invoice line before"
+            " correcting its hours, task, kind or activity.",
+            "minutes",
+        )
     for name in CORRECTABLE:
         setattr(entry, name, checked[name])
     entry.project_id = checked["project_id"]
-    revision = TimeEntryRevision(time_entry_id=entry.id, changed_by_id=user_id,
-                                 changes=changes)
+    revision = TimeEntryRevision(time_entry_id=entry.id, changed_by_id=user_id, changes=changes)
     db.session.add(revision)
     db.session.flush()
     if not billed:

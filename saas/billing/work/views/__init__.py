@@ -14,13 +14,12 @@ RULE_KEEPERS = MANAGERS | {Role.ACCOUNTANT}
 BILLERS = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 
 
-
 def clock_label(seconds: int) -> str:
-    """"1:02:05" for what a stopwatch measured."""
+    """ "1:02:05" for what a stopwatch measured."""
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 bp.add_app_template_global(format_minutes, "minutes_label")
 bp.add_app_template_global(clock_label, "clock_label")
 
-from saas.billing.work.views import inbox, projects, rules, time  # noqa: E402, F401
+from saas.billing.work.views import inbox, projects, rules, team, time  # noqa: E402, F401

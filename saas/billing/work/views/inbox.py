@@ -35,21 +35,43 @@ RECENT = 50
 def inbox_overview() -> Response:
     """Every customer with open items: how many, since when, how much."""
     rows = db.session.execute(
-        select(BillableItem.customer_id, BillableItem.currency,
-               func.count(BillableItem.id), func.min(BillableItem.occurred_on))
+        select(
+            BillableItem.customer_id,
+            BillableItem.currency,
+            func.count(BillableItem.id),
+            func.min(BillableItem.occurred_on),
+        )
         .where(BillableItem.status == ItemStatus.OPEN)
-        .group_by(BillableItem.customer_id, BillableItem.currency)).all()
+        .group_by(BillableItem.customer_id, BillableItem.currency)
+    ).all()
     amounts: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for item in db.session.scalars(select(BillableItem).where(
-            BillableItem.status == ItemStatus.OPEN)):
+    for item in db.session.scalars(
+        select(BillableItem).where(BillableItem.status == ItemStatus.OPEN)
+    ):
         amounts[item.customer_id, item.currency] += item.amount
-    customers = {c.id: c for c in db.session.scalars(
-        select(Customer).where(Customer.id.in_({row[0] for row in rows})))} if rows else {}
+    customers = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Customer).where(Customer.id.in_({row[0] for row in rows}))
+            )
+        }
+        if rows
+        else {}
+    )
     overview = sorted(
-        ({"customer": customers[customer_id], "currency": currency, "count": count,
-          "since": since, "amount": amounts[customer_id, currency]}
-         for customer_id, currency, count, since in rows),
-        key=lambda row: (row["since"], row["customer"].name))
+        (
+            {
+                "customer": customers[customer_id],
+                "currency": currency,
+                "count": count,
+                "since": since,
+                "amount": amounts[customer_id, currency],
+            }
+            for customer_id, currency, count, since in rows
+        ),
+        key=lambda row: (row["since"], row["customer"].name),
+    )
     return render("work/inbox_overview.html", overview=overview)
 
 
@@ -73,29 +95,53 @@ def inbox(customer_id: int, error: str | None = None, status: int = 200) -> Resp
     """One customer's open items of every source, to pull onto an invoice."""
     customer = get_or_404(Customer, customer_id)
     period_form, date_from, date_to = _period()
-    base = select(BillableItem).options(joinedload(BillableItem.product),
-                                        joinedload(BillableItem.site)).where(
-        BillableItem.customer_id == customer.id)
-    open_items = db.session.scalars(_in_period(
-        base.where(BillableItem.status == ItemStatus.OPEN), date_from, date_to)
-        .order_by(BillableItem.occurred_on, BillableItem.id)).all()
+    base = (
+        select(BillableItem)
+        .options(joinedload(BillableItem.product), joinedload(BillableItem.site))
+        .where(BillableItem.customer_id == customer.id)
+    )
+    open_items = db.session.scalars(
+        _in_period(base.where(BillableItem.status == ItemStatus.OPEN), date_from, date_to).order_by(
+            BillableItem.occurred_on, BillableItem.id
+        )
+    ).all()
     written_off = db.session.scalars(
         base.where(BillableItem.status == ItemStatus.WRITTEN_OFF)
-        .order_by(BillableItem.occurred_on.desc()).limit(RECENT)).all()
+        .order_by(BillableItem.occurred_on.desc())
+        .limit(RECENT)
+    ).all()
     invoiced = db.session.scalars(
         base.options(joinedload(BillableItem.document_line).joinedload(DocumentLine.document))
         .where(BillableItem.status == ItemStatus.INVOICED)
-        .order_by(BillableItem.id.desc()).limit(RECENT)).all()
-    drafts = db.session.scalars(select(Document).where(
-        Document.customer_id == customer.id, Document.kind == DocumentKind.INVOICE,
-        Document.status == DocumentStatus.DRAFT).order_by(Document.id.desc())).all()
+        .order_by(BillableItem.id.desc())
+        .limit(RECENT)
+    ).all()
+    drafts = db.session.scalars(
+        select(Document)
+        .where(
+            Document.customer_id == customer.id,
+            Document.kind == DocumentKind.INVOICE,
+            Document.status == DocumentStatus.DRAFT,
+        )
+        .order_by(Document.id.desc())
+    ).all()
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for item in open_items:
         totals[item.currency] += item.amount
-    return render("work/inbox.html", customer=customer, open_items=open_items,
-                  written_off=written_off, invoiced=invoiced, drafts=drafts,
-                  totals=dict(totals), period_form=period_form, events=EVENTS,
-                  write_off_form=WriteOffForm(formdata=None), error=error, status=status)
+    return render(
+        "work/inbox.html",
+        customer=customer,
+        open_items=open_items,
+        written_off=written_off,
+        invoiced=invoiced,
+        drafts=drafts,
+        totals=dict(totals),
+        period_form=period_form,
+        events=EVENTS,
+        write_off_form=WriteOffForm(formdata=None),
+        error=error,
+        status=status,
+    )
 
 
 @bp.route("/items/customers/<int:customer_id>/bill", methods=["POST"])
@@ -109,23 +155,32 @@ def bill(customer_id: int) -> Response:
         invoice = get_or_404(Document, invoice_id)
     if request.form.get("all_in_period"):
         try:
-            date_from = date.fromisoformat(request.form["date_from"]) if request.form.get(
-                "date_from") else None
-            date_to = date.fromisoformat(request.form["date_to"]) if request.form.get(
-                "date_to") else None
+            date_from = (
+                date.fromisoformat(request.form["date_from"])
+                if request.form.get("date_from")
+                else None
+            )
+            date_to = (
+                date.fromisoformat(request.form["date_to"]) if request.form.get("date_to") else None
+            )
         except ValueError:
             return inbox(customer.id, "Enter the period's days as dates.", 422)
-        ids = db.session.scalars(_in_period(select(BillableItem.id).where(
-            BillableItem.customer_id == customer.id,
-            BillableItem.status == ItemStatus.OPEN), date_from, date_to)).all()
+        ids = db.session.scalars(
+            _in_period(
+                select(BillableItem.id).where(
+                    BillableItem.customer_id == customer.id, BillableItem.status == ItemStatus.OPEN
+                ),
+                date_from,
+                date_to,
+            )
+        ).all()
     else:
         try:
             ids = [int(value) for value in request.form.getlist("item_ids")]
         except ValueError:
             return inbox(customer.id, "Tick items from the list.", 422)
     try:
-        document = services.bill_items(customer, ids, invoice=invoice,
-                                       user_id=current_user.id)
+        document = services.bill_items(customer, ids, invoice=invoice, user_id=current_user.id)
     except BillingError as exc:
         db.session.rollback()
         return inbox(customer.id, str(exc), 422)

@@ -21,11 +21,14 @@ from saas.tenants.access import ALL_ROLES, get_or_404, requires
 
 def _page(**extra: object) -> dict[str, object]:
     context: dict[str, object] = {
-        "rules": db.session.scalars(select(BillingRule).options(
-            joinedload(BillingRule.product), joinedload(BillingRule.activity))
-            .order_by(BillingRule.event, BillingRule.id)).all(),
+        "rules": db.session.scalars(
+            select(BillingRule)
+            .options(joinedload(BillingRule.product), joinedload(BillingRule.activity))
+            .order_by(BillingRule.event, BillingRule.id)
+        ).all(),
         "activities": db.session.scalars(select(Activity).order_by(Activity.name)).all(),
-        "rule_form": RuleForm(formdata=None), "activity_form": ActivityForm(formdata=None),
+        "rule_form": RuleForm(formdata=None),
+        "activity_form": ActivityForm(formdata=None),
         "events": EVENTS,
     }
     context.update(extra)
@@ -43,7 +46,8 @@ def rules() -> Response:
 def add_rule() -> Response:
     form = RuleForm()
     if form.validate_on_submit() and saved(
-            form, lambda: setup.create_rule(form.values(), user_id=current_user.id), "name"):
+        form, lambda: setup.create_rule(form.values(), user_id=current_user.id), "name"
+    ):
         flash("Rule added: it bills the next events of its kind.", "success")
         return redirect_to(url_for("work.rules"))
     return render("work/rules.html", status=422, **_page(rule_form=form))
@@ -74,7 +78,8 @@ def delete_rule(rule_id: int) -> Response:
 def add_activity() -> Response:
     form = ActivityForm()
     if form.validate_on_submit() and saved(
-            form, lambda: setup.create_activity(form.name.data), "name"):
+        form, lambda: setup.create_activity(form.name.data), "name"
+    ):
         flash("Activity added.", "success")
         return redirect_to(url_for("work.rules"))
     return render("work/rules.html", status=422, **_page(activity_form=form))

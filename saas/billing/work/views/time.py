@@ -35,9 +35,12 @@ def _timer_context(**extra: object) -> dict[str, object]:
     now = clock.now()
     running = stopwatch.running_timer(current_user.id)
     context: dict[str, object] = {
-        "running": running, "queue": stopwatch.queue_of(current_user.id), "now": now,
+        "running": running,
+        "queue": stopwatch.queue_of(current_user.id),
+        "now": now,
         "seconds_of": lambda t: stopwatch.seconds_of(t, now),
-        "timer_form": TimerForm(formdata=None), "timer_error": None,
+        "timer_form": TimerForm(formdata=None),
+        "timer_error": None,
     }
     context.update(extra)
     return context
@@ -46,14 +49,19 @@ def _timer_context(**extra: object) -> dict[str, object]:
 def _page(**extra: object) -> dict[str, object]:
     since = tenant_today() - timedelta(days=RECENT_DAYS)
     entries = db.session.scalars(
-        select(TimeEntry).options(joinedload(TimeEntry.task).joinedload(Task.project))
+        select(TimeEntry)
+        .options(joinedload(TimeEntry.task).joinedload(Task.project))
         .where(TimeEntry.user_id == current_user.id, TimeEntry.work_date >= since)
-        .order_by(TimeEntry.work_date.desc(), TimeEntry.id.desc())).all()
+        .order_by(TimeEntry.work_date.desc(), TimeEntry.id.desc())
+    ).all()
     context = _timer_context()
-    context.update({
-        "entries": entries, "since": since,
-        "entry_form": TimeEntryForm(formdata=None, work_date=tenant_today()),
-    })
+    context.update(
+        {
+            "entries": entries,
+            "since": since,
+            "entry_form": TimeEntryForm(formdata=None, work_date=tenant_today()),
+        }
+    )
     context.update(extra)
     return context
 
@@ -81,8 +89,9 @@ def _timer_answer(error: str | None = None, form: TimerForm | None = None) -> Re
         extra: dict[str, object] = {"timer_error": error}
         if form is not None:
             extra["timer_form"] = form
-        return render("work/time.html", block="timer", status=422 if error else 200,
-                      **_page(**extra))
+        return render(
+            "work/time.html", block="timer", status=422 if error else 200, **_page(**extra)
+        )
     if error:
         flash(error, "error")
     return redirect_to(url_for("work.my_time"))
@@ -97,8 +106,9 @@ def start_timer() -> Response:
         return _timer_answer(message or "Choose the task to time.", form)
     task = get_or_404(Task, form.task_id.data)
     try:
-        stopwatch.start_timer(current_user, task, kind=form.kind.data,
-                              description=form.description.data or "")
+        stopwatch.start_timer(
+            current_user, task, kind=form.kind.data, description=form.description.data or ""
+        )
     except BillingError as exc:
         return _timer_answer(str(exc), form)
     return _timer_answer()
@@ -156,7 +166,8 @@ def discard_timer(timer_id: int) -> Response:
 def add_entry() -> Response:
     form = TimeEntryForm()
     if form.validate_on_submit() and saved(
-            form, lambda: timesheets.record_entry(current_user, form.values()), "minutes"):
+        form, lambda: timesheets.record_entry(current_user, form.values()), "minutes"
+    ):
         flash("Time recorded.", "success")
         return redirect_to(url_for("work.my_time"))
     return render("work/time.html", status=422, **_page(entry_form=form))
@@ -179,13 +190,20 @@ def entry(time_entry_id: int) -> Response:
     if str(entry.task_id) not in {choice.value for choice in tasks}:
         tasks = [*tasks, type(tasks[0])(str(entry.task_id), entry.task.title)]
     form = TimeEntryForm(obj=entry, tasks=tasks)
-    if form.validate_on_submit() and saved(form, lambda: timesheets.correct_entry(
-            entry, form.values(), user_id=current_user.id), "minutes"):
+    if form.validate_on_submit() and saved(
+        form,
+        lambda: timesheets.correct_entry(entry, form.values(), user_id=current_user.id),
+        "minutes",
+    ):
         flash("Time entry corrected.", "success")
         return redirect_to(url_for("work.entry", time_entry_id=entry.id))
-    return render("work/entry.html", entry=entry, form=form,
-                  items=items_of_source(timesheets.SOURCE, [entry.id]),
-                  status=422 if form.errors else 200)
+    return render(
+        "work/entry.html",
+        entry=entry,
+        form=form,
+        items=items_of_source(timesheets.SOURCE, [entry.id]),
+        status=422 if form.errors else 200,
+    )
 
 
 @bp.route("/time/entries/<int:time_entry_id>/delete", methods=["POST"])
