@@ -65,6 +65,10 @@ def test_hours_typed_into_the_grid_are_saved_and_totalled_in_place(
     page.reload()
     expect(page.get_by_label("4", exact=True)).to_have_value("7.5")
     expect(page.get_by_label("5", exact=True)).to_have_value("")
+    page.get_by_label("10", exact=True).fill("6")
+    page.get_by_role("button", name="Save the month").click()  # the form, without htmx
+    expect(page.locator(".flash")).to_contain_text("Hours saved.")
+    expect(page.locator("#month-hours")).to_have_text("25.5")
     page.get_by_role("button", name="Capture the month for billing").click()
     expect(page.locator(".flash")).to_contain_text("November 2026 captured")
     # No script error and no policy violation (the refused day's 422 is logged, as it is).

@@ -159,13 +159,12 @@ def paid(payable_id: int) -> Response:
 @requires(SETTLERS)
 def netting_new() -> Response:
     """Choose a partner and period, see both sides, make the statement."""
-    form = NettingForm(
-        formdata=request.form
-        if request.method == "POST"
-        else request.args
-        if request.args.get("partner_id")
-        else None
-    )
+    if request.method == "POST":  # settling: the form's CSRF token is checked
+        form = NettingForm()
+    else:  # looking (a GET form in the address bar): no token to check
+        form = NettingForm(
+            formdata=request.args if request.args.get("partner_id") else None, meta={"csrf": False}
+        )
     if form.start.data is None:
         today = tenant_today()
         form.start.data, form.end.data = today.replace(day=1), today

@@ -3,12 +3,14 @@ costs with time per member, each with a server-drawn SVG chart and a CSV export.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Response as FlaskResponse
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from saas.billing.reports.charts import stacked_bars
+from saas.billing.reports.charts import StackedBars, stacked_bars
 from saas.billing.work.models import Project
 from saas.billing.work.profitability import ProjectProfit, profitability_csv, project_profit
 from saas.billing.work.source_common import SourceError
@@ -25,18 +27,19 @@ MONEY_SERIES = ("Revenue invoiced", "Revenue to invoice", "Cost of time", "Cost 
 MONEY_COLORS = ("#1b6e3a", "#7fb894", "#a4161a", "#e07b00")
 TIME_SERIES = ("Billable", "Internal", "Bug-fix")
 TIME_COLORS = ("#1f4e79", "#8a99a8", "#c9a227")
+CHART_LABEL_WIDTH = 260
+ZERO = Decimal(0)
 
 
-def _money_chart(profits: list[ProjectProfit]):  # noqa: ANN202 - a StackedBars
-    """Per project two bars: revenue (invoiced, to invoice) and cost (time, payables)."""
-    rows = []
+def _money_chart(profits: list[ProjectProfit]) -> StackedBars:
+    """Per project two bars: its revenue (invoiced, to invoice), then its cost (time,
+    payables); the legend's colours tell them apart."""
+    rows: list[tuple[str, tuple[Decimal, ...]]] = []
     for profit in profits:
         m = profit.margin
-        rows.append(
-            (f"{profit.project.name}: revenue", (m.revenue_invoiced, m.revenue_to_invoice, 0, 0))
-        )
-        rows.append((f"{profit.project.name}: cost", (0, 0, m.cost_of_time, m.cost_of_payables)))
-    return stacked_bars(rows)
+        rows.append((profit.project.name, (m.revenue_invoiced, m.revenue_to_invoice, ZERO, ZERO)))
+        rows.append(("cost", (ZERO, ZERO, m.cost_of_time, m.cost_of_payables)))
+    return stacked_bars(rows, label_width=CHART_LABEL_WIDTH)
 
 
 def _csv(body: str, name: str) -> Response:
@@ -94,7 +97,10 @@ def project(project_id: int) -> Response:
     found = get_or_404(Project, project_id)
     profits, error = _profits([found])
     members = profits[0].margin.members if profits else ()
-    time_chart = stacked_bars([(m.member, (m.billable, m.internal, m.bug_fix)) for m in members])
+    time_chart = stacked_bars(
+        [(m.member, (m.billable, m.internal, m.bug_fix)) for m in members],
+        label_width=CHART_LABEL_WIDTH,
+    )
     return render(
         "work/profitability.html",
         profits=profits,
