@@ -70,6 +70,7 @@ from tests.factories_work import (
     BillableItemFactory,
     BillingRuleFactory,
     CostRateFactory,
+    ItemBillingFactory,
     ProjectFactory,
     TaskFactory,
     TimeEntryFactory,
@@ -165,6 +166,7 @@ ONE_OF_EACH = (
     lambda t: BillingRuleFactory(tenant=t, activity_id=ActivityFactory(tenant=t).id),
     lambda t: BillableItemFactory(tenant=t),
     lambda t: CostRateFactory(tenant=t),
+    lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
