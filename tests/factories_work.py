@@ -12,6 +12,7 @@ from saas.billing.work.models import (
     BillableItem,
     BillingRule,
     CostRate,
+    ItemBilling,
     ItemStatus,
     Project,
     Task,
@@ -22,6 +23,7 @@ from saas.billing.work.models import (
 )
 from tests.factories import (
     CustomerFactory,
+    DocumentLineFactory,
     ProductFactory,
     TenantScopedFactory,
     UserFactory,
@@ -117,3 +119,11 @@ class CostRateFactory(TenantScopedFactory):
 
     user_id = factory.LazyFunction(lambda: UserFactory().id)
     hourly_cost = Decimal("450.00")
+
+
+class ItemBillingFactory(TenantScopedFactory):
+    class Meta:
+        model = ItemBilling
+
+    item_id = factory.LazyAttribute(lambda o: BillableItemFactory(tenant=o.tenant).id)
+    document_line_id = factory.LazyAttribute(lambda o: DocumentLineFactory(tenant=o.tenant).id)

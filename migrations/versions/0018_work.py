@@ -1,5 +1,5 @@
 """Work that becomes billable: activities, projects, tasks, time entries and their
-revisions, stopwatch timers, members' cost rates, billing rules and billable items
+revisions, stopwatch timers, members' cost rates, billing rules, billable items and the lines that billed them
 
 Revision ID: 0018_work
 Revises: 0016_stripe_events
@@ -277,6 +277,65 @@ def upgrade():
         unique=False,
     )
     op.create_table(
+        "billable_item_billings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("document_line_id", sa.Integer(), nullable=False),
+        sa.Column("billed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("billed_by_id", sa.Integer(), nullable=True),
+        sa.Column("credit_note_id", sa.Integer(), nullable=True),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billed_by_id"],
+            ["users.id"],
+            name=op.f("fk_billable_item_billings_billed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["credit_note_id"],
+            ["documents.id"],
+            name=op.f("fk_billable_item_billings_credit_note_id_documents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_line_id"],
+            ["document_lines.id"],
+            name=op.f("fk_billable_item_billings_document_line_id_document_lines"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["billable_items.id"],
+            name=op.f("fk_billable_item_billings_item_id_billable_items"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_billable_item_billings_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billable_item_billings")),
+    )
+    op.create_index(
+        "ix_billable_item_billings_tenant_item",
+        "billable_item_billings",
+        ["tenant_id", "item_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_billable_item_billings_tenant_line",
+        "billable_item_billings",
+        ["tenant_id", "document_line_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_billable_item_billings_tenant_id"),
+        "billable_item_billings",
+        ["tenant_id"],
+        unique=False,
+    )
+    op.create_table(
         "tasks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -505,6 +564,7 @@ def upgrade():
         "work_timers",
         "time_entry_revisions",
         "work_cost_rates",
+        "billable_item_billings",
     ):
         enable_tenant_rls(op, table)
 
@@ -529,6 +589,10 @@ def downgrade():
     op.drop_index("ix_tasks_tenant_project", table_name="tasks")
     op.drop_index(op.f("ix_tasks_tenant_id"), table_name="tasks")
     op.drop_table("tasks")
+    op.drop_index(op.f("ix_billable_item_billings_tenant_id"), table_name="billable_item_billings")
+    op.drop_index("ix_billable_item_billings_tenant_line", table_name="billable_item_billings")
+    op.drop_index("ix_billable_item_billings_tenant_item", table_name="billable_item_billings")
+    op.drop_table("billable_item_billings")
     op.drop_index("ix_billable_items_tenant_project", table_name="billable_items")
     op.drop_index("ix_billable_items_tenant_line", table_name="billable_items")
     op.drop_index(op.f("ix_billable_items_tenant_id"), table_name="billable_items")

@@ -16,8 +16,8 @@ from saas.billing.customers.models import Customer
 from saas.billing.documents import conversion, issuing
 from saas.billing.documents import services as documents
 from saas.billing.documents.models import Document
-from saas.billing.work import items
-from saas.billing.work.models import BillableItem, ItemStatus, QuantityMode
+from saas.billing.work import items, specification
+from saas.billing.work.models import BillableItem, ItemBilling, ItemStatus, QuantityMode
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import Role
@@ -239,6 +239,19 @@ def test_billing_puts_one_line_per_item_and_crediting_the_line_reopens_it(shop):
         assert second.status == ItemStatus.INVOICED
         again = items.bill_items(customer, [first.id])
         assert again.id != invoice.id and first.document_line_id == again.lines[0].id
+        # Every line that billed it is kept, and the first invoice's specification is whole.
+        billings = db.session.scalars(
+            select(ItemBilling).where(ItemBilling.item_id == first.id).order_by(ItemBilling.id)
+        ).all()
+        assert [(b.document_line_id, b.credit_note_id) for b in billings] == [
+            (invoice.lines[0].id, credit.id),
+            (again.lines[0].id, None),
+        ]
+        spec = specification.specification_of(invoice)
+        assert [(row.quantity, row.amount) for _, rows in spec.groups for row in rows] == [
+            (D(2), D("1800.00")),
+            (D("1.5"), D("1350.00")),
+        ]
 
 
 def test_a_partly_credited_line_keeps_its_item_invoiced(shop):
@@ -267,6 +280,7 @@ def test_deleting_the_draft_or_its_line_reopens_the_items(shop):
         db.session.refresh(second)
         assert second.status == ItemStatus.OPEN
         assert db.session.scalar(select(Document.id)) is None
+        assert db.session.scalar(select(ItemBilling.id)) is None  # a draft billed nothing
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,7 @@ from tests.factories_work import (
     BillableItemFactory,
     BillingRuleFactory,
     CostRateFactory,
+    ItemBillingFactory,
     ProjectFactory,
     TaskFactory,
     TimeEntryFactory,
@@ -185,6 +186,7 @@ ONE_OF_EACH = (
     lambda t: PayableItemFactory(tenant=t),
     lambda t: NettingLineFactory(tenant=t),  # and its statement
     lambda t: CostRateFactory(tenant=t),
+    lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

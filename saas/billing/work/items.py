@@ -43,7 +43,13 @@ from saas.billing.documents.states import DocumentKind
 from saas.billing.money import quantize_unit_price
 from saas.billing.tax import line_net
 from saas.billing.work import rules as rule_math
-from saas.billing.work.models import Activity, BillableItem, BillingRule, ItemStatus
+from saas.billing.work.models import (
+    Activity,
+    BillableItem,
+    BillingRule,
+    ItemBilling,
+    ItemStatus,
+)
 from saas.extensions import db
 from saas.tenants import audit
 from saas.tenants.services import ServiceError
@@ -376,6 +382,7 @@ def bill_items(
     for item, line in zip(items, lines, strict=True):
         item.document_line_id = line.id
         item.status = ItemStatus.INVOICED
+        db.session.add(ItemBilling(item_id=item.id, document_line_id=line.id, billed_by_id=user_id))
     audit.record(
         "work.items_billed",
         invoice,
@@ -466,6 +473,12 @@ def reopen_credited(credit_note: Document) -> list[BillableItem]:
     items = db.session.scalars(
         select(BillableItem).where(BillableItem.document_line_id.in_(whole))
     ).all()
+    for billing in db.session.scalars(
+        select(ItemBilling).where(
+            ItemBilling.document_line_id.in_(whole), ItemBilling.credit_note_id.is_(None)
+        )
+    ):
+        billing.credit_note_id = credit_note.id
     for item in items:
         item.status = ItemStatus.OPEN
         item.document_line_id = None

@@ -366,3 +366,33 @@ class BillableItem(TenantScoped, db.Model):
     def amount(self) -> Decimal:
         """Quantity × unit price, to the cent (half up), for the inbox's totals."""
         return line_net(self.quantity, self.unit_price, self.currency)
+
+
+class ItemBilling(TenantScoped, db.Model):
+    """An invoice line that billed an item (R5.9): what was invoiced, when, by which invoice.
+
+    The item names only its current line; these rows keep every line that ever billed it,
+    so an invoice's specification stays whole after a credit note reopened its items. A
+    draft line deleted takes its row along (it never billed anything).
+    """
+
+    __tablename__ = "billable_item_billings"
+    __table_args__ = (
+        Index("ix_billable_item_billings_tenant_line", "tenant_id", "document_line_id"),
+        Index("ix_billable_item_billings_tenant_item", "tenant_id", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("billable_items.id", ondelete="CASCADE"))
+    document_line_id: Mapped[int] = mapped_column(
+        ForeignKey("document_lines.id", ondelete="CASCADE")
+    )
+    billed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    billed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The credit note that credited the whole line and so reopened the item.
+    credit_note_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+
+    item: Mapped[BillableItem] = relationship()
+    document_line: Mapped[DocumentLine] = relationship()

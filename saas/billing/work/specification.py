@@ -39,7 +39,7 @@ from saas.billing.documents.pdf import (
     register_fonts,
 )
 from saas.billing.documents.pdf_content import _color
-from saas.billing.work.models import BillableItem
+from saas.billing.work.models import BillableItem, ItemBilling
 from saas.extensions import db
 
 # Date, what, site, quantity, unit price, amount: fractions of the width.
@@ -74,28 +74,30 @@ class Specification:
 
 
 def specification_of(document: Document) -> Specification | None:
-    """The items the invoice billed, grouped by project (None: it billed no items)."""
-    found = db.session.scalars(
-        select(BillableItem)
-        .join(DocumentLine, BillableItem.document_line_id == DocumentLine.id)
+    """The items the invoice billed (even those a credit note reopened since), by project."""
+    # The line as billed (its quantity and price), the item for where the work came from.
+    found = db.session.execute(
+        select(BillableItem, DocumentLine)
+        .join(ItemBilling, ItemBilling.item_id == BillableItem.id)
+        .join(DocumentLine, ItemBilling.document_line_id == DocumentLine.id)
         .where(DocumentLine.document_id == document.id)
         .order_by(BillableItem.project_id, BillableItem.occurred_on, BillableItem.id)
     ).all()
     if not found:
         return None
     groups: dict[str, list[Row]] = {}
-    for item in found:
+    for item, line in found:
         heading = item.project.name if item.project is not None else "Other work"
-        site = f"{item.site.code}" if item.site is not None else ""
+        site = item.site.code if item.site is not None else ""
         groups.setdefault(heading, []).append(
             Row(
                 item.occurred_on,
-                item.description,
+                line.description,
                 site,
-                item.quantity,
-                item.unit,
-                item.unit_price,
-                item.amount,
+                line.quantity,
+                line.unit,
+                line.unit_price,
+                line.net,
             )
         )
     return Specification(
