@@ -290,3 +290,22 @@ def test_a_statement_whose_invoice_is_issued_stays(agency):
     assert "is issued: credit it instead" in page
     with in_tenant(agency):
         assert db.session.scalar(select(NettingStatement.id)) == statement_id
+
+
+def test_crediting_the_netting_invoice_reopens_the_services_given(agency):
+    from saas.billing.documents import conversion, issuing
+    from saas.billing.work.models import ItemBilling
+
+    make_partner(agency)
+    give(agency, 3)
+    record(agency, "1")
+    statement = _settle(agency)
+    document_id = statement.document_id
+    with in_tenant(agency):
+        invoice = db.session.get(Document, document_id)
+        issuing.issue_document(invoice)
+        assert len(db.session.scalars(select(ItemBilling)).all()) == 3
+        credit = conversion.create_credit_note(invoice)
+        issuing.issue_document(credit)
+        db.session.commit()
+        assert {i.status for i in db.session.scalars(select(BillableItem))} == {ItemStatus.OPEN}

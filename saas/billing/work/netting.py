@@ -32,7 +32,7 @@ from saas.billing.customers.models import Customer
 from saas.billing.documents import services as documents
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind
-from saas.billing.work.models import BillableItem, ItemStatus
+from saas.billing.work.models import BillableItem, ItemBilling, ItemStatus
 from saas.billing.work.netting_rules import Netting, Outcome, Side, SpecLine, line_net, net
 from saas.billing.work.payable_models import (
     NettingLine,
@@ -199,6 +199,10 @@ def make_statement(
         statement.payable_item_id = owed.id
     for item in planned.given:
         item.status, item.document_line_id = ItemStatus.INVOICED, line_id
+        if line_id is not None:  # the item's billing history, as bill_items keeps it
+            db.session.add(
+                ItemBilling(item_id=item.id, document_line_id=line_id, billed_by_id=user_id)
+            )
     for payable in planned.received:
         payable.status, payable.netting_statement_id = PayableStatus.NETTED, statement.id
     db.session.flush()
