@@ -101,6 +101,9 @@ def _import_models() -> None:
     import saas.billing.recurring.models  # noqa: F401
     import saas.billing.reminders.models  # noqa: F401
     import saas.billing.todos.models  # noqa: F401
+    import saas.billing.work.items  # noqa: F401 - models and the flush hook
+    import saas.billing.work.payable_models  # noqa: F401
+    import saas.billing.work.source_models  # noqa: F401
     import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
@@ -118,6 +121,10 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.reminders.views import bp as reminders_bp
     from saas.billing.reports.views import bp as reports_bp
     from saas.billing.todos.views import bp as todos_bp
+    from saas.billing.work.payable_views import bp as payables_bp
+    from saas.billing.work.profitability_views import bp as profitability_bp
+    from saas.billing.work.source_views import bp as sources_bp
+    from saas.billing.work.views import bp as work_bp
     from saas.portal.payment_settings import bp as payment_settings_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
@@ -138,6 +145,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(todos_bp)
+    app.register_blueprint(work_bp)
+    app.register_blueprint(sources_bp)
+    app.register_blueprint(payables_bp)
+    app.register_blueprint(profitability_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)

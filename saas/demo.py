@@ -19,6 +19,8 @@ from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
+from saas.billing.work.demo import seed_work
+from saas.billing.work.sources_demo import seed_work_sources
 from saas.extensions import db
 from saas.portal.demo import seed_stripe
 from saas.tenants import scoping, services
@@ -310,7 +312,9 @@ def seed() -> list[tuple[str, str, str]]:
         seed_reminders(tenant)
         seed_recurring(tenant)
         seed_contracts(tenant)
+        seed_work(tenant)
         seed_payments(tenant)
         seed_bank(tenant)
         seed_stripe(tenant, own_keys=tenant.slug == CLIENTS[1].slug)
+        seed_work_sources(tenant)
     return logins

@@ -66,6 +66,31 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_bank import BankLineFactory, BankStatementFactory
+from tests.factories_work import (
+    ActivityFactory,
+    BillableItemFactory,
+    BillingRuleFactory,
+    CostRateFactory,
+    ItemBillingFactory,
+    ProjectFactory,
+    TaskFactory,
+    TimeEntryFactory,
+    TimeEntryRevisionFactory,
+    WorkTimerFactory,
+)
+from tests.factories_work_sources import (
+    CitCardFactory,
+    CitServiceFactory,
+    GuardedSiteFactory,
+    GuardingHoursFactory,
+    GuardingPeriodFactory,
+    NettingLineFactory,
+    NettingStatementFactory,
+    PayableItemFactory,
+    ProtocolMaterialFactory,
+    SupplierTermsFactory,
+    WorkProtocolFactory,
+)
 
 
 def tenant_tables(connection) -> list[str]:
@@ -151,6 +176,19 @@ ONE_OF_EACH = (
     lambda t: QuoteResponseFactory(tenant=t),
     lambda t: StripeEventFactory(tenant=t),
     lambda t: StripeConnectionFactory(tenant=t),
+    lambda t: TimeEntryRevisionFactory(tenant=t),  # time entry, task, project, customer
+    lambda t: WorkTimerFactory(tenant=t),
+    lambda t: BillingRuleFactory(tenant=t, activity_id=ActivityFactory(tenant=t).id),
+    lambda t: BillableItemFactory(tenant=t),
+    lambda t: ProtocolMaterialFactory(tenant=t),  # and its protocol
+    lambda t: GuardingHoursFactory(tenant=t),  # and its guarded site
+    lambda t: GuardingPeriodFactory(tenant=t),
+    lambda t: CitServiceFactory(tenant=t),  # and its card
+    lambda t: SupplierTermsFactory(tenant=t),
+    lambda t: PayableItemFactory(tenant=t),
+    lambda t: NettingLineFactory(tenant=t),  # and its statement
+    lambda t: CostRateFactory(tenant=t),
+    lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -158,6 +196,13 @@ ONE_OF_EACH = (
 # How to make an object of each kind that URLs name by id. A new URL argument must be
 # added here, or test_every_object_url_argument_is_known fails: no URL escapes the probe.
 OBJECT_FACTORIES = {
+    "protocol_id": lambda tenant: WorkProtocolFactory(tenant=tenant),
+    "material_id": lambda tenant: ProtocolMaterialFactory(tenant=tenant),
+    "guarded_site_id": lambda tenant: GuardedSiteFactory(tenant=tenant),
+    "card_id": lambda tenant: CitCardFactory(tenant=tenant),
+    "service_id": lambda tenant: CitServiceFactory(tenant=tenant),
+    "payable_id": lambda tenant: PayableItemFactory(tenant=tenant),
+    "statement_id": lambda tenant: NettingStatementFactory(tenant=tenant),
     "bank_account_id": lambda tenant: BankAccountFactory(tenant=tenant),
     "membership_id": lambda tenant: MembershipFactory(tenant=tenant, role=Role.ADMIN),
     "invitation_id": lambda tenant: InvitationFactory(tenant=tenant),
@@ -190,6 +235,12 @@ OBJECT_FACTORIES = {
     "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
     "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
     "stripe_event_id": lambda tenant: StripeEventFactory(tenant=tenant),
+    "project_id": lambda tenant: ProjectFactory(tenant=tenant),
+    "task_id": lambda tenant: TaskFactory(tenant=tenant),
+    "time_entry_id": lambda tenant: TimeEntryFactory(tenant=tenant),
+    "timer_id": lambda tenant: WorkTimerFactory(tenant=tenant),
+    "rule_id": lambda tenant: BillingRuleFactory(tenant=tenant),
+    "item_id": lambda tenant: BillableItemFactory(tenant=tenant),
 }
 
 

@@ -373,6 +373,10 @@ def after_issue(document: Document) -> None:
     elif document.kind == K.CREDIT_NOTE and source.kind == K.INVOICE:
         if fully_credited(source) and source.status != S.CREDITED:
             move(source, S.CREDITED)
+        # Billable items the credited lines billed are open to bill again (R5.9).
+        from saas.billing.work.items import reopen_credited
+
+        reopen_credited(document)
 
 
 # --- the chain view ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from saas.billing.documents.issuing import invoice_email
 from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.printing import issued_pdf
 from saas.billing.documents.services import DocumentError
+from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
 from saas.mail import Mail, Postman, new_message_id, postman
 from saas.queue import MAIL_QUEUE, enqueue, job, mail_retry
@@ -235,9 +236,19 @@ def _document_mail(delivery: Delivery) -> Mail:
         html=content.html,
         sender_name=sender_name(branding, document),
         reply_to=branding.reply_to if branding else "",
-        attachments=(pdf_attachment(document),),
+        attachments=(pdf_attachment(document), *_extra_attachments(document)),
         message_id=delivery.message_id,
     )
+
+
+def _extra_attachments(document: Document) -> tuple[tuple[str, str, bytes], ...]:
+    """An invoice that billed work items carries their specification (R5.9)."""
+    if document.kind != DocumentKind.INVOICE:
+        return ()
+    from saas.billing.work.specification import attachment
+
+    found = attachment(document)
+    return (found,) if found is not None else ()
 
 
 def portal_url(document: Document, recipient: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Work that becomes billable (R5): projects, tasks, time, rules and billable items."""
