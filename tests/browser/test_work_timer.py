@@ -75,6 +75,8 @@ def test_the_timer_starts_switches_resumes_stops_and_the_time_is_billed(
     queue.get_by_role("row").filter(has_text="Design").get_by_role("button", name="Resume").click()
     expect(running).to_contain_text("Grid study · Design")
     expect(page.locator("#timer-queue")).to_contain_text("Grid study · Review")
+    page.reload()  # every page's header names the task being timed
+    expect(page.locator("#timer-badge")).to_contain_text("Timing Design")
 
     running.get_by_role("button", name="Stop and record").click()
     entries = page.locator("#my-entries")

@@ -163,6 +163,17 @@ def test_the_stopwatch_fragment_starts_switches_and_resumes(site, make_client):
         assert db.session.scalar(select(TimeEntry.task_id)) == site["design"]
 
 
+def test_every_page_shows_the_task_being_timed_in_the_header(site, make_client):
+    client = make_client(site["owner"])
+    page = client.get(f"/t/{site['tenant'].slug}/customers/").text
+    assert 'id="timer-badge"' in page and "/work/timer/badge" in page
+    badge = f"{site['base']}/timer/badge"
+    assert ">My time</a>" in client.get(badge, headers=HTMX).text
+    client.post(f"{site['base']}/timer/start", data={"task_id": site["design"], "kind": "billable"})
+    timing = client.get(badge, headers=HTMX).text
+    assert "Timing Design · 0:00" in timing and 'hx-trigger="every 60s"' in timing
+
+
 def test_items_are_billed_from_the_inbox_and_written_off_with_a_reason(site, make_client):
     first, second = logged(site, 60), logged(site, 30)
     client = make_client(site["owner"])

@@ -79,6 +79,18 @@ def timer_fragment() -> Response:
     return render("work/time.html", block="timer", **_page())
 
 
+@bp.route("/timer/badge")
+@requires(WORKERS)
+def timer_badge() -> Response:
+    """The header's link to My time, naming the task being timed (loaded by every page)."""
+    running = stopwatch.running_timer(current_user.id)
+    return render(
+        "work/_timer_badge.html",
+        running=running,
+        seconds=stopwatch.seconds_of(running) if running else 0,
+    )
+
+
 def _timer_answer(error: str | None = None, form: TimerForm | None = None) -> Response:
     """The stopwatch after a change: the fragment for htmx, else back to the page."""
     if error is None:
