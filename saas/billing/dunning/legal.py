@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.billing.documents.delivery import current_branding
 from saas.billing.documents.issuing import snapshot_buyer, snapshot_seller
@@ -85,11 +85,12 @@ def add_stage(path: LegalPath, values: dict[str, Any], user_id: int | None = Non
         kind = StageDocument(values.get("document") or StageDocument.NONE)
     except ValueError:
         raise CollectionError("Choose the stage's document.", "document") from None
-    position = max((stage.position for stage in path.stages), default=0) + 1
-    stage = LegalStage(path_id=path.id, position=position, name=name[:100], document=kind,
+    position = (db.session.scalar(select(func.max(LegalStage.position)).where(
+        LegalStage.path_id == path.id)) or 0) + 1
+    stage = LegalStage(position=position, name=name[:100], document=kind,
                        template=(values.get("template") or "").strip()[:5000], fee=fee,
                        days_to_pay=days)
-    db.session.add(stage)
+    path.stages.append(stage)
     db.session.flush()
     audit.record("collection.legal_stage", stage,
                  f"Added stage {stage.name} to legal path {path.name}", user_id=user_id)
