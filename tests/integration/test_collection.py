@@ -183,7 +183,7 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
         assert "Statement of claim" in text and "Court filing" in text
         moves = db.session.scalars(select(AuditEntry.summary).where(
             AuditEntry.action == "collection.stage").order_by(AuditEntry.id)).all()
-        assert moves == [f"Case 1: Stage: no stage → Pre-legal demand",
+        assert moves == ["Case 1: Stage: no stage → Pre-legal demand",
                          "Case 1: Stage: Pre-legal demand → Court filing"]
     page = owner.get(f"/t/{slug}/collection/cases/{case_id}").text
     assert "Stage: Pre-legal demand → Court filing" in page

@@ -65,6 +65,13 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_bank import BankLineFactory, BankStatementFactory
+from tests.factories_collection import (
+    CaseDocumentFactory,
+    CollectionCaseFactory,
+    LegalPathFactory,
+    LegalStageFactory,
+    collection_rows,
+)
 
 
 def tenant_tables(connection) -> list[str]:
@@ -149,6 +156,7 @@ ONE_OF_EACH = (
     lambda t: PortalLinkFactory(tenant=t),
     lambda t: QuoteResponseFactory(tenant=t),
     lambda t: StripeEventFactory(tenant=t),
+    lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -187,6 +195,10 @@ OBJECT_FACTORIES = {
     "allocation_id": lambda tenant: SimpleNamespace(id=payment_of_invoice(tenant)[1]),
     "bank_statement_id": lambda tenant: BankStatementFactory(tenant=tenant),
     "bank_line_id": lambda tenant: BankLineFactory(tenant=tenant),
+    "case_id": lambda tenant: CollectionCaseFactory(tenant=tenant),
+    "collection_document_id": lambda tenant: CaseDocumentFactory(tenant=tenant),
+    "legal_path_id": lambda tenant: LegalPathFactory(tenant=tenant),
+    "legal_stage_id": lambda tenant: LegalStageFactory(tenant=tenant),
 }
 
 
