@@ -62,8 +62,9 @@ def firm(db_session):
     account_id = BankAccountFactory(tenant=tenant).id
     with scoping.tenant_context(tenant.id):
         customer = CustomerFactory(tenant=tenant, name="Fjord Bakeri AS", currency="NOK")
-        ContactFactory(tenant=tenant, customer=customer, email="bakeri@fjord.example",
-                       receives_invoices=True)
+        ContactFactory(
+            tenant=tenant, customer=customer, email="bakeri@fjord.example", receives_invoices=True
+        )
         reminders.adopt_suggested_policy()
         reminders.policy().interest_rate = Decimal("12.00")
         customer_id = customer.id
@@ -71,8 +72,15 @@ def firm(db_session):
     invoice_id = open_invoice(tenant, customer_id, "1000.00", on=ISSUED)
     with scoping.tenant_context(tenant.id):
         due = db.session.get(Document, invoice_id).due_date
-    return {"tenant": tenant, "owner": owner, "collector": collector, "account": account_id,
-            "customer": customer_id, "invoice": invoice_id, "due": due}
+    return {
+        "tenant": tenant,
+        "owner": owner,
+        "collector": collector,
+        "account": account_id,
+        "customer": customer_id,
+        "invoice": invoice_id,
+        "due": due,
+    }
 
 
 def in_tenant(firm):
@@ -98,13 +106,17 @@ def remind_until(app, firm, last: date) -> None:
 
 
 def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closing_it(
-        app, firm, smtp, make_client):
+    app, firm, smtp, make_client
+):
     due, slug = firm["due"], firm["tenant"].slug
     # Until the last level (21 days) has gone out and its week passed, no case.
     remind_until(app, firm, due + timedelta(days=27))
     with in_tenant(firm):
-        sent = db.session.scalars(select(Reminder.level_day).where(
-            Reminder.status == ReminderStatus.SENT).order_by(Reminder.level_day)).all()
+        sent = db.session.scalars(
+            select(Reminder.level_day)
+            .where(Reminder.status == ReminderStatus.SENT)
+            .order_by(Reminder.level_day)
+        ).all()
     assert sent == [-3, 7, 21]
     assert cases(firm) == []
 
@@ -113,7 +125,11 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
     collection_sweep(opened_on, [firm["tenant"].id])  # again: still one case
     [case] = cases(firm)
     assert (case.status, case.open_reason, case.opened_on, case.collector_id) == (
-        CaseStatus.OPEN, OpenReason.REMINDERS_EXHAUSTED, opened_on, firm["collector"].id)
+        CaseStatus.OPEN,
+        OpenReason.REMINDERS_EXHAUSTED,
+        opened_on,
+        firm["collector"].id,
+    )
     case_id = case.id
     with in_tenant(firm):
         [row] = db.session.get(CollectionCase, case_id).invoices
@@ -123,22 +139,37 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
     # The collector calls: a promise of 400 by two days later. The account goes in the note.
     client = make_client(firm["collector"])
     with clock.frozen(opened_on):
-        response = client.post(f"/t/{slug}/collection/cases/{case_id}/notes", data={
-            "channel": "call", "outcome": "promised", "text": "Pays 400 on Friday.",
-            "next_contact_on": str(opened_on + timedelta(days=5)),
-            "promise_amount": "400.00", "promise_on": str(opened_on + timedelta(days=2))})
+        response = client.post(
+            f"/t/{slug}/collection/cases/{case_id}/notes",
+            data={
+                "channel": "call",
+                "outcome": "promised",
+                "text": "Pays 400 on Friday.",
+                "next_contact_on": str(opened_on + timedelta(days=5)),
+                "promise_amount": "400.00",
+                "promise_on": str(opened_on + timedelta(days=2)),
+            },
+        )
         assert response.status_code == 302
         # A promise without its date is refused, naming the field, with nothing saved.
-        refused = client.post(f"/t/{slug}/collection/cases/{case_id}/notes", data={
-            "channel": "call", "outcome": "promised", "promise_amount": "100",
-            "next_contact_on": str(opened_on + timedelta(days=5))})
+        refused = client.post(
+            f"/t/{slug}/collection/cases/{case_id}/notes",
+            data={
+                "channel": "call",
+                "outcome": "promised",
+                "promise_amount": "100",
+                "next_contact_on": str(opened_on + timedelta(days=5)),
+            },
+        )
         assert refused.status_code == 422
-        assert errors_in(refused.text) == ["A promise to pay needs both the amount and the"
-                                           " date."]
+        assert errors_in(refused.text) == ["A promise to pay needs both the amount and the date."]
     with in_tenant(firm):
         [note] = db.session.scalars(select(ContactNote)).all()
         assert (note.balance, note.overdue, note.currency) == (
-            Decimal("1000.00"), Decimal("1000.00"), "NOK")
+            Decimal("1000.00"),
+            Decimal("1000.00"),
+            "NOK",
+        )
         # The next contact is brought forward to the promised day.
         assert note.next_contact_on == opened_on + timedelta(days=2)
 
@@ -154,37 +185,59 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
     # The legal path of every category: a demand, then a summons with a court fee.
     with in_tenant(firm):
         path = legal.save_path(None, {"name": "Standard"})
-        demand = legal.add_stage(path, {"name": "Pre-legal demand", "document": "demand",
-                                        "days_to_pay": 14})
-        summons = legal.add_stage(path, {"name": "Court filing", "document": "summons",
-                                         "fee": Decimal("500.00"), "days_to_pay": 14})
+        demand = legal.add_stage(
+            path, {"name": "Pre-legal demand", "document": "demand", "days_to_pay": 14}
+        )
+        summons = legal.add_stage(
+            path,
+            {
+                "name": "Court filing",
+                "document": "summons",
+                "fee": Decimal("500.00"),
+                "days_to_pay": 14,
+            },
+        )
         db.session.get(CollectionCase, case_id).legal_path_id = path.id
         db.session.commit()
         stage_ids = (demand.id, summons.id)
     owner = make_client(firm["owner"])
     moved_on = opened_on + timedelta(days=4)
     with clock.frozen(moved_on):
-        skipped = owner.post(f"/t/{slug}/collection/cases/{case_id}/stage",
-                             data={"stage_id": stage_ids[1]}, follow_redirects=True)
+        skipped = owner.post(
+            f"/t/{slug}/collection/cases/{case_id}/stage",
+            data={"stage_id": stage_ids[1]},
+            follow_redirects=True,
+        )
         assert "enters its legal path at the first stage" in skipped.text
         for stage_id in stage_ids:
-            assert owner.post(f"/t/{slug}/collection/cases/{case_id}/stage",
-                              data={"stage_id": stage_id}).status_code == 302
+            assert (
+                owner.post(
+                    f"/t/{slug}/collection/cases/{case_id}/stage", data={"stage_id": stage_id}
+                ).status_code
+                == 302
+            )
     with in_tenant(firm):
         documents = db.session.scalars(select(CaseDocument).order_by(CaseDocument.id)).all()
         assert [d.kind.value for d in documents] == ["demand", "summons"]
         summons_doc = documents[1]
         days = (moved_on - due).days
-        interest = (Decimal("1000.00") * Decimal("0.12") * days / 365).quantize(
-            Decimal("0.01"))
+        interest = (Decimal("1000.00") * Decimal("0.12") * days / 365).quantize(Decimal("0.01"))
         assert (summons_doc.principal, summons_doc.interest, summons_doc.fees) == (
-            Decimal("1000.00"), interest, Decimal("540.00"))  # reminder fee 40 + court fee
+            Decimal("1000.00"),
+            interest,
+            Decimal("540.00"),
+        )  # reminder fee 40 + court fee
         text = pdf_text(summons_doc.pdf)
         assert "Statement of claim" in text and "Court filing" in text
-        moves = db.session.scalars(select(AuditEntry.summary).where(
-            AuditEntry.action == "collection.stage").order_by(AuditEntry.id)).all()
-        assert moves == ["Case 1: Stage: no stage → Pre-legal demand",
-                         "Case 1: Stage: Pre-legal demand → Court filing"]
+        moves = db.session.scalars(
+            select(AuditEntry.summary)
+            .where(AuditEntry.action == "collection.stage")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert moves == [
+            "Case 1: Stage: no stage → Pre-legal demand",
+            "Case 1: Stage: Pre-legal demand → Court filing",
+        ]
     page = owner.get(f"/t/{slug}/collection/cases/{case_id}").text
     assert "Stage: Pre-legal demand → Court filing" in page
 
@@ -192,16 +245,21 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
     paid_on = opened_on + timedelta(days=6)
     with in_tenant(firm):
         number = db.session.get(Document, firm["invoice"]).number
-    statement = camt(credit("1000.00", text=f"Faktura {number}", name="Fjord Bakeri AS",
-                            on=paid_on))
+    statement = camt(
+        credit("1000.00", text=f"Faktura {number}", name="Fjord Bakeri AS", on=paid_on)
+    )
     with clock.frozen(paid_on), in_tenant(firm):
-        result = bank.import_statement(statement, "statement.xml",
-                                       db.session.get(BankAccount, firm["account"]))
+        result = bank.import_statement(
+            statement, "statement.xml", db.session.get(BankAccount, firm["account"])
+        )
         db.session.commit()
     assert result.booked == 1
     [case] = cases(firm)
     assert (case.status, case.close_reason, case.closed_on) == (
-        CaseStatus.CLOSED, CloseReason.PAID, paid_on)
+        CaseStatus.CLOSED,
+        CloseReason.PAID,
+        paid_on,
+    )
     assert "1000.00 NOK by payment" in case.close_note and str(paid_on) in case.close_note
     with in_tenant(firm):
         assert db.session.scalar(select(func.count()).select_from(ReminderPause)) == 0
@@ -221,9 +279,12 @@ def test_undoing_the_payment_reopens_the_case_and_a_second_sweep_opens_nothing(a
         db.session.commit()
         invoice = db.session.get(Document, firm["invoice"])
         with clock.frozen(due + timedelta(days=5)):
-            payment = payments.record_payment(customer, Decimal("1000.00"),
-                                              due + timedelta(days=5),
-                                              allocations=[(invoice, Decimal("1000.00"))])
+            payment = payments.record_payment(
+                customer,
+                Decimal("1000.00"),
+                due + timedelta(days=5),
+                allocations=[(invoice, Decimal("1000.00"))],
+            )
             db.session.commit()
             db.session.refresh(case)
             assert case.status == CaseStatus.CLOSED
@@ -238,9 +299,13 @@ def test_undoing_the_payment_reopens_the_case_and_a_second_sweep_opens_nothing(a
 def test_a_threshold_opens_a_case_and_a_disputed_invoice_does_not_count(app, firm):
     due = firm["due"]
     with in_tenant(firm):
-        services.save_settings({"open_after_reminders": False,
-                                "threshold": Decimal("500.00"),
-                                "interest_rate": Decimal(0)})
+        services.save_settings(
+            {
+                "open_after_reminders": False,
+                "threshold": Decimal("500.00"),
+                "interest_rate": Decimal(0),
+            }
+        )
         reminders.pause(document=db.session.get(Document, firm["invoice"]), reason="Dispute")
         db.session.commit()
     assert collection_sweep(due + timedelta(days=1), [firm["tenant"].id]).opened == 0
@@ -259,12 +324,46 @@ def test_opening_by_hand_needs_something_overdue_and_a_collector_role(app, firm,
     assert viewer.post(f"/t/{slug}/collection/open/{firm['customer']}").status_code == 403
     collector = make_client(firm["collector"])
     with clock.frozen(firm["due"]):  # due today: not overdue yet
-        refused = collector.post(f"/t/{slug}/collection/open/{firm['customer']}",
-                                 follow_redirects=True)
+        refused = collector.post(
+            f"/t/{slug}/collection/open/{firm['customer']}", follow_redirects=True
+        )
     assert "has no overdue invoice to collect" in refused.text
     assert cases(firm) == []
     with clock.frozen(firm["due"] + timedelta(days=1)):
-        assert collector.post(
-            f"/t/{slug}/collection/open/{firm['customer']}").status_code == 302
+        assert collector.post(f"/t/{slug}/collection/open/{firm['customer']}").status_code == 302
         page = collector.get(f"/t/{slug}/customers/{firm['customer']}").text
     assert "Case 1</a> is open" in page
+
+
+def test_settings_and_legal_path_pages_refuse_bad_input_naming_the_field(app, firm, make_client):
+    slug = firm["tenant"].slug
+    owner = make_client(firm["owner"])
+    assert owner.get(f"/t/{slug}/collection/settings").status_code == 200
+    refused = owner.post(
+        f"/t/{slug}/collection/settings",
+        data={"open_after_reminders": "y", "threshold": "-5", "interest_rate": "8"},
+    )
+    assert refused.status_code == 422
+    assert errors_in(refused.text) == ["A price cannot be negative."]
+    saved = owner.post(
+        f"/t/{slug}/collection/settings", data={"threshold": "2500.00", "interest_rate": "8.5"}
+    )
+    assert saved.status_code == 302
+    with in_tenant(firm):
+        assert (services.settings().threshold, services.settings().open_after_reminders) == (
+            Decimal("2500.00"),
+            False,
+        )
+    assert owner.post(f"/t/{slug}/collection/paths", data={"name": "Business"}).status_code == 302
+    with in_tenant(firm):
+        [path_id] = db.session.scalars(select(legal.LegalPath.id)).all()
+    bad_stage = owner.post(
+        f"/t/{slug}/collection/paths/{path_id}",
+        data={"name": "", "document": "summons", "days_to_pay": "14"},
+    )
+    assert bad_stage.status_code == 422 and "This field is required." in bad_stage.text
+    collector = make_client(firm["collector"])
+    assert collector.get(f"/t/{slug}/collection/settings").status_code == 403
+    assert collector.get(f"/t/{slug}/collection/reports/cases.csv").text.startswith(
+        "case,customer number"
+    )

@@ -66,8 +66,9 @@ def days_overdue(due_date: date | None, on: date) -> int:
     return max((on - due_date).days, 0) if due_date is not None else 0
 
 
-def interest_to_date(principal: Decimal, currency: str, rate: Decimal,
-                     due_date: date | None, on: date) -> Decimal:
+def interest_to_date(
+    principal: Decimal, currency: str, rate: Decimal, due_date: date | None, on: date
+) -> Decimal:
     """Interest on an open amount from its due date to the day (actual/365, half up)."""
     return interest(principal, currency, rate, days_overdue(due_date, on))
 
@@ -79,13 +80,23 @@ def in_currency(amount: Decimal, currency: str, exchange_rate: Decimal) -> Decim
     return quantize_money(Fraction(amount) / rate, currency)
 
 
-def build_claim(currency: str, on: date, rate: Decimal,
-                invoices: Sequence[tuple[str, date | None, Decimal]],
-                fees: Sequence[Fee]) -> Claim:
+def build_claim(
+    currency: str,
+    on: date,
+    rate: Decimal,
+    invoices: Sequence[tuple[str, date | None, Decimal]],
+    fees: Sequence[Fee],
+) -> Claim:
     """The claim for invoices given as (number, due date, open amount), with fees."""
     items = tuple(
-        ClaimItem(number, due, quantize_money(open_amount, currency),
-                  days_overdue(due, on), interest_to_date(open_amount, currency, rate, due, on))
-        for number, due, open_amount in invoices if open_amount > 0)
-    return Claim(currency, on, rate, items,
-                 tuple(fee for fee in fees if fee.amount > 0))
+        ClaimItem(
+            number,
+            due,
+            quantize_money(open_amount, currency),
+            days_overdue(due, on),
+            interest_to_date(open_amount, currency, rate, due, on),
+        )
+        for number, due, open_amount in invoices
+        if open_amount > 0
+    )
+    return Claim(currency, on, rate, items, tuple(fee for fee in fees if fee.amount > 0))

@@ -22,5 +22,7 @@ def sweep_command(day: str | None, slug: str | None) -> None:
     """Open the cases that are due, add newly overdue invoices, close the paid cases."""
     on, tenant_ids = day_and_tenants(day, slug)
     result = sweep(on, tenant_ids)
-    click.echo(f"Collection: {result.opened} cases opened, {result.added} invoices added,"
-               f" {result.closed} cases closed as paid.")
+    click.echo(
+        f"Collection: {result.opened} cases opened, {result.added} invoices added,"
+        f" {result.closed} cases closed as paid."
+    )

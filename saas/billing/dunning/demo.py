@@ -26,10 +26,16 @@ def seed_collection(tenant: Tenant) -> None:
         if db.session.scalar(select(LegalPath.id)) is not None:
             return
         path = legal.save_path(None, {"name": "Standard"})
-        legal.add_stage(path, {"name": "Pre-legal demand", "document": "demand",
-                               "days_to_pay": 14})
-        legal.add_stage(path, {"name": "Court filing", "document": "summons",
-                               "fee": Decimal("1000.00"), "days_to_pay": 14})
+        legal.add_stage(path, {"name": "Pre-legal demand", "document": "demand", "days_to_pay": 14})
+        legal.add_stage(
+            path,
+            {
+                "name": "Court filing",
+                "document": "summons",
+                "fee": Decimal("1000.00"),
+                "days_to_pay": 14,
+            },
+        )
         legal.add_stage(path, {"name": "Judgment", "document": "none", "days_to_pay": 0})
         legal.add_stage(path, {"name": "Enforcement", "document": "none", "days_to_pay": 0})
         today = documents.today()
@@ -45,18 +51,22 @@ def seed_collection(tenant: Tenant) -> None:
             if members:
                 services.assign(case, members[0].user_id, opened_on)
         overdue = queries.overdue_by_currency(case.customer_id, opened_on)
-        promised = (overdue.get(case.customer.currency, Decimal(0)) / 2).quantize(
-            Decimal("0.01"))
-        services.add_note(case, {
-            "channel": "call", "outcome": "promised" if promised > 0 else "reached",
-            "text": "Spoke to the accountant: half this week, the rest next month.",
-            "next_contact_on": opened_on + timedelta(days=3),
-            "promise_amount": promised if promised > 0 else None,
-            "promise_on": opened_on + timedelta(days=3) if promised > 0 else None,
-        }, opened_on, user_id=case.collector_id,
-            at=datetime.combine(opened_on, time(10, 30), tzinfo=UTC))
+        promised = (overdue.get(case.customer.currency, Decimal(0)) / 2).quantize(Decimal("0.01"))
+        services.add_note(
+            case,
+            {
+                "channel": "call",
+                "outcome": "promised" if promised > 0 else "reached",
+                "text": "Spoke to the accountant: half this week, the rest next month.",
+                "next_contact_on": opened_on + timedelta(days=3),
+                "promise_amount": promised if promised > 0 else None,
+                "promise_on": opened_on + timedelta(days=3) if promised > 0 else None,
+            },
+            opened_on,
+            user_id=case.collector_id,
+            at=datetime.combine(opened_on, time(10, 30), tzinfo=UTC),
+        )
         first = path.stages[0] if (path := case.legal_path) is not None else None
         if first is not None:
-            legal.move_to_stage(case, first, today - timedelta(days=2),
-                                user_id=case.collector_id)
+            legal.move_to_stage(case, first, today - timedelta(days=2), user_id=case.collector_id)
         db.session.commit()

@@ -56,8 +56,11 @@ class OpenReason(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"reminders": "Reminders exhausted", "threshold": "Overdue above threshold",
-                "manual": "Opened by hand"}[self.value]
+        return {
+            "reminders": "Reminders exhausted",
+            "threshold": "Overdue above threshold",
+            "manual": "Opened by hand",
+        }[self.value]
 
 
 class CloseReason(enum.StrEnum):
@@ -77,8 +80,9 @@ class Channel(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"call": "Call", "email": "E-mail", "letter": "Letter",
-                "meeting": "Meeting"}[self.value]
+        return {"call": "Call", "email": "E-mail", "letter": "Letter", "meeting": "Meeting"}[
+            self.value
+        ]
 
 
 class Outcome(enum.StrEnum):
@@ -91,9 +95,14 @@ class Outcome(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"reached": "Reached", "no_answer": "No answer", "promised": "Promised to pay",
-                "disputed": "Disputes the debt", "refused": "Refuses to pay",
-                "other": "Other"}[self.value]
+        return {
+            "reached": "Reached",
+            "no_answer": "No answer",
+            "promised": "Promised to pay",
+            "disputed": "Disputes the debt",
+            "refused": "Refuses to pay",
+            "other": "Other",
+        }[self.value]
 
 
 class StageDocument(enum.StrEnum):
@@ -103,17 +112,21 @@ class StageDocument(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"none": "No document", "demand": "Payment demand letter",
-                "summons": "Summons with the claim"}[self.value]
+        return {
+            "none": "No document",
+            "demand": "Payment demand letter",
+            "summons": "Summons with the claim",
+        }[self.value]
 
 
 class CollectionSettings(TenantScoped, db.Model):
     """When a tenant's cases open by themselves, and the fallback interest rate."""
 
     __tablename__ = "collection_settings"
-    __table_args__ = (UniqueConstraint("tenant_id"),
-                      CheckConstraint("threshold IS NULL OR threshold > 0",
-                                      name="threshold_positive"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        CheckConstraint("threshold IS NULL OR threshold > 0", name="threshold_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Open a case when an invoice is still unpaid after the last reminder level's days.
@@ -125,7 +138,8 @@ class CollectionSettings(TenantScoped, db.Model):
     interest_rate: Mapped[Decimal] = mapped_column(ANNUAL_RATE, default=Decimal(0))
     # Cases opened by the sweep go to this member; else to the least busy collector.
     default_collector_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
 
 
 class LegalPath(TenantScoped, db.Model):
@@ -136,27 +150,32 @@ class LegalPath(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     customer_category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer_categories.id", ondelete="CASCADE"))
+        ForeignKey("customer_categories.id", ondelete="CASCADE")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     customer_category: Mapped[CustomerCategory | None] = relationship()
     stages: Mapped[list[LegalStage]] = relationship(
-        back_populates="path", order_by="LegalStage.position", cascade="all, delete-orphan")
+        back_populates="path", order_by="LegalStage.position", cascade="all, delete-orphan"
+    )
 
 
 class LegalStage(TenantScoped, db.Model):
     """One step of a legal path, with the document it generates and the fee it adds."""
 
     __tablename__ = "legal_stages"
-    __table_args__ = (UniqueConstraint("path_id", "position"),
-                      CheckConstraint("fee >= 0", name="fee_not_negative"))
+    __table_args__ = (
+        UniqueConstraint("path_id", "position"),
+        CheckConstraint("fee >= 0", name="fee_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     path_id: Mapped[int] = mapped_column(ForeignKey("legal_paths.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(100))
     document: Mapped[StageDocument] = mapped_column(
-        string_enum(StageDocument), default=StageDocument.NONE)
+        string_enum(StageDocument), default=StageDocument.NONE
+    )
     # The document's opening paragraph (the template); "" = the built-in wording.
     template: Mapped[str] = mapped_column(Text, default="")
     # A cost this stage adds to the claim (court fee, lawyer's fee), in the tenant's currency.
@@ -174,8 +193,14 @@ class CollectionCase(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         # At most one open case per customer: a sweep that runs twice opens nothing twice.
-        Index("uq_collection_cases_open_customer", "tenant_id", "customer_id", unique=True,
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index(
+            "uq_collection_cases_open_customer",
+            "tenant_id",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         Index("ix_collection_cases_tenant_status", "tenant_id", "status", "collector_id"),
     )
 
@@ -190,9 +215,11 @@ class CollectionCase(TenantScoped, db.Model):
     # When the collector should contact the customer next (set by each note).
     next_contact_on: Mapped[date | None] = mapped_column(Date)
     legal_path_id: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_paths.id", ondelete="SET NULL"))
+        ForeignKey("legal_paths.id", ondelete="SET NULL")
+    )
     legal_stage_id: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_stages.id", ondelete="SET NULL"))
+        ForeignKey("legal_stages.id", ondelete="SET NULL")
+    )
     stage_entered_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     close_reason: Mapped[CloseReason | None] = mapped_column(string_enum(CloseReason))
@@ -205,7 +232,8 @@ class CollectionCase(TenantScoped, db.Model):
     legal_path: Mapped[LegalPath | None] = relationship()
     legal_stage: Mapped[LegalStage | None] = relationship()
     invoices: Mapped[list[CaseInvoice]] = relationship(
-        back_populates="case", order_by="CaseInvoice.id")
+        back_populates="case", order_by="CaseInvoice.id"
+    )
 
     @property
     def is_open(self) -> bool:
@@ -230,7 +258,8 @@ class CaseInvoice(TenantScoped, db.Model):
     open_amount: Mapped[Decimal] = mapped_column(MONEY)
     # The pause this case put on the invoice's reminders (None: it was paused already).
     pause_id: Mapped[int | None] = mapped_column(
-        ForeignKey("reminder_pauses.id", ondelete="SET NULL"))
+        ForeignKey("reminder_pauses.id", ondelete="SET NULL")
+    )
 
     case: Mapped[CollectionCase] = relationship(back_populates="invoices")
     document: Mapped[Document] = relationship()
@@ -242,10 +271,8 @@ class ContactNote(TenantScoped, db.Model):
     __tablename__ = "collection_notes"
     __table_args__ = (
         Index("ix_collection_notes_case", "tenant_id", "case_id", "contacted_at"),
-        CheckConstraint("(promise_amount IS NULL) = (promise_on IS NULL)",
-                        name="promise_whole"),
-        CheckConstraint("promise_amount IS NULL OR promise_amount > 0",
-                        name="promise_positive"),
+        CheckConstraint("(promise_amount IS NULL) = (promise_on IS NULL)", name="promise_whole"),
+        CheckConstraint("promise_amount IS NULL OR promise_amount > 0", name="promise_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,8 +321,7 @@ class CaseDocument(TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("collection_cases.id", ondelete="CASCADE"))
-    stage_id: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_stages.id", ondelete="SET NULL"))
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("legal_stages.id", ondelete="SET NULL"))
     kind: Mapped[StageDocument] = mapped_column(string_enum(StageDocument))
     title: Mapped[str] = mapped_column(String(200))
     generated_on: Mapped[date] = mapped_column(Date)

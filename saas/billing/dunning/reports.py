@@ -47,29 +47,43 @@ class StageSummary:
 
 
 def open_cases(today: date) -> list[CaseRow]:
-    cases = db.session.scalars(select(CollectionCase).options(
-        joinedload(CollectionCase.customer), joinedload(CollectionCase.collector),
-        joinedload(CollectionCase.legal_stage)).where(CollectionCase.status == CaseStatus.OPEN)
-        .order_by(CollectionCase.number)).all()
+    cases = db.session.scalars(
+        select(CollectionCase)
+        .options(
+            joinedload(CollectionCase.customer),
+            joinedload(CollectionCase.collector),
+            joinedload(CollectionCase.legal_stage),
+        )
+        .where(CollectionCase.status == CaseStatus.OPEN)
+        .order_by(CollectionCase.number)
+    ).all()
     overdue = queries.case_overdue(list(cases), today)
-    return [CaseRow(case, case.legal_stage.name if case.legal_stage else NO_STAGE,
-                    case.collector.name if case.collector else NOBODY, overdue[case.id])
-            for case in cases]
+    return [
+        CaseRow(
+            case,
+            case.legal_stage.name if case.legal_stage else NO_STAGE,
+            case.collector.name if case.collector else NOBODY,
+            overdue[case.id],
+        )
+        for case in cases
+    ]
 
 
 def by_stage(rows: list[CaseRow]) -> list[StageSummary]:
     """Per stage (in path order as first met, cases before any stage first): the count,
     the overdue total and the overdue per collector."""
-    order = sorted({(row.case.legal_stage.position if row.case.legal_stage else 0, row.stage)
-                    for row in rows})
+    order = sorted(
+        {(row.case.legal_stage.position if row.case.legal_stage else 0, row.stage) for row in rows}
+    )
     summaries = []
     for _, stage in order:
         mine = [row for row in rows if row.stage == stage]
         collectors: dict[str, Decimal] = defaultdict(Decimal)
         for row in mine:
             collectors[row.collector] += row.overdue
-        summaries.append(StageSummary(stage, len(mine), sum((r.overdue for r in mine), ZERO),
-                                      dict(collectors)))
+        summaries.append(
+            StageSummary(stage, len(mine), sum((r.overdue for r in mine), ZERO), dict(collectors))
+        )
     return summaries
 
 
@@ -78,8 +92,10 @@ def by_collector(rows: list[CaseRow]) -> list[tuple[str, int, Decimal]]:
     for row in rows:
         totals[row.collector][0] += 1
         totals[row.collector][1] += row.overdue
-    return sorted(((name, count, amount) for name, (count, amount) in totals.items()),
-                  key=lambda item: -item[2])
+    return sorted(
+        ((name, count, amount) for name, (count, amount) in totals.items()),
+        key=lambda item: -item[2],
+    )
 
 
 def recovered(date_from: date, date_to: date) -> list[tuple[str, Decimal]]:
@@ -89,11 +105,15 @@ def recovered(date_from: date, date_to: date) -> list[tuple[str, Decimal]]:
         .join(Document, Document.id == Allocation.invoice_id)
         .join(CaseInvoice, CaseInvoice.document_id == Allocation.invoice_id)
         .join(CollectionCase, CollectionCase.id == CaseInvoice.case_id)
-        .where(Allocation.payment_id.is_not(None), Allocation.reversed_at.is_(None),
-               Allocation.allocated_on >= CollectionCase.opened_on,
-               (CollectionCase.closed_on.is_(None))
-               | (Allocation.allocated_on <= CollectionCase.closed_on),
-               Allocation.allocated_on >= date_from, Allocation.allocated_on <= date_to)
+        .where(
+            Allocation.payment_id.is_not(None),
+            Allocation.reversed_at.is_(None),
+            Allocation.allocated_on >= CollectionCase.opened_on,
+            (CollectionCase.closed_on.is_(None))
+            | (Allocation.allocated_on <= CollectionCase.closed_on),
+            Allocation.allocated_on >= date_from,
+            Allocation.allocated_on <= date_to,
+        )
     ).all()
     months: dict[str, Decimal] = defaultdict(Decimal)
     for on, amount in rows:
@@ -101,8 +121,17 @@ def recovered(date_from: date, date_to: date) -> list[tuple[str, Decimal]]:
     return sorted(months.items())
 
 
-CASES_HEADER = ("case", "customer number", "customer", "opened on", "reason", "collector",
-                "stage", "next contact", "overdue")
+CASES_HEADER = (
+    "case",
+    "customer number",
+    "customer",
+    "opened on",
+    "reason",
+    "collector",
+    "stage",
+    "next contact",
+    "overdue",
+)
 
 
 def cases_csv(rows: list[CaseRow], currency: str) -> str:
@@ -111,11 +140,22 @@ def cases_csv(rows: list[CaseRow], currency: str) -> str:
     writer.writerow((*CASES_HEADER[:-1], f"overdue ({currency})"))
     for row in rows:
         case = row.case
-        writer.writerow([neutralise(value) for value in (
-            case.number, case.customer.number, case.customer.name, case.opened_on.isoformat(),
-            case.open_reason.label, row.collector, row.stage,
-            case.next_contact_on.isoformat() if case.next_contact_on else "",
-            f"{row.overdue.quantize(Decimal('0.01'))}")])
+        writer.writerow(
+            [
+                neutralise(value)
+                for value in (
+                    case.number,
+                    case.customer.number,
+                    case.customer.name,
+                    case.opened_on.isoformat(),
+                    case.open_reason.label,
+                    row.collector,
+                    row.stage,
+                    case.next_contact_on.isoformat() if case.next_contact_on else "",
+                    f"{row.overdue.quantize(Decimal('0.01'))}",
+                )
+            ]
+        )
     return out.getvalue()
 
 

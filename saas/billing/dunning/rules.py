@@ -28,12 +28,14 @@ class PromiseState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"pending": "Promise pending", "kept": "Promise kept",
-                "broken": "Promise broken"}[self.value]
+        return {"pending": "Promise pending", "kept": "Promise kept", "broken": "Promise broken"}[
+            self.value
+        ]
 
 
-def promise_state(amount: Decimal, promised_on: date, paid_since: Decimal,
-                  today: date) -> PromiseState:
+def promise_state(
+    amount: Decimal, promised_on: date, paid_since: Decimal, today: date
+) -> PromiseState:
     """Whether a promise to pay ``amount`` by ``promised_on`` is kept, broken or pending,
     given what the customer paid since the note that recorded it."""
     if paid_since >= amount:
@@ -63,8 +65,12 @@ class Todo:
         return self.days_late > 0
 
 
-def todos_of_case(next_contact_on: date | None, promise: PromiseState | None,
-                  promised_on: date | None, today: date) -> list[Todo]:
+def todos_of_case(
+    next_contact_on: date | None,
+    promise: PromiseState | None,
+    promised_on: date | None,
+    today: date,
+) -> list[Todo]:
     """What a collector must do today for one open case (nothing when nothing is due).
 
     ``promise`` is the state of the promise in the case's latest note, if it made one.
@@ -77,8 +83,9 @@ def todos_of_case(next_contact_on: date | None, promise: PromiseState | None,
     return found
 
 
-def opening_reason(*, reminders_exhausted: bool, overdue: Decimal,
-                   threshold: Decimal | None) -> str | None:
+def opening_reason(
+    *, reminders_exhausted: bool, overdue: Decimal, threshold: Decimal | None
+) -> str | None:
     """Why a case opens by itself for a customer, or None. ``overdue`` and ``threshold``
     in the tenant's currency; exhausted reminders come first."""
     if reminders_exhausted:

@@ -56,19 +56,22 @@ class CollectionError(ServiceError):
 def settings() -> CollectionSettings:
     """The tenant's collection settings (defaults until saved)."""
     return db.session.scalar(select(CollectionSettings)) or CollectionSettings(
-        open_after_reminders=True, threshold=None, interest_rate=Decimal(0))
+        open_after_reminders=True, threshold=None, interest_rate=Decimal(0)
+    )
 
 
 def save_settings(values: dict[str, Any], user_id: int | None = None) -> CollectionSettings:
     current = db.session.scalar(select(CollectionSettings)) or CollectionSettings()
     threshold = values.get("threshold")
     if threshold is not None and threshold <= 0:
-        raise CollectionError("The threshold is an amount above zero (leave it empty for"
-                              " none).", "threshold")
+        raise CollectionError(
+            "The threshold is an amount above zero (leave it empty for none).", "threshold"
+        )
     rate = values.get("interest_rate") or Decimal(0)
     if not Decimal(0) <= rate <= Decimal(100):
-        raise CollectionError("The interest rate is a yearly percentage from 0 to 100.",
-                              "interest_rate")
+        raise CollectionError(
+            "The interest rate is a yearly percentage from 0 to 100.", "interest_rate"
+        )
     collector_id = values.get("default_collector_id") or None
     if collector_id is not None:
         _check_collector(collector_id, "default_collector_id")
@@ -77,8 +80,7 @@ def save_settings(values: dict[str, Any], user_id: int | None = None) -> Collect
     current.default_collector_id = collector_id
     db.session.add(current)
     db.session.flush()
-    audit.record("collection.settings", current, "Changed the collection settings",
-                 user_id=user_id)
+    audit.record("collection.settings", current, "Changed the collection settings", user_id=user_id)
     return current
 
 
@@ -89,10 +91,10 @@ def _check_collector(user_id: int, field: str = "collector_id") -> Membership:
     return membership
 
 
-def _event(case: CollectionCase, kind: str, text: str, on: date,
-           user_id: int | None = None) -> CaseEvent:
-    event = CaseEvent(case_id=case.id, kind=kind, text=text[:2000], happened_on=on,
-                      user_id=user_id)
+def _event(
+    case: CollectionCase, kind: str, text: str, on: date, user_id: int | None = None
+) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, kind=kind, text=text[:2000], happened_on=on, user_id=user_id)
     db.session.add(event)
     return event
 
@@ -118,8 +120,14 @@ def legal_path_for(customer: Customer) -> LegalPath | None:
     return next((path for path in paths if path.customer_category_id is None), None)
 
 
-def open_case(customer: Customer, reason: OpenReason, today: date, *,
-              collector_id: int | None = None, user_id: int | None = None) -> CollectionCase:
+def open_case(
+    customer: Customer,
+    reason: OpenReason,
+    today: date,
+    *,
+    collector_id: int | None = None,
+    user_id: int | None = None,
+) -> CollectionCase:
     """Open a case for the customer's overdue invoices; refused when one is open already or
     nothing is overdue."""
     existing = queries.open_case_of(customer.id)
@@ -133,54 +141,87 @@ def open_case(customer: Customer, reason: OpenReason, today: date, *,
         collector_id = _least_busy_collector()
     number = (db.session.scalar(select(func.max(CollectionCase.number))) or 0) + 1
     path = legal_path_for(customer)
-    case = CollectionCase(number=number, customer_id=customer.id, customer=customer,
-                          open_reason=reason, opened_on=today, opened_by_id=user_id,
-                          collector_id=collector_id, next_contact_on=today,
-                          legal_path_id=path.id if path else None)
+    case = CollectionCase(
+        number=number,
+        customer_id=customer.id,
+        customer=customer,
+        open_reason=reason,
+        opened_on=today,
+        opened_by_id=user_id,
+        collector_id=collector_id,
+        next_contact_on=today,
+        legal_path_id=path.id if path else None,
+    )
     db.session.add(case)
     db.session.flush()
     _event(case, "opened", f"Opened: {reason.label.lower()}", today, user_id)
     added = add_overdue_invoices(case, today, user_id=user_id, quiet=True)
-    audit.record("collection.opened", case,
-                 f"{case.title} opened for {customer.name} ({reason.label.lower()}),"
-                 f" {len(added)} invoice{'s' if len(added) != 1 else ''}", user_id=user_id)
+    audit.record(
+        "collection.opened",
+        case,
+        f"{case.title} opened for {customer.name} ({reason.label.lower()}),"
+        f" {len(added)} invoice{'s' if len(added) != 1 else ''}",
+        user_id=user_id,
+    )
     return case
 
 
-def add_overdue_invoices(case: CollectionCase, today: date, *, user_id: int | None = None,
-                         quiet: bool = False) -> list[CaseInvoice]:
+def add_overdue_invoices(
+    case: CollectionCase, today: date, *, user_id: int | None = None, quiet: bool = False
+) -> list[CaseInvoice]:
     """Hand the customer's overdue invoices not yet in the case to it, pausing their
     reminders; the unpaid-after-reminders to-dos of those invoices are done (the case
     follows them up now)."""
-    held = set(db.session.scalars(select(CaseInvoice.document_id)
-                                  .where(CaseInvoice.case_id == case.id)))
+    held = set(
+        db.session.scalars(select(CaseInvoice.document_id).where(CaseInvoice.case_id == case.id))
+    )
     added = []
     for invoice in queries.overdue_invoices(case.customer_id, today):
         if invoice.id in held:
             continue
         pause_id = None
-        if db.session.scalar(select(ReminderPause.id).where(
-                ReminderPause.document_id == invoice.id)) is None:
-            pause_id = reminders.pause(document=invoice, reason=f"In collection: {case.title}",
-                                       user_id=user_id).id
-        row = CaseInvoice(case_id=case.id, document_id=invoice.id, added_on=today,
-                          open_amount=invoice.open_amount, pause_id=pause_id)
+        if (
+            db.session.scalar(
+                select(ReminderPause.id).where(ReminderPause.document_id == invoice.id)
+            )
+            is None
+        ):
+            pause_id = reminders.pause(
+                document=invoice, reason=f"In collection: {case.title}", user_id=user_id
+            ).id
+        row = CaseInvoice(
+            case_id=case.id,
+            document_id=invoice.id,
+            added_on=today,
+            open_amount=invoice.open_amount,
+            pause_id=pause_id,
+        )
         db.session.add(row)
         added.append(row)
         if not quiet:
-            _event(case, "invoice", f"{invoice.title} added ({invoice.open_amount:.2f}"
-                   f" {invoice.currency} overdue)", today, user_id)
+            _event(
+                case,
+                "invoice",
+                f"{invoice.title} added ({invoice.open_amount:.2f} {invoice.currency} overdue)",
+                today,
+                user_id,
+            )
     if added:
-        for todo in db.session.scalars(select(Todo).where(
-                Todo.kind == TodoKind.UNPAID_AFTER_REMINDERS, Todo.done_at.is_(None),
-                Todo.document_id.in_([row.document_id for row in added]))):
+        for todo in db.session.scalars(
+            select(Todo).where(
+                Todo.kind == TodoKind.UNPAID_AFTER_REMINDERS,
+                Todo.done_at.is_(None),
+                Todo.document_id.in_([row.document_id for row in added]),
+            )
+        ):
             todo.done_at, todo.details = clock.now(), f"Handed to collection: {case.title}"
         db.session.flush()
     return added
 
 
-def assign(case: CollectionCase, collector_id: int | None, today: date, *,
-           user_id: int | None = None) -> None:
+def assign(
+    case: CollectionCase, collector_id: int | None, today: date, *, user_id: int | None = None
+) -> None:
     """Give the case to a collector (None: nobody)."""
     if collector_id is not None:
         membership = _check_collector(collector_id)
@@ -191,38 +232,44 @@ def assign(case: CollectionCase, collector_id: int | None, today: date, *,
         return
     case.collector_id = collector_id
     _event(case, "assigned", f"Assigned to {name}", today, user_id)
-    audit.record("collection.assigned", case, f"{case.title} assigned to {name}",
-                 user_id=user_id)
+    audit.record("collection.assigned", case, f"{case.title} assigned to {name}", user_id=user_id)
 
 
 # --- contact notes -----------------------------------------------------------------------
 
 
-def _promise(values: dict[str, Any], currency: str, today: date
-             ) -> tuple[Decimal | None, date | None]:
+def _promise(
+    values: dict[str, Any], currency: str, today: date
+) -> tuple[Decimal | None, date | None]:
     amount, on = values.get("promise_amount"), values.get("promise_on")
     if amount in (None, "") and on is None:
         return None, None
     if amount in (None, "") or on is None:
-        raise CollectionError("A promise to pay needs both the amount and the date.",
-                              "promise_amount" if amount in (None, "") else "promise_on")
+        raise CollectionError(
+            "A promise to pay needs both the amount and the date.",
+            "promise_amount" if amount in (None, "") else "promise_on",
+        )
     try:
         amount = Decimal(amount)
     except (InvalidOperation, TypeError):
-        raise CollectionError("Give the promised amount as a number.", "promise_amount") \
-            from None
+        raise CollectionError("Give the promised amount as a number.", "promise_amount") from None
     if amount <= 0:
         raise CollectionError("The promised amount must be more than zero.", "promise_amount")
     if quantize_money(amount, currency) != amount:
-        raise CollectionError(f"{amount} has more decimals than {currency} has.",
-                              "promise_amount")
+        raise CollectionError(f"{amount} has more decimals than {currency} has.", "promise_amount")
     if on < today:
         raise CollectionError("The promised date cannot be in the past.", "promise_on")
     return amount, on
 
 
-def add_note(case: CollectionCase, values: dict[str, Any], today: date, *,
-             user_id: int | None = None, at: datetime | None = None) -> ContactNote:
+def add_note(
+    case: CollectionCase,
+    values: dict[str, Any],
+    today: date,
+    *,
+    user_id: int | None = None,
+    at: datetime | None = None,
+) -> ContactNote:
     """Log a contact with the customer (R6.6): the balance and overdue amount of this moment
     are saved into the note; its next contact date becomes the case's (R6.7)."""
     if not case.is_open:
@@ -230,8 +277,9 @@ def add_note(case: CollectionCase, values: dict[str, Any], today: date, *,
     try:
         channel, outcome = Channel(values.get("channel")), Outcome(values.get("outcome"))
     except ValueError:
-        raise CollectionError("Choose how the customer was contacted and what came of it.",
-                              "channel") from None
+        raise CollectionError(
+            "Choose how the customer was contacted and what came of it.", "channel"
+        ) from None
     next_on = values.get("next_contact_on")
     if next_on is None:
         raise CollectionError("Say when to contact the customer next.", "next_contact_on")
@@ -245,11 +293,21 @@ def add_note(case: CollectionCase, values: dict[str, Any], today: date, *,
     snapshot = queries.account_snapshot(customer, today)
     balance, overdue = snapshot.get(currency, ["0", "0"])
     note = ContactNote(
-        case_id=case.id, customer_id=customer.id, user_id=user_id,
-        contacted_at=at or clock.now(), channel=channel, outcome=outcome,
-        text=(values.get("text") or "").strip()[:5000], next_contact_on=next_on,
-        promise_amount=amount, promise_on=promised_on, currency=currency,
-        balance=Decimal(balance), overdue=Decimal(overdue), amounts=snapshot)
+        case_id=case.id,
+        customer_id=customer.id,
+        user_id=user_id,
+        contacted_at=at or clock.now(),
+        channel=channel,
+        outcome=outcome,
+        text=(values.get("text") or "").strip()[:5000],
+        next_contact_on=next_on,
+        promise_amount=amount,
+        promise_on=promised_on,
+        currency=currency,
+        balance=Decimal(balance),
+        overdue=Decimal(overdue),
+        amounts=snapshot,
+    )
     db.session.add(note)
     case.next_contact_on = next_on
     db.session.flush()
@@ -274,24 +332,29 @@ def how_paid(case: CollectionCase) -> str:
     if not invoice_ids:
         return ""
     allocations = db.session.scalars(
-        select(Allocation).where(Allocation.invoice_id.in_(invoice_ids),
-                                 Allocation.reversed_at.is_(None),
-                                 Allocation.allocated_on >= case.opened_on)
-        .order_by(Allocation.id)).all()
+        select(Allocation)
+        .where(
+            Allocation.invoice_id.in_(invoice_ids),
+            Allocation.reversed_at.is_(None),
+            Allocation.allocated_on >= case.opened_on,
+        )
+        .order_by(Allocation.id)
+    ).all()
     parts: dict[str, Decimal] = defaultdict(Decimal)
     currencies: dict[str, str] = {}
     for allocation in allocations:
         if allocation.payment_id is not None:
             payment = db.session.get(Payment, allocation.payment_id)
-            what = (f"payment #{payment.id} of {payment.received_on}"
-                    f" ({payment.method.label.lower()}"
-                    f"{', ref. ' + payment.reference if payment.reference else ''})")
+            what = (
+                f"payment #{payment.id} of {payment.received_on}"
+                f" ({payment.method.label.lower()}"
+                f"{', ref. ' + payment.reference if payment.reference else ''})"
+            )
         else:
             what = db.session.get(Document, allocation.credit_note_id).title
         parts[what] += allocation.amount
         currencies[what] = allocation.invoice.currency
-    return "; ".join(f"{amount:.2f} {currencies[what]} by {what}"
-                     for what, amount in parts.items())
+    return "; ".join(f"{amount:.2f} {currencies[what]} by {what}" for what, amount in parts.items())
 
 
 def close_paid(case: CollectionCase, today: date, *, user_id: int | None = None) -> None:
@@ -301,12 +364,14 @@ def close_paid(case: CollectionCase, today: date, *, user_id: int | None = None)
     case.close_note = f"Paid: {note}"[:2000]
     _release_pauses(case, user_id)
     _event(case, "closed", case.close_note, today, user_id)
-    audit.record("collection.closed", case, f"{case.title} closed: paid",
-                 {"how": note}, user_id=user_id)
+    audit.record(
+        "collection.closed", case, f"{case.title} closed: paid", {"how": note}, user_id=user_id
+    )
 
 
-def close_by_hand(case: CollectionCase, reason: str, today: date, *,
-                  user_id: int | None = None) -> None:
+def close_by_hand(
+    case: CollectionCase, reason: str, today: date, *, user_id: int | None = None
+) -> None:
     """Close the case with a reason (written off, settled otherwise, handed elsewhere)."""
     if not case.is_open:
         raise CollectionError("The case is closed already.")
@@ -317,8 +382,9 @@ def close_by_hand(case: CollectionCase, reason: str, today: date, *,
     case.close_reason, case.close_note = CloseReason.MANUAL, reason[:2000]
     _release_pauses(case, user_id)
     _event(case, "closed", f"Closed by hand: {reason}", today, user_id)
-    audit.record("collection.closed", case, f"{case.title} closed by hand: {reason}"[:500],
-                 user_id=user_id)
+    audit.record(
+        "collection.closed", case, f"{case.title} closed by hand: {reason}"[:500], user_id=user_id
+    )
 
 
 def reopen(case: CollectionCase, why: str, today: date, *, user_id: int | None = None) -> None:
@@ -332,12 +398,18 @@ def reopen(case: CollectionCase, why: str, today: date, *, user_id: int | None =
     db.session.flush()
     for row in case.invoices:
         invoice = row.document
-        if invoice.open_amount > 0 and db.session.scalar(select(ReminderPause.id).where(
-                ReminderPause.document_id == invoice.id)) is None:
-            row.pause_id = reminders.pause(document=invoice,
-                                           reason=f"In collection: {case.title}",
-                                           user_id=user_id).id
+        if (
+            invoice.open_amount > 0
+            and db.session.scalar(
+                select(ReminderPause.id).where(ReminderPause.document_id == invoice.id)
+            )
+            is None
+        ):
+            row.pause_id = reminders.pause(
+                document=invoice, reason=f"In collection: {case.title}", user_id=user_id
+            ).id
     add_overdue_invoices(case, today, user_id=user_id)
     _event(case, "reopened", f"Reopened: {why}", today, user_id)
-    audit.record("collection.reopened", case, f"{case.title} reopened: {why}"[:500],
-                 user_id=user_id)
+    audit.record(
+        "collection.reopened", case, f"{case.title} reopened: {why}"[:500], user_id=user_id
+    )

@@ -34,21 +34,33 @@ def close_or_reopen(customer_ids: set[int]) -> None:
         return  # the sweep catches up
     today = tenant_today_of(tenant_id)
     ids = sorted(customer_ids)
-    cases = db.session.scalars(select(CollectionCase).where(
-        CollectionCase.customer_id.in_(ids), CollectionCase.status == CaseStatus.OPEN)).all()
+    cases = db.session.scalars(
+        select(CollectionCase).where(
+            CollectionCase.customer_id.in_(ids), CollectionCase.status == CaseStatus.OPEN
+        )
+    ).all()
     if cases:
         overdue = queries.overdue_in_tenant_currency([c.customer_id for c in cases], today)
         for case in cases:
             if overdue.get(case.customer_id, 0) <= 0:
                 services.close_paid(case, today)
     with_open = {case.customer_id for case in cases if case.is_open}
-    unpaid_again = db.session.scalars(
-        select(CollectionCase).join(CaseInvoice, CaseInvoice.case_id == CollectionCase.id)
-        .join(Document, Document.id == CaseInvoice.document_id)
-        .where(CollectionCase.customer_id.in_(ids), CollectionCase.status == CaseStatus.CLOSED,
-               CollectionCase.close_reason == CloseReason.PAID,
-               *queries.overdue_condition(today))
-        .order_by(CollectionCase.closed_on.desc(), CollectionCase.id.desc())).unique().all()
+    unpaid_again = (
+        db.session.scalars(
+            select(CollectionCase)
+            .join(CaseInvoice, CaseInvoice.case_id == CollectionCase.id)
+            .join(Document, Document.id == CaseInvoice.document_id)
+            .where(
+                CollectionCase.customer_id.in_(ids),
+                CollectionCase.status == CaseStatus.CLOSED,
+                CollectionCase.close_reason == CloseReason.PAID,
+                *queries.overdue_condition(today),
+            )
+            .order_by(CollectionCase.closed_on.desc(), CollectionCase.id.desc())
+        )
+        .unique()
+        .all()
+    )
     for case in unpaid_again:
         if case.customer_id in with_open or _later_case(case):
             continue
@@ -58,9 +70,14 @@ def close_or_reopen(customer_ids: set[int]) -> None:
 
 
 def _later_case(case: CollectionCase) -> bool:
-    return db.session.scalar(select(CollectionCase.id).where(
-        CollectionCase.customer_id == case.customer_id, CollectionCase.id > case.id)
-        .limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(CollectionCase.id)
+            .where(CollectionCase.customer_id == case.customer_id, CollectionCase.id > case.id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 settlement.listen(close_or_reopen)

@@ -59,8 +59,7 @@ class CollectionSweep:
         self.closed += other.closed
 
 
-def sweep(today: date | None = None, tenant_ids: Iterable[int] | None = None
-          ) -> CollectionSweep:
+def sweep(today: date | None = None, tenant_ids: Iterable[int] | None = None) -> CollectionSweep:
     """Sweep every tenant (or the ones given), each committed on its own."""
     result = CollectionSweep()
     for tenant_id, timezone in tenants_and_zones(tenant_ids):
@@ -73,8 +72,11 @@ def sweep(today: date | None = None, tenant_ids: Iterable[int] | None = None
 def sweep_tenant(today: date) -> CollectionSweep:
     """Close paid cases, add newly overdue invoices, open the cases that are due."""
     result = CollectionSweep()
-    open_cases = db.session.scalars(select(CollectionCase).where(
-        CollectionCase.status == CaseStatus.OPEN).order_by(CollectionCase.id)).all()
+    open_cases = db.session.scalars(
+        select(CollectionCase)
+        .where(CollectionCase.status == CaseStatus.OPEN)
+        .order_by(CollectionCase.id)
+    ).all()
     overdue = queries.overdue_in_tenant_currency(None, today)
     for case in open_cases:
         if overdue.get(case.customer_id, 0) <= 0:
@@ -96,11 +98,13 @@ def _not_held(today: date) -> tuple:
     """Invoices that may open a case by themselves: overdue, not disputed (paused by other
     than a case), not in a case closed by hand."""
     p, ci, cc = ReminderPause, CaseInvoice, CollectionCase
-    paused = exists().where(or_(p.document_id == Document.id,
-                                p.customer_id == Document.customer_id),
-                            ~exists().where(ci.pause_id == p.id))
-    written_off = exists().where(ci.document_id == Document.id, cc.id == ci.case_id,
-                                 cc.close_reason == CloseReason.MANUAL)
+    paused = exists().where(
+        or_(p.document_id == Document.id, p.customer_id == Document.customer_id),
+        ~exists().where(ci.pause_id == p.id),
+    )
+    written_off = exists().where(
+        ci.document_id == Document.id, cc.id == ci.case_id, cc.close_reason == CloseReason.MANUAL
+    )
     return (*queries.overdue_condition(today), ~paused, ~written_off)
 
 
@@ -111,19 +115,29 @@ def _due(today: date) -> dict[int, str]:
     policy = db.session.scalar(select(ReminderPolicy))
     last_day = db.session.scalar(select(func.max(ReminderLevel.days_after_due)))
     if settings.open_after_reminders and policy is not None and last_day is not None:
-        exhausted = set(db.session.scalars(
-            select(Document.customer_id).join(Reminder, Reminder.document_id == Document.id)
-            .where(Reminder.level_day == last_day, Reminder.status == ReminderStatus.SENT,
-                   Reminder.reminded_on <= today - timedelta(days=policy.notify_after_days),
-                   *_not_held(today)).distinct()))
+        exhausted = set(
+            db.session.scalars(
+                select(Document.customer_id)
+                .join(Reminder, Reminder.document_id == Document.id)
+                .where(
+                    Reminder.level_day == last_day,
+                    Reminder.status == ReminderStatus.SENT,
+                    Reminder.reminded_on <= today - timedelta(days=policy.notify_after_days),
+                    *_not_held(today),
+                )
+                .distinct()
+            )
+        )
     amounts = {}
     if settings.threshold is not None:
         amounts = queries.overdue_in_tenant_currency(None, today, *_not_held(today)[4:])
     due = {}
     for customer_id in exhausted | set(amounts):
-        reason = rules.opening_reason(reminders_exhausted=customer_id in exhausted,
-                                      overdue=amounts.get(customer_id, 0),
-                                      threshold=settings.threshold)
+        reason = rules.opening_reason(
+            reminders_exhausted=customer_id in exhausted,
+            overdue=amounts.get(customer_id, 0),
+            threshold=settings.threshold,
+        )
         if reason is not None:
             due[customer_id] = reason
     return due

@@ -36,22 +36,33 @@ from saas.tenants.models import Role
 
 
 def collector_choices() -> list[tuple[int | None, str]]:
-    return [(None, "Nobody")] + [(m.user_id, f"{m.user.name} ({m.role.label})")
-                                 for m in queries.collectors()]
+    return [(None, "Nobody")] + [
+        (m.user_id, f"{m.user.name} ({m.role.label})") for m in queries.collectors()
+    ]
 
 
 @bp.route("/")
 @requires(ALL_ROLES)
 def index() -> Response:
     status = request.args.get("status", "open")
-    statement = (select(CollectionCase).options(
-        joinedload(CollectionCase.customer), joinedload(CollectionCase.collector),
-        joinedload(CollectionCase.legal_stage)).order_by(CollectionCase.number.desc()))
+    statement = (
+        select(CollectionCase)
+        .options(
+            joinedload(CollectionCase.customer),
+            joinedload(CollectionCase.collector),
+            joinedload(CollectionCase.legal_stage),
+        )
+        .order_by(CollectionCase.number.desc())
+    )
     if status in {s.value for s in CaseStatus}:
         statement = statement.where(CollectionCase.status == status)
     cases = db.session.scalars(statement.limit(200)).all()
-    return render("collection/index.html", cases=cases, status=status,
-                  overdue=queries.case_overdue(list(cases), tenant_today()))
+    return render(
+        "collection/index.html",
+        cases=cases,
+        status=status,
+        overdue=queries.case_overdue(list(cases), tenant_today()),
+    )
 
 
 @bp.route("/work")
@@ -66,8 +77,14 @@ def work() -> Response:
         items, label = queries.work_list(today, int(who)), "that collector"
     else:
         items, label = queries.work_list(today, current_user.id), "you"
-    return render("collection/work.html", items=items, today=today, label=label,
-                  collectors=queries.collectors(), who=who)
+    return render(
+        "collection/work.html",
+        items=items,
+        today=today,
+        label=label,
+        collectors=queries.collectors(),
+        who=who,
+    )
 
 
 @bp.route("/cases/<int:case_id>")
@@ -92,16 +109,25 @@ def _page(case: CollectionCase, **forms: object) -> dict[str, object]:
     notes = queries.notes_of(case)
     latest = notes[0] if notes else None
     return {
-        "case": case, "today": today, "notes": notes,
-        "promise": queries.promise_of(latest, today), "latest": latest,
+        "case": case,
+        "today": today,
+        "notes": notes,
+        "promise": queries.promise_of(latest, today),
+        "latest": latest,
         "overdue": queries.overdue_by_currency(case.customer_id, today),
         "snapshot": queries.account_snapshot(case.customer, today),
         "claims": legal.claims_of(case, today) if case.is_open else [],
-        "documents": legal.documents_of(case), "stages": stages,
-        "events": db.session.scalars(select(CaseEvent).options(joinedload(CaseEvent.user))
-                                     .where(CaseEvent.case_id == case.id)
-                                     .order_by(CaseEvent.id.desc())).all(),
-        "note_form": note_form, "assign_form": assign_form, "move_form": move_form,
+        "documents": legal.documents_of(case),
+        "stages": stages,
+        "events": db.session.scalars(
+            select(CaseEvent)
+            .options(joinedload(CaseEvent.user))
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.id.desc())
+        ).all(),
+        "note_form": note_form,
+        "assign_form": assign_form,
+        "move_form": move_form,
         "close_form": forms.get("close_form") or CloseForm(formdata=None),
         "may_work": current_membership().role in COLLECTORS,
     }
@@ -113,8 +139,9 @@ def open_case(customer_id: int) -> Response:
     """Open a case by hand from the customer's page."""
     customer = get_or_404(Customer, customer_id)
     try:
-        case = services.open_case(customer, OpenReason.MANUAL, tenant_today(),
-                                  user_id=current_user.id)
+        case = services.open_case(
+            customer, OpenReason.MANUAL, tenant_today(), user_id=current_user.id
+        )
     except services.CollectionError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -151,9 +178,13 @@ def assign(case_id: int) -> Response:
     if not form.validate_on_submit():
         flash("Choose a collector from the list.", "error")
         return redirect_to(url_for("collection.show", case_id=case.id))
-    return _commit_or_refuse(case, lambda: services.assign(
-        case, form.collector_id.data, tenant_today(), user_id=current_user.id),
-        "Case assigned.")
+    return _commit_or_refuse(
+        case,
+        lambda: services.assign(
+            case, form.collector_id.data, tenant_today(), user_id=current_user.id
+        ),
+        "Case assigned.",
+    )
 
 
 @bp.route("/cases/<int:case_id>/stage", methods=["POST"])
@@ -161,15 +192,18 @@ def assign(case_id: int) -> Response:
 def move(case_id: int) -> Response:
     case = get_or_404(CollectionCase, case_id)
     form = MoveForm()
-    form.stage_id.choices = [(s.id, s.name) for s in (
-        case.legal_path.stages if case.legal_path else [])]
+    form.stage_id.choices = [
+        (s.id, s.name) for s in (case.legal_path.stages if case.legal_path else [])
+    ]
     if not form.validate_on_submit():
         flash("Choose a stage of the case's legal path.", "error")
         return redirect_to(url_for("collection.show", case_id=case.id))
     stage = get_or_404(LegalStage, form.stage_id.data)
-    return _commit_or_refuse(case, lambda: legal.move_to_stage(
-        case, stage, tenant_today(), user_id=current_user.id),
-        f"The case is at {stage.name} now.")
+    return _commit_or_refuse(
+        case,
+        lambda: legal.move_to_stage(case, stage, tenant_today(), user_id=current_user.id),
+        f"The case is at {stage.name} now.",
+    )
 
 
 @bp.route("/cases/<int:case_id>/close", methods=["POST"])
@@ -179,16 +213,24 @@ def close(case_id: int) -> Response:
     form = CloseForm()
     if not form.validate_on_submit():
         return render("collection/case.html", status=422, **_page(case, close_form=form))
-    return _commit_or_refuse(case, lambda: services.close_by_hand(
-        case, form.reason.data, tenant_today(), user_id=current_user.id), "Case closed.")
+    return _commit_or_refuse(
+        case,
+        lambda: services.close_by_hand(
+            case, form.reason.data, tenant_today(), user_id=current_user.id
+        ),
+        "Case closed.",
+    )
 
 
 @bp.route("/cases/<int:case_id>/reopen", methods=["POST"])
 @requires(COLLECTORS)
 def reopen(case_id: int) -> Response:
     case = get_or_404(CollectionCase, case_id)
-    return _commit_or_refuse(case, lambda: services.reopen(
-        case, "by hand", tenant_today(), user_id=current_user.id), "Case reopened.")
+    return _commit_or_refuse(
+        case,
+        lambda: services.reopen(case, "by hand", tenant_today(), user_id=current_user.id),
+        "Case reopened.",
+    )
 
 
 def _commit_or_refuse(case: CollectionCase, change: object, message: str) -> Response:

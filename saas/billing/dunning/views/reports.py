@@ -16,8 +16,7 @@ from saas.billing.reports.charts import stacked_bars
 from saas.htmx import render
 from saas.tenants.access import ALL_ROLES, current_tenant, requires, tenant_today
 
-COLORS = ("#1d4ed8", "#c2410c", "#15803d", "#7c3aed", "#b45309", "#0e7490", "#be123c",
-          "#4b5563")
+COLORS = ("#1d4ed8", "#c2410c", "#15803d", "#7c3aed", "#b45309", "#0e7490", "#be123c", "#4b5563")
 
 
 def _period() -> tuple[date, date]:
@@ -41,14 +40,25 @@ def report() -> Response:
     rows = reports.open_cases(tenant_today())
     stages = reports.by_stage(rows)
     collectors = sorted({row.collector for row in rows})
-    chart = stacked_bars([(s.stage, [s.by_collector.get(name, 0) for name in collectors])
-                          for s in stages])
+    chart = stacked_bars(
+        [(s.stage, [s.by_collector.get(name, 0) for name in collectors]) for s in stages]
+    )
     ticks = [(x, format_decimal(round(value), locale=tenant.locale)) for x, value in chart.ticks]
     date_from, date_to = _period()
-    return render("collection/report.html", rows=rows, stages=stages, chart=chart, ticks=ticks,
-                  collectors=collectors, colors=COLORS, by_collector=reports.by_collector(rows),
-                  recovered=reports.recovered(date_from, date_to), date_from=date_from,
-                  date_to=date_to, currency=tenant.default_currency)
+    return render(
+        "collection/report.html",
+        rows=rows,
+        stages=stages,
+        chart=chart,
+        ticks=ticks,
+        collectors=collectors,
+        colors=COLORS,
+        by_collector=reports.by_collector(rows),
+        recovered=reports.recovered(date_from, date_to),
+        date_from=date_from,
+        date_to=date_to,
+        currency=tenant.default_currency,
+    )
 
 
 def _csv(body: str, name: str) -> Response:
@@ -62,8 +72,10 @@ def _csv(body: str, name: str) -> Response:
 @requires(ALL_ROLES)
 def cases_csv() -> Response:
     tenant = current_tenant()
-    return _csv(reports.cases_csv(reports.open_cases(tenant_today()), tenant.default_currency),
-                f"collection-cases-{tenant.slug}-{tenant_today()}.csv")
+    return _csv(
+        reports.cases_csv(reports.open_cases(tenant_today()), tenant.default_currency),
+        f"collection-cases-{tenant.slug}-{tenant_today()}.csv",
+    )
 
 
 @bp.route("/reports/recovered.csv")
@@ -71,6 +83,7 @@ def cases_csv() -> Response:
 def recovered_csv() -> Response:
     tenant = current_tenant()
     date_from, date_to = _period()
-    return _csv(reports.recovered_csv(reports.recovered(date_from, date_to),
-                                      tenant.default_currency),
-                f"collection-recovered-{tenant.slug}-{date_from}-{date_to}.csv")
+    return _csv(
+        reports.recovered_csv(reports.recovered(date_from, date_to), tenant.default_currency),
+        f"collection-recovered-{tenant.slug}-{date_from}-{date_to}.csv",
+    )

@@ -20,7 +20,8 @@ from saas.tenants.access import MANAGERS, get_or_404, requires
 def _refused(form: object, exc: services.CollectionError, fallback: str) -> None:
     db.session.rollback()
     getattr(form, exc.field if exc.field and hasattr(form, exc.field) else fallback).errors = [
-        str(exc)]
+        str(exc)
+    ]
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -28,7 +29,8 @@ def _refused(form: object, exc: services.CollectionError, fallback: str) -> None
 def settings() -> Response:
     form = SettingsForm(obj=services.settings())
     form.default_collector_id.choices = [(None, "The least busy collector")] + [
-        (m.user_id, f"{m.user.name} ({m.role.label})") for m in queries.collectors()]
+        (m.user_id, f"{m.user.name} ({m.role.label})") for m in queries.collectors()
+    ]
     if form.validate_on_submit():
         try:
             services.save_settings(form.values(), user_id=current_user.id)
@@ -40,14 +42,20 @@ def settings() -> Response:
             return redirect_to(url_for("collection.settings"))
     path_form = PathForm(formdata=None)
     path_form.customer_category_id.choices = _category_choices()
-    return render("collection/settings.html", form=form, paths=legal.paths(),
-                  path_form=path_form, status=422 if form.errors else 200)
+    return render(
+        "collection/settings.html",
+        form=form,
+        paths=legal.paths(),
+        path_form=path_form,
+        status=422 if form.errors else 200,
+    )
 
 
 def _category_choices() -> list[tuple[int | None, str]]:
     return [(None, "Every other category")] + [
-        (c.id, c.name) for c in db.session.scalars(select(CustomerCategory)
-                                                   .order_by(CustomerCategory.name))]
+        (c.id, c.name)
+        for c in db.session.scalars(select(CustomerCategory).order_by(CustomerCategory.name))
+    ]
 
 
 @bp.route("/paths", methods=["POST"])
@@ -83,8 +91,7 @@ def path(legal_path_id: int) -> Response:
             db.session.commit()
             flash("Stage added.", "success")
             return redirect_to(url_for("collection.path", legal_path_id=found.id))
-    return render("collection/path.html", path=found, form=form,
-                  status=422 if form.errors else 200)
+    return render("collection/path.html", path=found, form=form, status=422 if form.errors else 200)
 
 
 @bp.route("/stages/<int:legal_stage_id>/delete", methods=["POST"])
