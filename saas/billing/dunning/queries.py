@@ -7,7 +7,6 @@ rate (``documents.exchange_rate``), so one threshold and one report cover every 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -203,10 +202,3 @@ def case_overdue(cases: list[CollectionCase], today: date) -> dict[int, Decimal]
         overdue_in_tenant_currency([case.customer_id for case in cases], today) if cases else {}
     )
     return {case.id: amounts.get(case.customer_id, ZERO) for case in cases}
-
-
-def by_currency(pairs: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for currency, amount in pairs:
-        totals[currency] += amount
-    return dict(totals)

@@ -3,6 +3,9 @@ collector's daily work (R6.6–R6.8)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from flask import Response as FlaskResponse
 from flask import abort, flash, request, url_for
 from flask_login import current_user
@@ -98,8 +101,6 @@ def _page(case: CollectionCase, **forms: object) -> dict[str, object]:
     today = tenant_today()
     note_form = forms.get("note_form") or NoteForm(formdata=None)
     if note_form.next_contact_on.data is None and not note_form.errors:
-        from datetime import timedelta
-
         note_form.next_contact_on.data = today + timedelta(days=7)
     assign_form = AssignForm(formdata=None, collector_id=case.collector_id)
     assign_form.collector_id.choices = collector_choices()
@@ -233,7 +234,7 @@ def reopen(case_id: int) -> Response:
     )
 
 
-def _commit_or_refuse(case: CollectionCase, change: object, message: str) -> Response:
+def _commit_or_refuse(case: CollectionCase, change: Callable[[], object], message: str) -> Response:
     try:
         change()
     except services.CollectionError as exc:

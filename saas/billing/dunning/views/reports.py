@@ -23,7 +23,7 @@ def _period() -> tuple[date, date]:
     today = tenant_today()
     start = date(today.year - 1, today.month, 1)
     try:
-        date_from = date.fromisoformat(request.args.get("from", "")) or start
+        date_from = date.fromisoformat(request.args.get("from", ""))
     except ValueError:
         date_from = start
     try:
