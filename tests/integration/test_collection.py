@@ -32,6 +32,7 @@ from saas.billing.payments.bank import services as bank
 from saas.billing.reminders import services as reminders
 from saas.billing.reminders.models import Reminder, ReminderPause, ReminderStatus
 from saas.billing.reminders.sweep import sweep as reminder_sweep
+from saas.billing.todos.models import Todo
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, BankAccount, Role
@@ -132,6 +133,9 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
     )
     case_id = case.id
     with in_tenant(firm):
+        # The reminders' unpaid notice is done: the case follows the invoice up now.
+        [todo] = db.session.scalars(select(Todo)).all()
+        assert todo.done_at is not None and todo.details == "Handed to collection: Case 1"
         [row] = db.session.get(CollectionCase, case_id).invoices
         assert (row.document_id, row.open_amount) == (firm["invoice"], Decimal("1000.00"))
         assert db.session.get(ReminderPause, row.pause_id).document_id == firm["invoice"]
@@ -367,3 +371,35 @@ def test_settings_and_legal_path_pages_refuse_bad_input_naming_the_field(app, fi
     assert collector.get(f"/t/{slug}/collection/reports/cases.csv").text.startswith(
         "case,customer number"
     )
+
+
+def test_the_demo_bureau_has_a_case_with_a_broken_promise_a_late_contact_and_a_stage(
+    app, db_session, outbox
+):
+    from saas import demo
+    from saas.billing.dunning import queries
+    from saas.billing.dunning.rules import TodoKind
+    from saas.tenants.models import Tenant, User
+
+    demo.seed()
+    run_jobs(app)  # the reminders go out (in-process in `make run`)
+    demo.seed()
+    demo.seed()  # again: nothing twice
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == demo.BUREAU.slug))
+    collector_id = db.session.scalar(select(User.id).where(User.email == "collector@biuro.example"))
+    with scoping.tenant_context(tenant.id):
+        [case] = db.session.scalars(select(CollectionCase)).all()
+        assert (case.status, case.collector_id) == (CaseStatus.OPEN, collector_id)
+        assert case.legal_stage.name == "Pre-legal demand"
+        assert [stage.name for stage in case.legal_path.stages] == [
+            "Pre-legal demand",
+            "Court filing",
+            "Judgment",
+            "Enforcement",
+        ]
+        [note] = db.session.scalars(select(ContactNote)).all()
+        assert note.promise_amount > 0
+        today = clock.today_in(tenant.timezone)
+        kinds = {item.todo.kind for item in queries.work_list(today, collector_id)}
+        assert kinds == {TodoKind.BROKEN_PROMISE, TodoKind.CONTACT}
+        assert db.session.scalar(select(func.count()).select_from(CaseDocument)) == 1

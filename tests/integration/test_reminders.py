@@ -369,6 +369,7 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
 
     scheduler = CronScheduler(connection=redis_connection(app))
     scheduler.load_config_from_file("saas.cron")
+    from saas.billing.dunning.sweep import run_collection_sweep
     from saas.billing.recurring.services import run_recurring
     from saas.portal.reconcile import reconcile_checkouts
 
@@ -376,7 +377,8 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
     assert {name: (job.queue_name, job.cron, job.func) for name, job in jobs.items()} == {
         "reminder-sweep": (BILLING_QUEUE, "5 * * * *", run_sweep),
         "recurring-invoices": (BILLING_QUEUE, "15 * * * *", run_recurring),
-        "stripe-reconcile": (BILLING_QUEUE, "35 * * * *", reconcile_checkouts)}
+        "stripe-reconcile": (BILLING_QUEUE, "35 * * * *", reconcile_checkouts),
+        "collection-sweep": (BILLING_QUEUE, "25 * * * *", run_collection_sweep)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today

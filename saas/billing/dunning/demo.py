@@ -21,23 +21,30 @@ CASE_AGE = 8  # days: the reminder demo's invoice is 36 days overdue, exhausted 
 
 
 def seed_collection(tenant: Tenant) -> None:
-    """Once per tenant: a legal path, then the sweep of a week ago and a collector's work."""
+    """Once per tenant: a legal path, then the sweep of a week ago and a collector's work.
+
+    The case needs the reminders to have gone out (in-process in ``make run``; with Redis,
+    after a worker ran them): until then, seeding again tries again.
+    """
     with scoping.tenant_context(tenant.id):
-        if db.session.scalar(select(LegalPath.id)) is not None:
+        if db.session.scalar(select(CollectionCase.id)) is not None:
             return
-        path = legal.save_path(None, {"name": "Standard"})
-        legal.add_stage(path, {"name": "Pre-legal demand", "document": "demand", "days_to_pay": 14})
-        legal.add_stage(
-            path,
-            {
-                "name": "Court filing",
-                "document": "summons",
-                "fee": Decimal("1000.00"),
-                "days_to_pay": 14,
-            },
-        )
-        legal.add_stage(path, {"name": "Judgment", "document": "none", "days_to_pay": 0})
-        legal.add_stage(path, {"name": "Enforcement", "document": "none", "days_to_pay": 0})
+        if db.session.scalar(select(LegalPath.id)) is None:
+            path = legal.save_path(None, {"name": "Standard"})
+            legal.add_stage(
+                path, {"name": "Pre-legal demand", "document": "demand", "days_to_pay": 14}
+            )
+            legal.add_stage(
+                path,
+                {
+                    "name": "Court filing",
+                    "document": "summons",
+                    "fee": Decimal("1000.00"),
+                    "days_to_pay": 14,
+                },
+            )
+            legal.add_stage(path, {"name": "Judgment", "document": "none", "days_to_pay": 0})
+            legal.add_stage(path, {"name": "Enforcement", "document": "none", "days_to_pay": 0})
         today = documents.today()
         db.session.commit()
     opened_on = today - timedelta(days=CASE_AGE)
@@ -51,7 +58,12 @@ def seed_collection(tenant: Tenant) -> None:
             if members:
                 services.assign(case, members[0].user_id, opened_on)
         overdue = queries.overdue_by_currency(case.customer_id, opened_on)
-        promised = (overdue.get(case.customer.currency, Decimal(0)) / 2).quantize(Decimal("0.01"))
+        currency = case.customer.currency
+        # Half the overdue amount, beyond what the other demos pay this customer later on,
+        # so that the promise shows as broken.
+        promised = (overdue.get(currency, Decimal(0)) / 2).quantize(Decimal("0.01"))
+        if promised > 0:
+            promised += queries.paid_since(case.customer_id, currency, opened_on)
         services.add_note(
             case,
             {
