@@ -403,3 +403,44 @@ def test_the_demo_bureau_has_a_case_with_a_broken_promise_a_late_contact_and_a_s
         kinds = {item.todo.kind for item in queries.work_list(today, collector_id)}
         assert kinds == {TodoKind.BROKEN_PROMISE, TodoKind.CONTACT}
         assert db.session.scalar(select(func.count()).select_from(CaseDocument)) == 1
+
+
+@pytest.mark.postgres
+def test_a_statement_booked_set_wise_closes_the_case_too(app, firm, monkeypatch):
+    from saas.billing.payments.bank import booking
+
+    monkeypatch.setattr(booking, "BULK_FROM", 1)  # the path of large statements
+    paid_on = firm["due"] + timedelta(days=9)
+    with in_tenant(firm):
+        customer = db.session.get(Customer, firm["customer"])
+        services.open_case(customer, OpenReason.MANUAL, firm["due"] + timedelta(days=1))
+        number = db.session.get(Document, firm["invoice"]).number
+        db.session.commit()
+    statement = camt(credit("1000.00", text=f"Faktura {number}", on=paid_on))
+    with clock.frozen(paid_on), in_tenant(firm):
+        account = db.session.get(BankAccount, firm["account"])
+        assert bank.import_statement(statement, "big.xml", account).booked == 1
+        db.session.commit()
+    [case] = cases(firm)
+    assert (case.status, case.close_reason, case.closed_on) == (
+        CaseStatus.CLOSED,
+        CloseReason.PAID,
+        paid_on,
+    )
+    assert "1000.00 NOK by payment" in case.close_note
+
+
+def test_the_sweep_command_opens_due_cases_once(app, firm):
+    with in_tenant(firm):
+        services.save_settings({"open_after_reminders": True, "threshold": Decimal("999.99")})
+        db.session.commit()
+    day = str(firm["due"] + timedelta(days=1))
+    args = ["collection", "sweep", "--date", day, "--tenant", firm["tenant"].slug]
+    first = app.test_cli_runner().invoke(args=args)
+    again = app.test_cli_runner().invoke(args=args)
+    assert first.output.strip() == (
+        "Collection: 1 cases opened, 0 invoices added, 0 cases closed as paid."
+    )
+    assert again.output.startswith("Collection: 0 cases opened")
+    unknown = app.test_cli_runner().invoke(args=["collection", "sweep", "--tenant", "nope"])
+    assert unknown.exit_code != 0 and "No tenant is called 'nope'" in unknown.output
