@@ -185,6 +185,9 @@ def test_overdue_reminders_case_notes_todos_legal_path_and_a_bank_payment_closin
         page = client.get(f"/t/{slug}/collection/work").text
     assert "Broken promise" in page and "Contact due" in page and "1 day late" in page
     assert 'class="overdue"' in page
+    with clock.frozen(opened_on + timedelta(days=3)):
+        dashboard = client.get(f"/t/{slug}/").text
+    assert "My collection work" in dashboard and "Broken promise: Fjord Bakeri AS" in dashboard
 
     # The legal path of every category: a demand, then a summons with a court fee.
     with in_tenant(firm):
