@@ -96,6 +96,7 @@ def _import_models() -> None:
     import saas.billing.contracts.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
+    import saas.billing.dunning.settlement  # noqa: F401 - models; cases close as payments arrive
     import saas.billing.imports.models  # noqa: F401
     import saas.billing.payments.models  # noqa: F401
     import saas.billing.recurring.models  # noqa: F401
@@ -114,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.contracts.views import bp as contracts_bp
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
+    from saas.billing.dunning.views import bp as collection_bp
     from saas.billing.imports.views import bp as imports_bp
     from saas.billing.payments.bank.views import bp as bank_bp
     from saas.billing.payments.views import bp as payments_bp
@@ -149,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sources_bp)
     app.register_blueprint(payables_bp)
     app.register_blueprint(profitability_bp)
+    app.register_blueprint(collection_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from saas.billing.contracts.cli import contracts
 from saas.billing.documents.cli import documents
+from saas.billing.dunning.cli import collection
 from saas.billing.payments.bank.cli import bank
 from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
@@ -48,3 +49,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(payments)
     app.cli.add_command(bank)
     app.cli.add_command(portal)
+    app.cli.add_command(collection)

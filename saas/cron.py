@@ -6,6 +6,7 @@ by database state and safe to run again, so a missed or doubled tick does no har
 
 from rq import cron
 
+from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
 from saas.portal.reconcile import reconcile_checkouts
@@ -21,3 +22,6 @@ cron.register(reconcile_checkouts, queue_name="billing", cron="35 * * * *",
 # Every ten minutes: Stripe events whose processing failed, when their retry is due.
 cron.register(retry_stripe_events, queue_name="billing", cron="*/10 * * * *",
               name="stripe-event-retries")
+# Hourly, after the reminder sweep: collection cases open, take new invoices, close when paid.
+cron.register(run_collection_sweep, queue_name="billing", cron="25 * * * *",
+              name="collection-sweep")

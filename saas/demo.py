@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
+from saas.billing.dunning.demo import seed_collection
 from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
@@ -317,4 +318,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_bank(tenant)
         seed_stripe(tenant, own_keys=tenant.slug == CLIENTS[1].slug)
         seed_work_sources(tenant)
+        seed_collection(tenant)
     return logins

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
+from saas.billing.dunning.queries import work_list
 from saas.billing.todos.views import open_todos
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
@@ -19,6 +20,7 @@ from saas.tenants.access import (
     get_or_404,
     requires,
     staff_blueprint,
+    tenant_today,
 )
 from saas.tenants.forms import (
     BankAccountForm,
@@ -50,6 +52,8 @@ def dashboard() -> Response:
         bank_account_count=accounts,
         branding=branding,
         todos=open_todos(limit=5),
+        # R6.7: what the signed-in collector must do today.
+        collection_work=work_list(tenant_today(), current_user.id),
     )
 
 

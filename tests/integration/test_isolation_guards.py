@@ -66,6 +66,13 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_bank import BankLineFactory, BankStatementFactory
+from tests.factories_collection import (
+    CaseDocumentFactory,
+    CollectionCaseFactory,
+    LegalPathFactory,
+    LegalStageFactory,
+    collection_rows,
+)
 from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
@@ -189,6 +196,7 @@ ONE_OF_EACH = (
     lambda t: NettingLineFactory(tenant=t),  # and its statement
     lambda t: CostRateFactory(tenant=t),
     lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
+    lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -241,6 +249,10 @@ OBJECT_FACTORIES = {
     "timer_id": lambda tenant: WorkTimerFactory(tenant=tenant),
     "rule_id": lambda tenant: BillingRuleFactory(tenant=tenant),
     "item_id": lambda tenant: BillableItemFactory(tenant=tenant),
+    "case_id": lambda tenant: CollectionCaseFactory(tenant=tenant),
+    "collection_document_id": lambda tenant: CaseDocumentFactory(tenant=tenant),
+    "legal_path_id": lambda tenant: LegalPathFactory(tenant=tenant),
+    "legal_stage_id": lambda tenant: LegalStageFactory(tenant=tenant),
 }
 
 

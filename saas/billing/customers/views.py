@@ -13,6 +13,7 @@ from saas.billing.customers import services
 from saas.billing.customers.forms import ContactForm, CustomerForm, PriceCheckForm, SiteForm
 from saas.billing.customers.models import Contact, Customer, CustomerCategory, Site
 from saas.billing.documents import queries as document_queries
+from saas.billing.dunning.queries import open_case_of
 from saas.billing.payments.forms import METHOD_CHOICES
 from saas.billing.payments.queries import customer_accounts
 from saas.billing.payments.views.statement import statement_context
@@ -133,6 +134,8 @@ def _page(customer: Customer, **extra: object) -> dict[str, object]:
         "today": tenant_today(),
         **statement_context(customer),
         "reminder_pause": reminder_services.pause_of(customer=customer),
+        # R6.6: the customer's open collection case, if any.
+        "collection_case": open_case_of(customer.id),
         # R4.6: the flat-fee lines of its contracts in service, this period.
         "volumes": customer_volumes(customer.id, tenant_today()),
         "contact_form": ContactForm(formdata=None),

@@ -35,7 +35,7 @@ from saas.billing.documents.services import move
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.money import as_decimal, check_currency, quantize_money
-from saas.billing.payments import ledger
+from saas.billing.payments import ledger, settlement
 from saas.billing.payments.models import (
     Allocation,
     BankLine,
@@ -494,3 +494,4 @@ def _settle(invoice: Document, user_id: int | None) -> None:
               else S.PARTLY_PAID if by_payments > 0 else S.ISSUED)
     if target != invoice.status:
         move(invoice, target, user_id=user_id, by_payments=True)
+    settlement.changed({invoice.customer_id})

@@ -31,7 +31,7 @@ from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.documents.states import TransitionRefused, check_transition
-from saas.billing.payments import ledger
+from saas.billing.payments import ledger, settlement
 from saas.billing.payments.matching import Match
 from saas.billing.payments.models import (
     BankLine,
@@ -135,6 +135,7 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
         if not (lines_marked and name == "lines"):
             db.session.execute(statement, values)
     db.session.expire_all()  # the ORM's copies of the rows written here are stale
+    settlement.changed({invoices[share["invoice"]]["customer_id"] for share in shares})
 
 
 _AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, action,"
