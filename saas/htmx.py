@@ -17,7 +17,14 @@ def wants_fragment() -> bool:
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Response:
-    """Render template; for an htmx request and a named block, only that block."""
+    """Render template; for an htmx request and a named block, only that block.
+
+    ``status`` is the HTTP status: a template variable of that name would be taken for it
+    (a page answered with status 0), so anything but a number is refused here.
+    """
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise TypeError(f"render(status={status!r}): the HTTP status is a number; give the"
+                        " template's variable another name")
     if block and wants_fragment():
         body = render_block(template, block, **context)
     else:

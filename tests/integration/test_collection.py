@@ -339,7 +339,14 @@ def test_opening_by_hand_needs_something_overdue_and_a_collector_role(app, firm,
     with clock.frozen(firm["due"] + timedelta(days=1)):
         assert collector.post(f"/t/{slug}/collection/open/{firm['customer']}").status_code == 302
         page = collector.get(f"/t/{slug}/customers/{firm['customer']}").text
+        listing = collector.get(f"/t/{slug}/collection/")
+        closed = collector.get(f"/t/{slug}/collection/", query_string={"status": "closed"})
     assert "Case 1</a> is open" in page
+    # The case list: open cases by default, the filter marked; no closed case yet.
+    assert listing.status_code == 200 and closed.status_code == 200
+    assert f"/collection/cases/{cases(firm)[0].id}" in listing.text
+    assert f"/collection/cases/{cases(firm)[0].id}" not in closed.text
+    assert 'status=closed" aria-current="page"' in closed.text
 
 
 def test_settings_and_legal_path_pages_refuse_bad_input_naming_the_field(app, firm, make_client):

@@ -37,6 +37,14 @@ def test_full_page_normally_one_block_for_htmx_and_full_page_for_history_restore
         assert "HX-Request" in response.headers["Vary"]
 
 
+@pytest.mark.parametrize("status", ["open", None, True, 2.5])
+def test_a_status_that_is_no_http_status_is_refused_not_sent_as_status_0(app, status):
+    from saas.htmx import render
+
+    with app.test_request_context("/"), pytest.raises(TypeError, match="HTTP status"):
+        render("errors/error.html", status=status)
+
+
 def test_every_page_carries_a_strict_csp_and_security_headers(tenant, make_client):
     client = make_client(member(tenant))
     for url in ("/login", f"/t/{tenant.slug}/", f"/p/{tenant.slug}/", "/api/v1/"):

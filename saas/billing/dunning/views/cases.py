@@ -47,7 +47,7 @@ def collector_choices() -> list[tuple[int | None, str]]:
 @bp.route("/")
 @requires(ALL_ROLES)
 def index() -> Response:
-    status = request.args.get("status", "open")
+    shown = request.args.get("status", "open")
     statement = (
         select(CollectionCase)
         .options(
@@ -57,13 +57,13 @@ def index() -> Response:
         )
         .order_by(CollectionCase.number.desc())
     )
-    if status in {s.value for s in CaseStatus}:
-        statement = statement.where(CollectionCase.status == status)
+    if shown in {s.value for s in CaseStatus}:
+        statement = statement.where(CollectionCase.status == shown)
     cases = db.session.scalars(statement.limit(200)).all()
     return render(
         "collection/index.html",
         cases=cases,
-        status=status,
+        shown=shown,  # not "status": render() takes that as the HTTP status
         overdue=queries.case_overdue(list(cases), tenant_today()),
     )
 
