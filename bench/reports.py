@@ -50,16 +50,41 @@ LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 PER_INVOICE = 10
 CUSTOMERS, PRODUCTS, SITES, CONTRACTS = 5_000, 500, 2_000, 1_000
 MONTHS = [date(2025 + m // 12, m % 12 + 1, 1) for m in range(24)]
-REGIONS = ("Oslo", "Vestland", "Rogaland", "Trøndelag", "Viken", "Agder", "Innlandet",
-           "Nordland", "Troms", "Finnmark", "Vestfold", "Telemark")
-PAGES = {f"sales_by_{by}": f"sales?by={by}" for by in (
-    "customer", "product", "category", "site", "contract", "region", "postcode")} | {
+REGIONS = (
+    "Oslo",
+    "Vestland",
+    "Rogaland",
+    "Trøndelag",
+    "Viken",
+    "Agder",
+    "Innlandet",
+    "Nordland",
+    "Troms",
+    "Finnmark",
+    "Vestfold",
+    "Telemark",
+)
+PAGES = {
+    f"sales_by_{by}": f"sales?by={by}"
+    for by in ("customer", "product", "category", "site", "contract", "region", "postcode")
+} | {
     "profitability_by_customer": "profitability?by=customer",
     "profitability_by_product": "profitability?by=product",
-    "quotes": "quotes", "unpaid": "unpaid?on=2026-11-30", "deliveries": "deliveries"}
+    "quotes": "quotes",
+    "unpaid": "unpaid?on=2026-11-30",
+    "deliveries": "deliveries",
+}
 PERIOD = "from=2026-11-01&to=2026-11-30"
-TABLES = ("product_categories", "products", "customers", "sites", "contracts", "documents",
-          "document_lines", "deliveries")
+TABLES = (
+    "product_categories",
+    "products",
+    "customers",
+    "sites",
+    "contracts",
+    "documents",
+    "document_lines",
+    "deliveries",
+)
 
 
 def seed_tenant() -> dict:
@@ -67,8 +92,9 @@ def seed_tenant() -> dict:
     user = tenant_services.create_user("reports@example.com", "Bench", "bench-password")
     tenant_services.add_member(tenant, user, Role.ACCOUNTANT)
     with scoping.tenant_context(tenant.id):
-        vat = VatRate(code="S25", name="Standard", rate=Decimal("25.00"),
-                      category=VatCategory.STANDARD)
+        vat = VatRate(
+            code="S25", name="Standard", rate=Decimal("25.00"), category=VatCategory.STANDARD
+        )
         db.session.add(vat)
         db.session.flush()
         shop = {"tenant": tenant.id, "slug": tenant.slug, "vat": vat.id, "user": user.id}
@@ -85,36 +111,104 @@ def seed_bulk(owner_url: str, shop: dict) -> None:
     rng = random.Random(2026)
     t, vat = shop["tenant"], shop["vat"]
     now = datetime.now(UTC)
-    conninfo = make_url(owner_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    conninfo = (
+        make_url(owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
         for table in TABLES:
             cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         # Lines of issued documents are refused by a trigger: the load writes them after
         # their documents (the triggers off for the load).
         cursor.execute("ALTER TABLE document_lines DISABLE TRIGGER USER")
-        copy_rows(cursor, ProductCategory, ("tenant_id", "name"),
-                  ((t, f"Category {n}") for n in range(20)))
+        copy_rows(
+            cursor,
+            ProductCategory,
+            ("tenant_id", "name"),
+            ((t, f"Category {n}") for n in range(20)),
+        )
         categories = _ids(cursor, "product_categories")
         prices = [Decimal(rng.randrange(1_000, 100_000)).scaleb(-2) for _ in range(PRODUCTS)]
-        copy_rows(cursor, Product, ("tenant_id", "sku", "name", "category_id", "vat_rate_id",
-                                    "base_price", "currency", "cost_price"), (
-            (t, f"P{n:05d}", f"Product {n}", categories[n % 20], vat, prices[n], "NOK",
-             (prices[n] * Decimal("0.6")).quantize(Decimal("0.01")) if n % 2 else None)
-            for n in range(PRODUCTS)))
+        copy_rows(
+            cursor,
+            Product,
+            (
+                "tenant_id",
+                "sku",
+                "name",
+                "category_id",
+                "vat_rate_id",
+                "base_price",
+                "currency",
+                "cost_price",
+            ),
+            (
+                (
+                    t,
+                    f"P{n:05d}",
+                    f"Product {n}",
+                    categories[n % 20],
+                    vat,
+                    prices[n],
+                    "NOK",
+                    (prices[n] * Decimal("0.6")).quantize(Decimal("0.01")) if n % 2 else None,
+                )
+                for n in range(PRODUCTS)
+            ),
+        )
         products = _ids(cursor, "products")
-        copy_rows(cursor, Customer, ("tenant_id", "number", "name", "country", "currency",
-                                     "postal_code", "city", "region", "search_text"), (
-            (t, 10001 + n, f"Customer {n} AS", "NO", "NOK", f"{n % 60 + 10:02d}{n % 100:02d}",
-             "By", REGIONS[n % len(REGIONS)], f"customer {n}") for n in range(CUSTOMERS)))
+        copy_rows(
+            cursor,
+            Customer,
+            (
+                "tenant_id",
+                "number",
+                "name",
+                "country",
+                "currency",
+                "postal_code",
+                "city",
+                "region",
+                "search_text",
+            ),
+            (
+                (
+                    t,
+                    10001 + n,
+                    f"Customer {n} AS",
+                    "NO",
+                    "NOK",
+                    f"{n % 60 + 10:02d}{n % 100:02d}",
+                    "By",
+                    REGIONS[n % len(REGIONS)],
+                    f"customer {n}",
+                )
+                for n in range(CUSTOMERS)
+            ),
+        )
         customers = _ids(cursor, "customers")
-        copy_rows(cursor, Site, ("tenant_id", "customer_id", "code", "name"), (
-            (t, customers[n % CUSTOMERS], f"S{n:05d}", f"Site {n}") for n in range(SITES)))
+        copy_rows(
+            cursor,
+            Site,
+            ("tenant_id", "customer_id", "code", "name"),
+            ((t, customers[n % CUSTOMERS], f"S{n:05d}", f"Site {n}") for n in range(SITES)),
+        )
         sites = _ids(cursor, "sites")
-        copy_rows(cursor, Contract, ("tenant_id", "number", "customer_id", "title",
-                                     "start_date", "currency"), (
-            (t, f"C-{n:05d}", customers[n % CUSTOMERS], f"Services {n}", date(2024, 1, 1),
-             "NOK") for n in range(CONTRACTS)))
+        copy_rows(
+            cursor,
+            Contract,
+            ("tenant_id", "number", "customer_id", "title", "start_date", "currency"),
+            (
+                (
+                    t,
+                    f"C-{n:05d}",
+                    customers[n % CUSTOMERS],
+                    f"Services {n}",
+                    date(2024, 1, 1),
+                    "NOK",
+                )
+                for n in range(CONTRACTS)
+            ),
+        )
         contracts = _ids(cursor, "contracts")
 
         invoices = LINES // PER_INVOICE
@@ -129,52 +223,187 @@ def seed_bulk(owner_url: str, shop: dict) -> None:
                 quantity = Decimal(rng.randrange(1, 5))
                 line_net = prices[p] * quantity
                 net += line_net
-                lines.append([t, n, position, products[p], f"Product {p}", quantity,
-                              prices[p], line_net, vat, "S25", Decimal(25), "S",
-                              sites[rng.randrange(SITES)] if position % 3 else None,
-                              contracts[rng.randrange(CONTRACTS)] if position % 2 else None])
+                lines.append(
+                    [
+                        t,
+                        n,
+                        position,
+                        products[p],
+                        f"Product {p}",
+                        quantity,
+                        prices[p],
+                        line_net,
+                        vat,
+                        "S25",
+                        Decimal(25),
+                        "S",
+                        sites[rng.randrange(SITES)] if position % 3 else None,
+                        contracts[rng.randrange(CONTRACTS)] if position % 2 else None,
+                    ]
+                )
             gross = (net * Decimal("1.25")).quantize(Decimal("0.01"))
             paid = gross if issued < date(2026, 10, 1) or n % 3 else Decimal(0)
             status = "paid" if paid else "issued"
-            headers.append((t, "invoice", status, f"INV-{n:07d}", n + 1, str(issued.year),
-                            customer, "NOK", "NOK", issued, issued + timedelta(days=14), net,
-                            gross - net, gross, paid, secrets.token_hex(16), now))
+            headers.append(
+                (
+                    t,
+                    "invoice",
+                    status,
+                    f"INV-{n:07d}",
+                    n + 1,
+                    str(issued.year),
+                    customer,
+                    "NOK",
+                    "NOK",
+                    issued,
+                    issued + timedelta(days=14),
+                    net,
+                    gross - net,
+                    gross,
+                    paid,
+                    secrets.token_hex(16),
+                    now,
+                )
+            )
         for n in range(20_000):
             issued = MONTHS[n * len(MONTHS) // 20_000] + timedelta(days=n % 28)
             amount = prices[n % PRODUCTS]
-            headers.append((t, "quote", "converted" if n % 2 else "sent", f"Q-{n:06d}", n + 1,
-                            str(issued.year), customers[n % CUSTOMERS], "NOK", "NOK", issued,
-                            None, amount, amount / 4, amount * Decimal("1.25"), Decimal(0),
-                            secrets.token_hex(16), now))
-        copy_rows(cursor, Document, (
-            "tenant_id", "kind", "status", "number", "counter", "period", "customer_id",
-            "currency", "tenant_currency", "issue_date", "due_date", "net_total", "vat_total",
-            "gross_total", "paid_total", "public_id", "created_at"), headers)
+            headers.append(
+                (
+                    t,
+                    "quote",
+                    "converted" if n % 2 else "sent",
+                    f"Q-{n:06d}",
+                    n + 1,
+                    str(issued.year),
+                    customers[n % CUSTOMERS],
+                    "NOK",
+                    "NOK",
+                    issued,
+                    None,
+                    amount,
+                    amount / 4,
+                    amount * Decimal("1.25"),
+                    Decimal(0),
+                    secrets.token_hex(16),
+                    now,
+                )
+            )
+        copy_rows(
+            cursor,
+            Document,
+            (
+                "tenant_id",
+                "kind",
+                "status",
+                "number",
+                "counter",
+                "period",
+                "customer_id",
+                "currency",
+                "tenant_currency",
+                "issue_date",
+                "due_date",
+                "net_total",
+                "vat_total",
+                "gross_total",
+                "paid_total",
+                "public_id",
+                "created_at",
+            ),
+            headers,
+        )
         documents = _ids(cursor, "documents")
         quotes = documents[invoices:]
-        copy_rows(cursor, Document, (
-            "tenant_id", "kind", "status", "number", "counter", "period", "customer_id",
-            "currency", "tenant_currency", "issue_date", "net_total", "gross_total",
-            "paid_total", "public_id", "source_id", "created_at"), (
-            (t, "order", "confirmed", f"O-{n:06d}", n + 1, "2026", headers[invoices + n][6],
-             "NOK", "NOK", headers[invoices + n][9] + timedelta(days=3),
-             headers[invoices + n][11], headers[invoices + n][13], Decimal(0),
-             secrets.token_hex(16), quotes[n], now) for n in range(1, 20_000, 2)))
+        copy_rows(
+            cursor,
+            Document,
+            (
+                "tenant_id",
+                "kind",
+                "status",
+                "number",
+                "counter",
+                "period",
+                "customer_id",
+                "currency",
+                "tenant_currency",
+                "issue_date",
+                "net_total",
+                "gross_total",
+                "paid_total",
+                "public_id",
+                "source_id",
+                "created_at",
+            ),
+            (
+                (
+                    t,
+                    "order",
+                    "confirmed",
+                    f"O-{n:06d}",
+                    n + 1,
+                    "2026",
+                    headers[invoices + n][6],
+                    "NOK",
+                    "NOK",
+                    headers[invoices + n][9] + timedelta(days=3),
+                    headers[invoices + n][11],
+                    headers[invoices + n][13],
+                    Decimal(0),
+                    secrets.token_hex(16),
+                    quotes[n],
+                    now,
+                )
+                for n in range(1, 20_000, 2)
+            ),
+        )
         for line in lines:
             line[1] = documents[line[1]]
-        copy_rows(cursor, DocumentLine, (
-            "tenant_id", "document_id", "position", "product_id", "description", "quantity",
-            "unit_price", "net", "vat_rate_id", "vat_code", "vat_rate", "vat_category",
-            "site_id", "contract_id"), (tuple(line) for line in lines))
-        copy_rows(cursor, Delivery, ("tenant_id", "document_id", "channel", "recipient",
-                                     "subject", "status", "created_at"), (
-            (t, documents[n], "post" if n % 5 == 0 else "email", "x@example.no", "Invoice",
-             "sent", datetime.combine(headers[n][9], datetime.min.time(), UTC))
-            for n in range(0, invoices)))
+        copy_rows(
+            cursor,
+            DocumentLine,
+            (
+                "tenant_id",
+                "document_id",
+                "position",
+                "product_id",
+                "description",
+                "quantity",
+                "unit_price",
+                "net",
+                "vat_rate_id",
+                "vat_code",
+                "vat_rate",
+                "vat_category",
+                "site_id",
+                "contract_id",
+            ),
+            (tuple(line) for line in lines),
+        )
+        copy_rows(
+            cursor,
+            Delivery,
+            ("tenant_id", "document_id", "channel", "recipient", "subject", "status", "created_at"),
+            (
+                (
+                    t,
+                    documents[n],
+                    "post" if n % 5 == 0 else "email",
+                    "x@example.no",
+                    "Invoice",
+                    "sent",
+                    datetime.combine(headers[n][9], datetime.min.time(), UTC),
+                )
+                for n in range(0, invoices)
+            ),
+        )
         cursor.execute("ALTER TABLE document_lines ENABLE TRIGGER USER")
         for table in TABLES:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                           f" (SELECT max(id) FROM {table}))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT max(id) FROM {table}))"
+            )
             cursor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         connection.commit()
         connection.autocommit = True

@@ -59,36 +59,77 @@ def shop(db_session):
     with scoping.tenant_context(tenant.id):
         vat = VatRateFactory(tenant=tenant, rate=D("25.00")).id
         category = ProductCategoryFactory(tenant=tenant, name="Guarding")
-        hour = ProductFactory(tenant=tenant, name="Guard hour", category=category,
-                              cost_price=D("60.00"), base_price=D("100.00"))
+        hour = ProductFactory(
+            tenant=tenant,
+            name="Guard hour",
+            category=category,
+            cost_price=D("60.00"),
+            base_price=D("100.00"),
+        )
         alarm = ProductFactory(tenant=tenant, name="=Alarm", base_price=D("300.00"))
-        fjord = CustomerFactory(tenant=tenant, name="Fjord Bakeri AS", region="Vestland",
-                                postal_code="5003")
-        havbris = CustomerFactory(tenant=tenant, name="Havbris Hotell AS", region="Oslo",
-                                  postal_code="0150")
+        fjord = CustomerFactory(
+            tenant=tenant, name="Fjord Bakeri AS", region="Vestland", postal_code="5003"
+        )
+        havbris = CustomerFactory(
+            tenant=tenant, name="Havbris Hotell AS", region="Oslo", postal_code="0150"
+        )
         site = SiteFactory(tenant=tenant, customer=fjord, name="Bryggen")
         fjord, havbris = (db.session.get(Customer, c.id) for c in (fjord, havbris))
-        october = _document(K.INVOICE, fjord, [
-            {"product_id": hour.id, "quantity": D(2), "unit_price": D(100),
-             "discount_percent": D(0), "site_id": site.id},
-            {"description": "Call-out", "unit_price": D(50), "vat_rate_id": vat}],
-            date(2026, 10, 5))
-        _document(K.INVOICE, havbris, [{"product_id": alarm.id, "unit_price": D(300),
-                                        "discount_percent": D(0)}], date(2026, 10, 20))
+        october = _document(
+            K.INVOICE,
+            fjord,
+            [
+                {
+                    "product_id": hour.id,
+                    "quantity": D(2),
+                    "unit_price": D(100),
+                    "discount_percent": D(0),
+                    "site_id": site.id,
+                },
+                {"description": "Call-out", "unit_price": D(50), "vat_rate_id": vat},
+            ],
+            date(2026, 10, 5),
+        )
+        _document(
+            K.INVOICE,
+            havbris,
+            [{"product_id": alarm.id, "unit_price": D(300), "discount_percent": D(0)}],
+            date(2026, 10, 20),
+        )
         issue_invoice(fjord, vat, "100", date(2026, 9, 15), terms=14)
-        quote = _document(K.QUOTE, fjord, [{"description": "Patrols", "unit_price": D(500),
-                                            "vat_rate_id": vat}], date(2026, 10, 2))
+        quote = _document(
+            K.QUOTE,
+            fjord,
+            [{"description": "Patrols", "unit_price": D(500), "vat_rate_id": vat}],
+            date(2026, 10, 2),
+        )
         order = conversion.convert_quote_to_order(quote)
-        services.update_line(order.lines[0], {"description": "Patrols", "quantity": D(1),
-                                              "unit_price": D(450), "vat_rate_id": vat})
+        services.update_line(
+            order.lines[0],
+            {"description": "Patrols", "quantity": D(1), "unit_price": D(450), "vat_rate_id": vat},
+        )
         issuing.issue_document(order, on=date(2026, 10, 3), render=False)
-        _document(K.QUOTE, havbris, [{"description": "Doors", "unit_price": D(80),
-                                      "vat_rate_id": vat}], date(2026, 10, 8))
-        for channel, status in (("email", DeliveryStatus.SENT), ("email", DeliveryStatus.FAILED),
-                                ("post", DeliveryStatus.SENT)):
-            db.session.add(Delivery(document_id=october.id, channel=channel, recipient="x",
-                                    subject="Invoice", status=status,
-                                    created_at=datetime(2026, 10, 6, 12, tzinfo=UTC)))
+        _document(
+            K.QUOTE,
+            havbris,
+            [{"description": "Doors", "unit_price": D(80), "vat_rate_id": vat}],
+            date(2026, 10, 8),
+        )
+        for channel, status in (
+            ("email", DeliveryStatus.SENT),
+            ("email", DeliveryStatus.FAILED),
+            ("post", DeliveryStatus.SENT),
+        ):
+            db.session.add(
+                Delivery(
+                    document_id=october.id,
+                    channel=channel,
+                    recipient="x",
+                    subject="Invoice",
+                    status=status,
+                    created_at=datetime(2026, 10, 6, 12, tzinfo=UTC),
+                )
+            )
         db.session.commit()
         ids = {"fjord": fjord.id, "havbris": havbris.id}
     with clock.frozen(TODAY):
@@ -164,8 +205,7 @@ def test_unpaid_and_overdue_invoices_on_a_day(shop):
 def test_deliveries_by_channel(shop):
     with _in(shop):
         rows = _rows(sales.deliveries(OCTOBER))
-    assert rows["Fjord Bakeri AS"] == {"email": 2, "post": 1, "total": 3, "sent": 2,
-                                       "failed": 1}
+    assert rows["Fjord Bakeri AS"] == {"email": 2, "post": 1, "total": 3, "sent": 2, "failed": 1}
 
 
 def test_the_pages_draw_a_chart_and_filter(shop, clients):
@@ -182,9 +222,17 @@ def test_the_pages_draw_a_chart_and_filter(shop, clients):
     assert "Grouping: &#39;planet&#39;" in bad.text and "From: &#39;2026-13-01&#39;" in bad.text
 
 
-@pytest.mark.parametrize(("role", "may"), [
-    (Role.OWNER, True), (Role.ADMIN, True), (Role.ACCOUNTANT, True), (Role.STAFF, False),
-    (Role.COLLECTOR, False), (Role.VIEWER, False)])
+@pytest.mark.parametrize(
+    ("role", "may"),
+    [
+        (Role.OWNER, True),
+        (Role.ADMIN, True),
+        (Role.ACCOUNTANT, True),
+        (Role.STAFF, False),
+        (Role.COLLECTOR, False),
+        (Role.VIEWER, False),
+    ],
+)
 def test_sales_reports_are_the_bookkeepers_and_unpaid_is_everyones(shop, clients, role, may):
     base = f"/t/{shop['slug']}/reports"
     assert (clients[role].get(f"{base}/sales").status_code == 200) is may
@@ -214,17 +262,21 @@ def test_the_monthly_pack_is_a_pdf_of_the_reports_and_is_mailed(shop, clients):
     assert "Monthly reports 2026-10 — Nordlys Service AS" in text
     assert "Sales by customer" in text and "Fjord Bakeri AS" in text and "250.00" in text
     assert "Quotes and orders" in text and "Deliveries" in text
-    sent = clients[Role.OWNER].post(f"/t/{shop['slug']}/reports/pack",
-                                    data={"month": "2026-10", "action": "send"})
+    sent = clients[Role.OWNER].post(
+        f"/t/{shop['slug']}/reports/pack", data={"month": "2026-10", "action": "send"}
+    )
     assert sent.status_code == 302
     with _in(shop):
-        audit = db.session.scalars(select(AuditEntry).where(
-            AuditEntry.action == "reports.pack_sent")).all()
+        audit = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "reports.pack_sent")
+        ).all()
     assert len(audit) == 1 and audit[0].details["month"] == "2026-10"
     assert audit[0].details["to"] == pack.recipients(shop["tenant"].id) != []
-    bad = clients[Role.OWNER].post(f"/t/{shop['slug']}/reports/pack",
-                                   data={"month": "2026-13", "action": "download"})
+    bad = clients[Role.OWNER].post(
+        f"/t/{shop['slug']}/reports/pack", data={"month": "2026-13", "action": "download"}
+    )
     assert bad.status_code == 400 and "Month:" in bad.text
-    pdf = clients[Role.OWNER].post(f"/t/{shop['slug']}/reports/pack",
-                                   data={"month": "2026-10", "action": "download"})
+    pdf = clients[Role.OWNER].post(
+        f"/t/{shop['slug']}/reports/pack", data={"month": "2026-10", "action": "download"}
+    )
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")

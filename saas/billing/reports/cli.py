@@ -19,8 +19,12 @@ reports = AppGroup("reports", help="Reports.")
 @click.option("--tenant", "slug", metavar="SLUG", required=True, help="The company.")
 @click.option("--month", metavar="YYYY-MM", required=True, help="The month reported.")
 @click.option("--send", is_flag=True, help="E-mail it to the company's owners.")
-@click.option("--output", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the PDF (default: reports-SLUG-MONTH.pdf).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the PDF (default: reports-SLUG-MONTH.pdf).",
+)
 def pack_command(slug: str, month: str, send: bool, output: str | None) -> None:
     """Write the month's report pack as a PDF, and with --send e-mail it."""
     try:

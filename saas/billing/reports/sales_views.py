@@ -21,14 +21,26 @@ from saas.tenants.access import ALL_ROLES, current_tenant, requires, tenant_toda
 
 CHART_ROWS = 12
 SERIES_COLORS = ("#1f4e79", "#c9a227", "#a4161a", "#1b6e3a")
-SERIES_LABELS = {"net": "Net sales", "cost": "Cost", "margin": "Margin",
-                 "quoted_converted": "Quoted, became orders", "quoted_open": "Quoted, not (yet)",
-                 "not_due": "Not yet due", "overdue": "Overdue", "email": "E-mail",
-                 "post": "Post"}
+SERIES_LABELS = {
+    "net": "Net sales",
+    "cost": "Cost",
+    "margin": "Margin",
+    "quoted_converted": "Quoted, became orders",
+    "quoted_open": "Quoted, not (yet)",
+    "not_due": "Not yet due",
+    "overdue": "Overdue",
+    "email": "E-mail",
+    "post": "Post",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REPORTS = (("reports.sales", "Sales"), ("reports.profitability", "Profitability"),
-           ("reports.quotes", "Quotes and orders"), ("reports.unpaid", "Unpaid invoices"),
-           ("reports.deliveries", "Deliveries"), ("reports.pack", "Monthly pack"))
+REPORTS = (
+    ("reports.sales", "Sales"),
+    ("reports.profitability", "Profitability"),
+    ("reports.quotes", "Quotes and orders"),
+    ("reports.unpaid", "Unpaid invoices"),
+    ("reports.deliveries", "Deliveries"),
+    ("reports.pack", "Monthly pack"),
+)
 
 
 class Filters:
@@ -65,8 +77,9 @@ class Filters:
             self.errors.append(f"{label}: {text[:20]!r} is not a date like 2026-11-30.")
             return default
 
-    def choice(self, name: str, label: str, choices: dict[str, object] | tuple[str, ...],
-               default: str) -> str:
+    def choice(
+        self, name: str, label: str, choices: dict[str, object] | tuple[str, ...], default: str
+    ) -> str:
         value = request.args.get(name) or default
         if value not in choices:
             self.errors.append(f"{label}: {value[:30]!r} is not one of {', '.join(choices)}.")
@@ -95,12 +108,20 @@ def _page(report: Report, filters: Filters, **context: object) -> Response:
     for error in filters.errors:
         flash(error, "error")
     args = {k: v for k, v in request.args.items() if k != "format"}
-    return render("reports/table_report.html", report=report, chart=chart, ticks=ticks,
-                  filters=filters, colors=SERIES_COLORS, reports=REPORTS,
-                  series=[SERIES_LABELS.get(key, key) for key in report.chart_series],
-                  args=args, status=400 if filters.errors else 200,
-                  block="report" if request.headers.get("HX-Target") == "report" else None,
-                  **context)
+    return render(
+        "reports/table_report.html",
+        report=report,
+        chart=chart,
+        ticks=ticks,
+        filters=filters,
+        colors=SERIES_COLORS,
+        reports=REPORTS,
+        series=[SERIES_LABELS.get(key, key) for key in report.chart_series],
+        args=args,
+        status=400 if filters.errors else 200,
+        block="report" if request.headers.get("HX-Target") == "report" else None,
+        **context,
+    )
 
 
 @bp.route("/sales", endpoint="sales")
@@ -109,8 +130,13 @@ def sales_report() -> Response:
     """Net sales by a grouping, in a period against the period before."""
     filters = Filters()
     by = filters.choice("by", "Grouping", sales.GROUPINGS, "customer")
-    return _page(sales.sales(by, filters.period, filters.currency), filters,
-                 groupings=sales.GROUPINGS, by=by, endpoint="reports.sales")
+    return _page(
+        sales.sales(by, filters.period, filters.currency),
+        filters,
+        groupings=sales.GROUPINGS,
+        by=by,
+        endpoint="reports.sales",
+    )
 
 
 @bp.route("/profitability")
@@ -120,8 +146,13 @@ def profitability() -> Response:
     filters = Filters()
     choices = {key: sales.GROUPINGS[key] for key in ("customer", "product", "category")}
     by = filters.choice("by", "Grouping", choices, "customer")
-    return _page(sales.profitability(by, filters.period, filters.currency), filters,
-                 groupings=choices, by=by, endpoint="reports.profitability")
+    return _page(
+        sales.profitability(by, filters.period, filters.currency),
+        filters,
+        groupings=choices,
+        by=by,
+        endpoint="reports.profitability",
+    )
 
 
 @bp.route("/quotes")
@@ -129,8 +160,7 @@ def profitability() -> Response:
 def quotes() -> Response:
     """Quotes per customer, how many became orders, orders against quotes."""
     filters = Filters()
-    return _page(sales.quotes(filters.period, filters.currency), filters,
-                 endpoint="reports.quotes")
+    return _page(sales.quotes(filters.period, filters.currency), filters, endpoint="reports.quotes")
 
 
 @bp.route("/unpaid")
@@ -138,8 +168,9 @@ def quotes() -> Response:
 def unpaid() -> Response:
     """Unpaid and overdue invoices per customer on a day (like the ageing: everyone's)."""
     filters = Filters()
-    return _page(sales.unpaid(filters.on, filters.currency), filters, on_day=True,
-                 endpoint="reports.unpaid")
+    return _page(
+        sales.unpaid(filters.on, filters.currency), filters, on_day=True, endpoint="reports.unpaid"
+    )
 
 
 @bp.route("/deliveries")
@@ -147,8 +178,9 @@ def unpaid() -> Response:
 def deliveries() -> Response:
     """Messages per customer by channel (e-mail, post) in a period."""
     filters = Filters()
-    return _page(sales.deliveries(filters.period), filters, no_currency=True,
-                 endpoint="reports.deliveries")
+    return _page(
+        sales.deliveries(filters.period), filters, no_currency=True, endpoint="reports.deliveries"
+    )
 
 
 def _month(text: str | None) -> tuple[Period, str | None]:
@@ -170,13 +202,21 @@ def pack_page() -> Response:
     month, error = _month(source.get("month"))
     if error:
         flash(error, "error")
-        return render("reports/pack.html", month=month, reports=REPORTS, status=400,
-                      recipients=pack.recipients(tenant.id))
+        return render(
+            "reports/pack.html",
+            month=month,
+            reports=REPORTS,
+            status=400,
+            recipients=pack.recipients(tenant.id),
+        )
     if request.method == "POST" and request.form.get("action") == "send":
         sent_to = pack.send_report_pack(tenant.id, month.start.strftime("%Y-%m"))
         db.session.commit()
-        flash(f"The report pack for {month.start:%Y-%m} is on its way to "
-              f"{', '.join(sent_to) or 'nobody: no owner has an e-mail address'}.", "success")
+        flash(
+            f"The report pack for {month.start:%Y-%m} is on its way to "
+            f"{', '.join(sent_to) or 'nobody: no owner has an e-mail address'}.",
+            "success",
+        )
         return redirect(url_for("reports.pack", month=f"{month.start:%Y-%m}"))
     if request.method == "POST" or request.args.get("format") == "pdf":
         body = pack.build_report_pack(tenant.id, month.start.strftime("%Y-%m"))
@@ -184,6 +224,6 @@ def pack_page() -> Response:
         name = f"reports-{tenant.slug}-{month.start:%Y-%m}.pdf"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    return render("reports/pack.html", month=month, reports=REPORTS,
-                  recipients=pack.recipients(tenant.id))
-
+    return render(
+        "reports/pack.html", month=month, reports=REPORTS, recipients=pack.recipients(tenant.id)
+    )

@@ -38,12 +38,18 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
-        """The period before: the previous calendar months if this one is whole months,
+        """The period before: the previous calendar months if this one is whole months;
+        the same days of the month before for a month so far (1–15 Nov: 1–15 Oct);
         otherwise as many days ending the day before this one starts."""
         if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
             months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
             start = add_months(self.start, -months)
             return Period(start, self.start - timedelta(days=1))
+        if self.start.day == 1 and (self.start.year, self.start.month) == (
+            self.end.year,
+            self.end.month,
+        ):
+            return Period(add_months(self.start, -1), add_months(self.end, -1))
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def __str__(self) -> str:
@@ -76,7 +82,8 @@ def change_percent(current: Decimal, previous: Decimal) -> Decimal | None:
     if not previous:
         return None
     return ((current - previous) * HUNDRED / abs(previous)).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP)
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
 
 
 def margin_percent(net: Decimal, cost: Decimal) -> Decimal | None:
@@ -118,8 +125,10 @@ class Report:
 
     def chart_rows(self, limit: int) -> list[tuple[str, list[Decimal]]]:
         """The first rows (the largest: queries order them) with the charted values."""
-        return [(row.label, [_decimal(row.values.get(key)) for key in self.chart_series])
-                for row in self.rows[:limit]]
+        return [
+            (row.label, [_decimal(row.values.get(key)) for key in self.chart_series])
+            for row in self.rows[:limit]
+        ]
 
 
 def _decimal(value: object) -> Decimal:
@@ -131,8 +140,10 @@ def sum_columns(rows: Sequence[Row], columns: Sequence[Column]) -> dict[str, Dec
     totals: dict[str, Decimal | int] = {}
     for column in columns:
         if column.kind in (MONEY, COUNT):
-            totals[column.key] = sum((row.values.get(column.key) or 0 for row in rows),
-                                     ZERO if column.kind == MONEY else 0)
+            totals[column.key] = sum(
+                (row.values.get(column.key) or 0 for row in rows),
+                ZERO if column.kind == MONEY else 0,
+            )
     return totals
 
 
@@ -150,11 +161,19 @@ def report_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow([report.row_header, *(column.label for column in report.columns)])
     for row in report.rows:
-        writer.writerow([neutralise(row.label), *(
-            neutralise(_cell(row.values.get(c.key), c.kind)) for c in report.columns)])
+        writer.writerow(
+            [
+                neutralise(row.label),
+                *(neutralise(_cell(row.values.get(c.key), c.kind)) for c in report.columns),
+            ]
+        )
     if report.rows:
-        writer.writerow(["Total", *(
-            neutralise(_cell(report.totals.get(c.key), c.kind)) for c in report.columns)])
+        writer.writerow(
+            [
+                "Total",
+                *(neutralise(_cell(report.totals.get(c.key), c.kind)) for c in report.columns),
+            ]
+        )
     return out.getvalue()
 
 
@@ -164,8 +183,15 @@ def report_xlsx(report: Report) -> bytes:
     import xlsxwriter
 
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
     sheet = book.add_worksheet(report.title[:31].replace("/", "-") or "Report")
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "#,##0.00"})
