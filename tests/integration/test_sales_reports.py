@@ -280,3 +280,30 @@ def test_the_monthly_pack_is_a_pdf_of_the_reports_and_is_mailed(shop, clients):
         f"/t/{shop['slug']}/reports/pack", data={"month": "2026-10", "action": "download"}
     )
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_the_pack_from_the_command_line(shop, app, tmp_path):
+    path = tmp_path / "pack.pdf"
+    args = ["reports", "pack", "--tenant", shop["slug"], "--month", "2026-10"]
+    result = app.test_cli_runner().invoke(args=[*args, "--output", str(path), "--send"])
+    assert result.exit_code == 0, result.output
+    text = PdfReader(str(path)).pages[0].extract_text()
+    assert "Monthly reports 2026-10" in text and "Fjord Bakeri AS" in text
+    with _in(shop):
+        audit = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "reports.pack_sent")
+        ).all()
+    assert [entry.details["month"] for entry in audit] == ["2026-10"]
+    bad = app.test_cli_runner().invoke(args=[*args[:4], "--month", "2026-13"])
+    assert bad.exit_code == 2 and "--month" in bad.output and "2026-13" in bad.output
+
+
+def test_the_table_shows_the_first_rows_and_the_exports_all(shop, clients, monkeypatch):
+    from saas.billing.reports import sales_views
+
+    monkeypatch.setattr(sales_views, "TABLE_ROWS", 1)
+    base = f"/t/{shop['slug']}/reports/sales?from=2026-10-01&to=2026-10-31"
+    page = clients[Role.ACCOUNTANT].get(base)
+    assert "The first 1 of 2 rows" in page.text and "Fjord Bakeri AS</th>" not in page.text
+    rows = list(csv.reader(io.StringIO(clients[Role.ACCOUNTANT].get(base + "&format=csv").text)))
+    assert [row[0] for row in rows[1:]] == ["Havbris Hotell AS", "Fjord Bakeri AS", "Total"]
