@@ -135,12 +135,12 @@ def test_totals_sum_money_and_counts_only():
     assert _report().totals == {"net": D("6.905"), "n": 3}
 
 
-def test_csv_neutralises_text_and_rounds_money_to_cents():
+def test_csv_neutralises_text_not_numbers_and_rounds_money_to_cents():
     rows = list(csv.reader(io.StringIO(report_csv(_report()))))
     assert rows == [
         ["Customer", "Net", "Documents", "Change %"],
         ['\'=HYPERLINK("x")', "10.01", "2", ""],
-        ["Plain AS", "'-3.10", "1", "12.5"],
+        ["Plain AS", "-3.10", "1", "12.5"],
         ["Total", "6.91", "3", ""],
     ]
 

@@ -155,6 +155,12 @@ def _cell(value: object, kind: str) -> object:
     return value
 
 
+def _csv_cell(value: object, kind: str) -> str:
+    """Numbers as they are (a negative amount is a number, not a formula); text made inert."""
+    value = _cell(value, kind)
+    return str(value) if isinstance(value, Decimal | int) else neutralise(value)
+
+
 def report_csv(report: Report) -> str:
     """The report as CSV text: a header, one line a row, the totals last."""
     out = io.StringIO()
@@ -164,15 +170,12 @@ def report_csv(report: Report) -> str:
         writer.writerow(
             [
                 neutralise(row.label),
-                *(neutralise(_cell(row.values.get(c.key), c.kind)) for c in report.columns),
+                *(_csv_cell(row.values.get(c.key), c.kind) for c in report.columns),
             ]
         )
     if report.rows:
         writer.writerow(
-            [
-                "Total",
-                *(neutralise(_cell(report.totals.get(c.key), c.kind)) for c in report.columns),
-            ]
+            ["Total", *(_csv_cell(report.totals.get(c.key), c.kind) for c in report.columns)]
         )
     return out.getvalue()
 
