@@ -20,6 +20,7 @@ from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
 from saas.billing.reminders.demo import seed_reminders
+from saas.billing.reports.demo import seed_reports
 from saas.billing.work.demo import seed_work
 from saas.billing.work.sources_demo import seed_work_sources
 from saas.extensions import db
@@ -319,4 +320,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_stripe(tenant, own_keys=tenant.slug == CLIENTS[1].slug)
         seed_work_sources(tenant)
         seed_collection(tenant)
+        seed_reports(tenant)
     return logins

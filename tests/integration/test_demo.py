@@ -40,8 +40,8 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         # With the overdue invoice of the reminders demo, and the recurring invoice's template
         # and its three monthly occurrences (caught up since it started two months ago), and
         # the draft invoice of this quarter's contract billing run, and the three invoices
-        # the bank statement demo pays.
-        assert len(documents) == 17
+        # the bank statement demo pays, and last month's invoice a customer of the reports demo.
+        assert len(documents) == 19
         occurrences = db.session.scalars(select(RecurringOccurrence)).all()
         assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
         [contract, support] = db.session.scalars(select(Contract).order_by(Contract.number))

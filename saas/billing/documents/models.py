@@ -90,6 +90,8 @@ class Document(TenantScoped, db.Model):
         Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status"),
         Index("ix_documents_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_documents_tenant_source", "tenant_id", "source_id"),
+        # The sales reports read the documents of a period by issue date.
+        Index("ix_documents_tenant_issue_date", "tenant_id", "issue_date"),
         # The reminder sweep reads open invoices by due date.
         Index("ix_documents_open_invoices_due", "tenant_id", "due_date",
               postgresql_where=text(OPEN_INVOICES_SQL), sqlite_where=text(OPEN_INVOICES_SQL)),
@@ -188,6 +190,9 @@ class DocumentLine(TenantScoped, db.Model):
     __tablename__ = "document_lines"
     __table_args__ = (
         Index("ix_document_lines_tenant_document", "tenant_id", "document_id", "position"),
+        # The sales reports sum a period's lines from this index alone (PostgreSQL).
+        Index("ix_document_lines_report", "tenant_id", "document_id",
+              postgresql_include=["net", "quantity", "product_id", "site_id", "contract_id"]),
         Index("ix_document_lines_tenant_source_line", "tenant_id", "source_line_id"),
         CheckConstraint(
             "discount_percent >= 0 AND discount_percent <= 100", name="discount_range"

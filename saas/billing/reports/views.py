@@ -101,3 +101,4 @@ def journal_export() -> Response:
     name = f"journal-{current_tenant().slug}-{date_from}-{date_to}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+from saas.billing.reports import sales_views  # noqa: E402, F401  (registers its routes on bp)
