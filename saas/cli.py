@@ -14,6 +14,7 @@ from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.extensions import db
+from saas.outsourced_service.cli import bureau
 from saas.portal.cli import portal
 
 demo = AppGroup("demo", help="Demo data.")
@@ -50,3 +51,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(bank)
     app.cli.add_command(portal)
     app.cli.add_command(collection)
+    app.cli.add_command(bureau)
