@@ -105,6 +105,7 @@ def _import_models() -> None:
     import saas.billing.work.items  # noqa: F401 - models and the flush hook
     import saas.billing.work.payable_models  # noqa: F401
     import saas.billing.work.source_models  # noqa: F401
+    import saas.outsourced_service.models  # noqa: F401
     import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401
 
@@ -127,6 +128,8 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.work.profitability_views import bp as profitability_bp
     from saas.billing.work.source_views import bp as sources_bp
     from saas.billing.work.views import bp as work_bp
+    from saas.outsourced_service.client_views import bp as bureau_service_bp
+    from saas.outsourced_service.views import bp as bureau_bp
     from saas.portal.payment_settings import bp as payment_settings_bp
     from saas.portal.staff import bp as portal_staff_bp
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
@@ -152,6 +155,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payables_bp)
     app.register_blueprint(profitability_bp)
     app.register_blueprint(collection_bp)
+    app.register_blueprint(bureau_bp)
+    app.register_blueprint(bureau_service_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)

@@ -15,6 +15,7 @@ from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.billing.reports.cli import reports
 from saas.extensions import db
+from saas.outsourced_service.cli import bureau
 from saas.portal.cli import portal
 
 demo = AppGroup("demo", help="Demo data.")
@@ -52,3 +53,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(portal)
     app.cli.add_command(collection)
     app.cli.add_command(reports)
+    app.cli.add_command(bureau)

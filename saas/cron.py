@@ -9,6 +9,7 @@ from rq import cron
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
+from saas.outsourced_service.fees import record_last_month
 from saas.portal.reconcile import reconcile_checkouts
 from saas.portal.stripe_events import retry_stripe_events
 
@@ -25,3 +26,6 @@ cron.register(retry_stripe_events, queue_name="billing", cron="*/10 * * * *",
 # Hourly, after the reminder sweep: collection cases open, take new invoices, close when paid.
 cron.register(run_collection_sweep, queue_name="billing", cron="25 * * * *",
               name="collection-sweep")
+# Monthly, on the 1st: every bureau's activity of the month before, as fee items to invoice.
+cron.register(record_last_month, queue_name="billing", cron="45 3 1 * *",
+              name="bureau-fees")

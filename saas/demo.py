@@ -1,4 +1,4 @@
-"""Demo data for `make run`: a self-serve business and a bureau with two client companies.
+"""Demo data for `make run`: a self-serve business and a bureau with three client companies.
 
 Idempotent: running it again finds what exists and adds only what is missing.
 """
@@ -24,6 +24,7 @@ from saas.billing.reports.demo import seed_reports
 from saas.billing.work.demo import seed_work
 from saas.billing.work.sources_demo import seed_work_sources
 from saas.extensions import db
+from saas.outsourced_service.demo import seed_bureau
 from saas.portal.demo import seed_stripe
 from saas.tenants import scoping, services
 from saas.tenants.models import BankAccount, Role, Tenant, TenantKind, User
@@ -78,6 +79,13 @@ CLIENTS = (
         "CZ6508000000192000145399", "GIBACZPX", "#b5452a",
         "Tiskárna Vltava s.r.o. · IČO 25596641 · zapsáno u MS v Praze, C 55555",
         reference_scheme="rf",  # the international creditor reference
+    ),
+    # Invoices itself; the bureau supports it (self-service, saas/outsourced_service/demo.py).
+    DemoCompany(
+        "klos", "Piekarnia Złoty Kłos Sp. z o.o.", TenantKind.BUSINESS, "PL", "PLN", "pl",
+        "Europe/Warsaw", "", "PL5213017228", ("ul. Zbożowa 14", "30-002", "Kraków"),
+        "PL10105000997603123456789123", "INGBPLPW", "#9a6b00",
+        "Piekarnia Złoty Kłos Sp. z o.o. · NIP 521-301-72-28 · Kraków",
     ),
 )
 
@@ -163,9 +171,14 @@ DEMO_PRODUCTS = {
               ("SERW", "Serwis systemu alarmowego", "h", "Serwis", "145", "0.25", "1")],
     "vltava": [("TISK-A4", "Tisk A4 barevně", "ks", "Tisk", "4.20", None, "100"),
                ("GRAF-H", "Grafické práce", "h", "Služby", "850", "0.25", "0.5")],
+    "klos": [("CHLEB", "Chleb żytni 1 kg", "szt.", "Pieczywo", "9.50", None, None),
+             ("TORT", "Tort okolicznościowy", "szt.", "Cukiernia", "180", None, None),
+             ("CATER-H", "Obsługa cateringu – godzina", "h", "Catering", "95", "0.5", "1")],
     "biuro": [("FAKT", "Wystawienie faktury", "szt.", "Usługi biura", "4.50", None, None),
               ("LIST", "Wysyłka listowna", "szt.", "Usługi biura", "6.80", None, None),
-              ("ABON", "Abonament miesięczny", "mies.", "Usługi biura", "490", None, None)],
+              ("ABON", "Abonament miesięczny", "mies.", "Usługi biura", "490", None, None),
+              ("BANK", "Dopasowanie wpłaty z wyciągu", "szt.", "Usługi biura", "1.20", None,
+               None)],
 }
 
 # (name, city, vat_id, category, region, contact, e-mail, sites) per company.
@@ -190,6 +203,12 @@ DEMO_CUSTOMERS = {
          "jana@umostu.example", []),
         ("Městská knihovna Brno", "Brno", "CZ00177041", "Veřejný sektor", "Jihomoravský",
          "Petr Novák", "knihovna@brno.example", [("KB-1", "Hlavní budova")]),
+    ],
+    "klos": [
+        ("Kawiarnia Pod Arkadami", "Kraków", "", "Gastronomia", "Małopolskie", "Marta Lis",
+         "marta@arkady.example", []),
+        ("Hotel Wawel Residence Sp. z o.o.", "Kraków", "", "Hotele", "Małopolskie",
+         "Jan Kowal", "recepcja@wawelresidence.example", [("HW-1", "Restauracja")]),
     ],
     "biuro": [
         ("Ochrona Sokół Sp. z o.o.", "Warszawa", "PL5260250274", "Klienci biura", "Mazowieckie",
@@ -296,15 +315,12 @@ def seed() -> list[tuple[str, str, str]]:
         _member(bureau, user, role)
         logins.append((bureau.name, user.email, role.value))
 
-    bureau_staff = _user("staff@biuro.example", "Staff Kowalska")
-    bureau_owner = _user("owner@biuro.example", "Owner Kowalska")
+    served = []
     for company in CLIENTS:
         client = _company(company, bureau=bureau)
+        served.append(client)
         client_owner = _user(f"owner@{company.slug}.example", f"Owner of {company.name}")
         _member(client, client_owner, Role.OWNER)
-        # Until bureau access is its own feature, bureau people are members of each client.
-        _member(client, bureau_owner, Role.ADMIN)
-        _member(client, bureau_staff, Role.STAFF)
         logins.append((client.name, client_owner.email, "owner"))
     for tenant in db.session.scalars(select(Tenant).where(
         Tenant.slug.in_([c.slug for c in (NORDLYS, BUREAU, *CLIENTS)])
@@ -321,4 +337,6 @@ def seed() -> list[tuple[str, str, str]]:
         seed_work_sources(tenant)
         seed_collection(tenant)
         seed_reports(tenant)
+    # The bureau's people work in its clients through the bureau (no memberships there).
+    seed_bureau(bureau, served)
     return logins

@@ -1,7 +1,7 @@
 """Indexes for the sales reports: documents by issue date, lines covering what the reports sum
 
 Revision ID: 0022_reports
-Revises: 0020_collection
+Revises: 0021_bureau
 
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0022_reports"
-down_revision = "0020_collection"
+down_revision = "0021_bureau"
 branch_labels = None
 depends_on = None
 

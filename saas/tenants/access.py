@@ -4,6 +4,10 @@ Staff pages live under /t/<tenant_slug>/ on blueprints made by staff_blueprint()
 is resolved here, the signed-in user's membership in that tenant is required (404 when
 there is none, so outsiders cannot even learn that a tenant exists), and the role the view
 declared with @requires(...) is checked. A staff view that declares no role is refused.
+
+The one way in without a membership: a bureau's staff in a client company the bureau serves
+(``bureau_access``), acting with a role derived from their bureau membership; the request
+then carries ``g.acting_tenant_id`` (the bureau), which the audit log records.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import select
 
 from saas.extensions import db, login_manager
 from saas.tenants import scoping
+from saas.tenants.bureau_access import ActingMembership, acting_membership
 from saas.tenants.models import Membership, Role, Tenant, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,8 +72,14 @@ def get_or_404(model: type[M], object_id: int) -> M:
     return obj
 
 
-def current_membership() -> Membership:
+def current_membership() -> Membership | ActingMembership:
     return g.membership
+
+
+def acting_bureau() -> Tenant | None:
+    """The bureau whose staff member works in the current tenant, if one does (R8)."""
+    membership = g.get("membership")
+    return membership.bureau if isinstance(membership, ActingMembership) else None
 
 
 def current_tenant() -> Tenant:
@@ -109,7 +120,10 @@ def _require_membership() -> Any:
         return login_manager.unauthorized()
     membership = db.session.scalar(select(Membership).where(Membership.user_id == current_user.id))
     if membership is None:
-        abort(404)
+        membership = acting_membership(g.tenant, current_user._get_current_object())
+        if membership is None:
+            abort(404)
+        g.acting_tenant_id = membership.bureau.id
     g.membership = membership
     view = current_app.view_functions.get(request.endpoint or "")
     allowed = getattr(view, "required_roles", None)
@@ -156,7 +170,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
-        return {"has_role": has_role, "tenant_branding": tenant_branding}
+        return {"has_role": has_role, "tenant_branding": tenant_branding,
+                "acting_bureau": acting_bureau}
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

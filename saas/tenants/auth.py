@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from saas.extensions import db, limiter
 from saas.htmx import local_path, render
 from saas.tenants import scoping, services
+from saas.tenants.bureau_access import served_clients
 from saas.tenants.forms import (
     AcceptInvitationForm,
     ForgotPasswordForm,
@@ -16,6 +17,7 @@ from saas.tenants.forms import (
     ResetPasswordForm,
     SignupForm,
 )
+from saas.tenants.models import TenantKind
 from saas.tenants.tokens import InvalidToken
 
 bp = Blueprint("auth", __name__)
@@ -38,7 +40,10 @@ def _sign_in(user: services.User, remember: bool = False) -> None:
 def _home_for(user: services.User) -> str:
     memberships = services.memberships_of(user)
     if len(memberships) == 1:
-        return url_for("tenant.dashboard", tenant_slug=memberships[0].tenant.slug)
+        tenant = memberships[0].tenant
+        # A bureau's people start at the work queue of the clients they serve.
+        home = "bureau.queue" if tenant.kind is TenantKind.BUREAU else "tenant.dashboard"
+        return url_for(home, tenant_slug=tenant.slug)
     return url_for("auth.choose_tenant")
 
 
@@ -167,4 +172,5 @@ def accept_invitation(token: str) -> Response:
 @login_required
 def choose_tenant() -> Response:
     memberships = services.memberships_of(current_user)
-    return render("auth/choose_tenant.html", memberships=memberships)
+    return render("auth/choose_tenant.html", memberships=memberships,
+                  served=served_clients(current_user, memberships))

@@ -78,7 +78,19 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=role_choices())
 
 
-class TenantProfileForm(FlaskForm):
+class CompanyIdsChecked:
+    """Checks a company's org number and VAT id against its country (form mixin)."""
+
+    def validate_org_number(self, field: StringField) -> None:
+        if field.data:
+            check(field, validation.org_number, self.country.data)
+
+    def validate_vat_id(self, field: StringField) -> None:
+        if field.data:
+            check(field, validation.vat_id, self.country.data)
+
+
+class TenantProfileForm(CompanyIdsChecked, FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
     legal_name = StringField("Legal name", filters=[strip],
                              validators=[DataRequired(), Length(max=200)])
@@ -94,13 +106,6 @@ class TenantProfileForm(FlaskForm):
     locale = SelectField("Language", choices=choices(LANGUAGES.items()))
     timezone = SelectField("Time zone", choices=timezone_choices())
 
-    def validate_org_number(self, field: StringField) -> None:
-        if field.data:
-            check(field, validation.org_number, self.country.data)
-
-    def validate_vat_id(self, field: StringField) -> None:
-        if field.data:
-            check(field, validation.vat_id, self.country.data)
 
 
 class BankAccountForm(FlaskForm):

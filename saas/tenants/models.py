@@ -35,6 +35,20 @@ class TenantKind(enum.StrEnum):
     BUREAU = "bureau"
 
 
+class BureauMode(enum.StrEnum):
+    """How a bureau serves a client company (R8.1, R8.2)."""
+
+    # The bureau's staff do the client's invoicing in its name.
+    OPERATED = "operated"
+    # The client invoices itself; the bureau's staff look on to support it (read only).
+    SELF_SERVICE = "self_service"
+
+    @property
+    def label(self) -> str:
+        return {"operated": "Operated by the bureau",
+                "self_service": "Self-service with bureau support"}[self.value]
+
+
 class Role(enum.StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
@@ -70,6 +84,8 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
     # The bureau that serves this client company, if any (R8).
     bureau_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    bureau_mode: Mapped[BureauMode] = mapped_column(
+        string_enum(BureauMode), default=BureauMode.OPERATED, server_default="operated")
     # Billing runs (R4.2): issue the invoices (else drafts), one per customer (else per contract).
     runs_issue: Mapped[bool] = mapped_column(default=False, server_default=false())
     runs_consolidate: Mapped[bool] = mapped_column(default=True, server_default=true())
@@ -207,3 +223,26 @@ class AuditEntry(TenantScoped, db.Model):
 
     user: Mapped[User | None] = relationship()
     acting_tenant: Mapped[Tenant | None] = relationship(foreign_keys=[acting_tenant_id])
+
+
+class BureauAssignment(TenantScoped, db.Model):
+    """A bureau member who works for one of the bureau's client companies (R8).
+
+    Owned by the bureau (``tenant_id``). The member needs no login or membership in the
+    client: ``bureau_access`` derives the role they act with there from their role in the
+    bureau. Owners and admins of the bureau serve every client and need no assignment.
+    """
+
+    __tablename__ = "bureau_assignments"
+    __table_args__ = (UniqueConstraint("tenant_id", "client_tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    client: Mapped[Tenant] = relationship(foreign_keys=[client_tenant_id])

@@ -66,6 +66,7 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_bank import BankLineFactory, BankStatementFactory
+from tests.factories_bureau import BureauClientFactory, BureauPostBatchFactory, bureau_rows
 from tests.factories_collection import (
     CaseDocumentFactory,
     CollectionCaseFactory,
@@ -197,6 +198,7 @@ ONE_OF_EACH = (
     lambda t: CostRateFactory(tenant=t),
     lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
     lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
+    lambda t: bureau_rows(t),  # the bureau's clients, assignments, activity, print runs
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -253,6 +255,8 @@ OBJECT_FACTORIES = {
     "collection_document_id": lambda tenant: CaseDocumentFactory(tenant=tenant),
     "legal_path_id": lambda tenant: LegalPathFactory(tenant=tenant),
     "legal_stage_id": lambda tenant: LegalStageFactory(tenant=tenant),
+    "bureau_client_id": lambda tenant: BureauClientFactory(tenant=tenant),
+    "bureau_post_batch_id": lambda tenant: BureauPostBatchFactory(tenant=tenant),
 }
 
 

@@ -81,6 +81,30 @@ def billing_day_reached(contract: Contract, run_date: date) -> bool:
     return run_date.day >= contract.billing_day
 
 
+def periods_due(contracts: list[Contract], run_date: date) -> dict[int, Period]:
+    """The period each contract bills on the date, for those no invoice carries yet."""
+    billed = set(db.session.execute(
+        select(BilledPeriod.contract_id, BilledPeriod.period_start)
+        .where(BilledPeriod.contract_id.in_([c.id for c in contracts]))).all())
+    periods = {}
+    for contract in contracts:
+        if not billing_day_reached(contract, run_date):
+            continue
+        period = period_to_bill(run_date, contract.billing_period, in_advance=contract.in_advance)
+        if (contract.id, period.start) in billed or period.end <= contract.start_date:
+            continue
+        if contract.last_day is not None and contract.last_day < period.start:
+            continue
+        periods[contract.id] = period
+    return periods
+
+
+def due_count(run_date: date) -> int:
+    """How many contracts have a period to bill on the date (two queries, nothing priced)."""
+    contracts = db.session.scalars(select(Contract).where(Contract.start_date <= run_date)).all()
+    return len(periods_due(contracts, run_date))
+
+
 def due(run_date: date, contract_type_id: int | None = None,
         contract_ids: list[int] | None = None, *,
         with_contacts: bool = False) -> Iterator[PlannedContract]:
@@ -96,20 +120,8 @@ def due(run_date: date, contract_type_id: int | None = None,
     if contract_ids is not None:
         statement = statement.where(Contract.id.in_(contract_ids))
     contracts = db.session.scalars(statement).all()
-    billed = set(db.session.execute(
-        select(BilledPeriod.contract_id, BilledPeriod.period_start)
-        .where(BilledPeriod.contract_id.in_([c.id for c in contracts]))).all())
+    periods = periods_due(contracts, run_date)
     lines = services.versions_of([c.id for c in contracts])
-    periods = {}
-    for contract in contracts:
-        if not billing_day_reached(contract, run_date):
-            continue
-        period = period_to_bill(run_date, contract.billing_period, in_advance=contract.in_advance)
-        if (contract.id, period.start) in billed or period.end <= contract.start_date:
-            continue
-        if contract.last_day is not None and contract.last_day < period.start:
-            continue
-        periods[contract.id] = period
     # The excess over flat fees' volumes, of the period before the current one (R4.6),
     # goes on the same invoice, so it is billed exactly when that contract period is.
     billing_now = [contract for contract in contracts if contract.id in periods]

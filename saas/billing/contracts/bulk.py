@@ -48,7 +48,7 @@ from saas.billing.payments.models import JournalEntry, JournalLine
 from saas.billing.tax import TaxedLine, VatRow, line_net, totals
 from saas.extensions import db
 from saas.rows import insert_rows
-from saas.tenants import scoping
+from saas.tenants import audit, scoping
 from saas.tenants.models import AuditEntry, Tenant
 
 if TYPE_CHECKING:
@@ -257,7 +257,7 @@ def write_chunk(planned: list[PlannedInvoice], context: RunContext) -> list[int]
                             .execution_options(synchronize_session=False))
             _post(invoices, ids)
             insert_rows(AuditEntry, [
-                {"user_id": context.user_id, "acting_tenant_id": None,
+                {"user_id": context.user_id, "acting_tenant_id": audit.acting_tenant_id(),
                  "action": "documents.issued", "object_type": "Document",
                  "object_id": str(document_id), "details": {},
                  "summary": _issued_summary(invoice.document, plan)}

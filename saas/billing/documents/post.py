@@ -19,7 +19,7 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from saas.billing.customers.models import Customer, DeliveryPreference
@@ -42,34 +42,46 @@ POSTED_KINDS = (K.INVOICE, K.PROFORMA, K.CREDIT_NOTE)
 WINDOW_LEFT, WINDOW_TOP = 20 * mm, 50 * mm  # DIN 5008 form B: the address field
 
 
-def pending_documents() -> list[Document]:
-    """Issued documents for post customers that no batch has carried yet, in number order."""
+def pending_documents_query() -> Select:
+    """Issued documents for post customers that no batch has carried yet."""
     posted = select(Delivery.document_id).where(Delivery.channel == "post",
                                                 Delivery.reminder_id.is_(None))
+    return (select(Document).join(Customer, Customer.id == Document.customer_id)
+            .where(Document.number.is_not(None), Document.kind.in_(POSTED_KINDS),
+                   Customer.delivery_preference.in_([DeliveryPreference.POST,
+                                                      DeliveryPreference.BOTH]),
+                   Document.id.not_in(posted)))
+
+
+def pending_documents() -> list[Document]:
+    """Issued documents for post customers that no batch has carried yet, in number order."""
     return db.session.scalars(
-        select(Document).join(Customer, Customer.id == Document.customer_id)
-        .where(Document.number.is_not(None), Document.kind.in_(POSTED_KINDS),
-               Customer.delivery_preference.in_([DeliveryPreference.POST,
-                                                  DeliveryPreference.BOTH]),
-               Document.id.not_in(posted))
+        pending_documents_query()
         .options(undefer(Document.pdf), selectinload(Document.customer))
         .order_by(Document.kind, Document.issue_date, Document.number)).all()
 
 
-def pending_reminders() -> list:  # noqa: ANN201 - reminders (imported late: no cycle)
+def pending_reminders_query() -> Select:
     """Reminders worked out for post customers that no batch has carried yet."""
-    from saas.billing.reminders.models import Reminder, ReminderStatus
+    from saas.billing.reminders.models import Reminder, ReminderStatus  # late: no cycle
 
     posted = select(Delivery.reminder_id).where(Delivery.channel == "post",
                                                 Delivery.reminder_id.is_not(None))
+    return (select(Reminder).join(Customer, Customer.id == Reminder.customer_id)
+            .where(Reminder.status.in_([ReminderStatus.TO_PRINT, ReminderStatus.PREPARED,
+                                        ReminderStatus.SENT, ReminderStatus.FAILED]),
+                   Reminder.open_amount.is_not(None),
+                   Customer.delivery_preference.in_([DeliveryPreference.POST,
+                                                      DeliveryPreference.BOTH]),
+                   Reminder.id.not_in(posted)))
+
+
+def pending_reminders() -> list:  # noqa: ANN201 - reminders (imported late: no cycle)
+    """Reminders worked out for post customers that no batch has carried yet."""
+    from saas.billing.reminders.models import Reminder
+
     return db.session.scalars(
-        select(Reminder).join(Customer, Customer.id == Reminder.customer_id)
-        .where(Reminder.status.in_([ReminderStatus.TO_PRINT, ReminderStatus.PREPARED,
-                                    ReminderStatus.SENT, ReminderStatus.FAILED]),
-               Reminder.open_amount.is_not(None),
-               Customer.delivery_preference.in_([DeliveryPreference.POST,
-                                                  DeliveryPreference.BOTH]),
-               Reminder.id.not_in(posted))
+        pending_reminders_query()
         .options(joinedload(Reminder.document).undefer(Document.pdf),
                  joinedload(Reminder.customer))
         .order_by(Reminder.reminded_on, Reminder.id)).all()

@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from saas.billing.customers.models import Customer
-from saas.billing.documents.models import Document
+from saas.billing.customers.models import Customer, DeliveryPreference
+from saas.billing.documents.models import Delivery, DeliveryStatus, Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.extensions import db
 
@@ -29,6 +29,31 @@ class ListFilters:
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
+    undelivered: bool = False
+
+
+# What customers who take e-mail still wait for: open invoices, proformas and credit notes
+# that no e-mail carried or is carrying (never sent, or every attempt failed).
+E_MAILED_KINDS = (K.INVOICE, K.PROFORMA, K.CREDIT_NOTE)
+GOING_OR_GONE = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+
+
+def _email_delivery(*statuses: DeliveryStatus) -> Any:
+    return exists().where(Delivery.document_id == Document.id, Delivery.channel == "email",
+                          Delivery.status.in_(statuses))
+
+
+def undelivered_condition() -> tuple:
+    """Open documents of e-mail customers that no e-mail carried or is carrying (join
+    Customer)."""
+    return (Document.kind.in_(E_MAILED_KINDS), Document.status.in_(OPEN_INVOICE_STATES),
+            Customer.delivery_preference.in_([DeliveryPreference.EMAIL, DeliveryPreference.BOTH]),
+            ~_email_delivery(*GOING_OR_GONE))
+
+
+def failed_delivery_condition() -> Any:
+    """Of the undelivered: an e-mail was tried and failed."""
+    return _email_delivery(DeliveryStatus.FAILED)
 
 
 def _filtered(filters: ListFilters, today: date) -> Select[Any]:
@@ -53,6 +78,8 @@ def _filtered(filters: ListFilters, today: date) -> Select[Any]:
     if filters.overdue:
         statement = statement.where(Document.status.in_(OPEN_INVOICE_STATES),
                                     Document.due_date < today)
+    if filters.undelivered:
+        statement = statement.where(*undelivered_condition())
     return statement
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents.issuing import customer_balance
@@ -165,6 +165,41 @@ def work_list(
         ):
             items.append(WorkItem(case, todo, note))
     return sorted(items, key=lambda item: (-item.todo.days_late, item.case.number))
+
+
+def cases_with_todos(today: date) -> Select:
+    """The open cases with a to-do today, set-wise (``work_list`` for counting many cases):
+    the next contact is due, or the latest note's promise is broken (``rules``)."""
+    note = aliased(ContactNote)
+    latest = (
+        select(ContactNote.id)
+        .where(ContactNote.case_id == CollectionCase.id)
+        .order_by(ContactNote.contacted_at.desc(), ContactNote.id.desc())
+        .limit(1)
+        .correlate(CollectionCase)  # the case of the outermost query, two levels up
+        .scalar_subquery()
+    )
+    paid_since_note = (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(
+            Payment.customer_id == note.customer_id,
+            Payment.currency == note.currency,
+            Payment.kind == PaymentKind.RECEIVED,
+            Payment.reversed_at.is_(None),
+            Payment.received_on >= func.date(note.contacted_at),
+        )
+        .scalar_subquery()
+    )
+    broken_promise = exists().where(
+        note.id == latest,
+        note.promise_amount.is_not(None),
+        note.promise_on < today,
+        paid_since_note < note.promise_amount,
+    )
+    return select(CollectionCase.id).where(
+        CollectionCase.status == CaseStatus.OPEN,
+        or_(CollectionCase.next_contact_on <= today, broken_promise),
+    )
 
 
 def open_case_of(customer_id: int) -> CollectionCase | None:

@@ -61,6 +61,11 @@ EVENTS: dict[str, str] = {
     "protocol_completed": "Work protocol completed",
     "guarding_period": "Guarding period captured",
     "card_completed": "Cash-in-transit card completed",
+    # An invoicing bureau's fees for a client's month (saas/outsourced_service/fees.py).
+    "bureau_documents": "Bureau: documents issued for a client",
+    "bureau_letters": "Bureau: letters posted for a client",
+    "bureau_bank_lines": "Bureau: bank lines matched for a client",
+    "bureau_month": "Bureau: a month of service to a client",
 }
 
 

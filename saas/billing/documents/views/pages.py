@@ -53,6 +53,7 @@ def index(kind: str) -> Response:
         status=request.args.get("status", ""), customer_id=request.args.get("customer", type=int),
         date_from=_date_arg("from"), date_to=_date_arg("to"),
         overdue=request.args.get("overdue") == "1",
+        undelivered=request.args.get("undelivered") == "1",
     )
     today = services.today()
     page = paginate(queries.document_list(filters, today),
@@ -60,7 +61,8 @@ def index(kind: str) -> Response:
     url_args = {"kind": kind, **{k: v for k, v in {
         "q": filters.q, "status": filters.status, "customer": filters.customer_id,
         "from": filters.date_from, "to": filters.date_to,
-        "overdue": "1" if filters.overdue else None}.items() if v}}
+        "overdue": "1" if filters.overdue else None,
+        "undelivered": "1" if filters.undelivered else None}.items() if v}}
     context = {"kind": document_kind, "page": page, "filters": filters, "url_args": url_args,
                "sums": queries.document_sums(filters, today), "today": today,
                "statuses": statuses(document_kind)}

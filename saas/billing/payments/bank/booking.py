@@ -22,7 +22,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import ARRAY, Integer, any_, bindparam, select, text
 
@@ -42,7 +42,7 @@ from saas.billing.payments.models import (
 from saas.billing.payments.services import SETTLEABLE, PaymentError, record_payment
 from saas.extensions import db
 from saas.rows import as_json, on_postgresql
-from saas.tenants import scoping
+from saas.tenants import audit, scoping
 from saas.tenants.models import utcnow
 
 BULK_FROM = 25
@@ -125,7 +125,7 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
                    for position, (invoice_id, part) in enumerate(parts)]
     settled, moved = _settle(invoices, {share["invoice"] for share in shares})
     values = {"t": scoping.require_tenant_id(), "now": utcnow(), "user": user_id,
-              "acting": g.get("acting_tenant_id") if has_request_context() else None,
+              "acting": audit.acting_tenant_id(),
               "plan": as_json(payments), "shares": as_json(shares),
               "settled": as_json(settled), "moved": as_json(moved),
               "method": PaymentMethod.BANK.value, "method_label": PaymentMethod.BANK.label,
