@@ -189,9 +189,9 @@ def post_allocation(allocation: Allocation) -> JournalEntry | None:
 def _reverse(entry: JournalEntry | None, posted_on: date) -> JournalEntry | None:
     if entry is None:
         return None
-    return _write([Posting(line.account, debit=line.credit, credit=line.debit,
-                           customer_id=line.customer_id, vat_code=line.vat_code)
-                   for line in entry.lines],
+    return _write(_turned([Posting(line.account, debit=line.debit, credit=line.credit,
+                                   customer_id=line.customer_id, vat_code=line.vat_code)
+                           for line in entry.lines]),
                   posted_on=posted_on, kind="reversal",
                   description=f"Reversal: {entry.description}", currency=entry.currency,
                   document_id=entry.document_id, payment_id=entry.payment_id,
