@@ -97,6 +97,7 @@ def _import_models() -> None:
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.dunning.settlement  # noqa: F401 - models; cases close as payments arrive
+    import saas.billing.events  # noqa: F401 - the flush hook that records domain events
     import saas.billing.imports.models  # noqa: F401
     import saas.billing.payments.models  # noqa: F401
     import saas.billing.recurring.models  # noqa: F401
@@ -105,6 +106,7 @@ def _import_models() -> None:
     import saas.billing.work.items  # noqa: F401 - models and the flush hook
     import saas.billing.work.payable_models  # noqa: F401
     import saas.billing.work.source_models  # noqa: F401
+    import saas.events.models  # noqa: F401
     import saas.outsourced_service.models  # noqa: F401
     import saas.portal.models  # noqa: F401
     import saas.tenants.models  # noqa: F401

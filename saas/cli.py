@@ -14,6 +14,7 @@ from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.billing.reports.cli import reports
+from saas.events.cli import events
 from saas.extensions import db
 from saas.outsourced_service.cli import bureau
 from saas.portal.cli import portal
@@ -54,3 +55,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(collection)
     app.cli.add_command(reports)
     app.cli.add_command(bureau)
+    app.cli.add_command(events)

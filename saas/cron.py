@@ -7,8 +7,10 @@ by database state and safe to run again, so a missed or doubled tick does no har
 from rq import cron
 
 from saas.billing.dunning.sweep import run_collection_sweep
+from saas.billing.events import run_overdue_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
+from saas.events.services import run_event_sweep
 from saas.outsourced_service.fees import record_last_month
 from saas.portal.reconcile import reconcile_checkouts
 from saas.portal.stripe_events import retry_stripe_events
@@ -29,3 +31,7 @@ cron.register(run_collection_sweep, queue_name="billing", cron="25 * * * *",
 # Monthly, on the 1st: every bureau's activity of the month before, as fee items to invoice.
 cron.register(record_last_month, queue_name="billing", cron="45 3 1 * *",
               name="bureau-fees")
+# Every five minutes: domain events whose hand-over was lost (Redis down, worker killed).
+cron.register(run_event_sweep, queue_name="events", cron="*/5 * * * *", name="event-sweep")
+# Hourly: invoices that passed their due date become document.overdue events.
+cron.register(run_overdue_sweep, queue_name="events", cron="50 * * * *", name="overdue-events")

@@ -28,9 +28,10 @@ from saas.tenants import scoping
 log = logging.getLogger(__name__)
 
 # mail: every e-mail (documents, reminders, invitations); default: short work for users
-# (imports); billing: sweeps and runs started by the scheduler.
-MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE = "mail", "default", "billing"
-QUEUES = (MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE)
+# (imports); billing: sweeps and runs started by the scheduler; events: handing domain
+# events to webhooks and automations (saas.events).
+MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE, EVENTS_QUEUE = "mail", "default", "billing", "events"
+QUEUES = (MAIL_QUEUE, EVENTS_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE)
 _PENDING = "saas.pending_jobs"
 
 

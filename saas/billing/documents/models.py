@@ -101,8 +101,10 @@ class Document(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), default=_public_id)
     kind: Mapped[DocumentKind] = mapped_column(string_enum(DocumentKind))
+    # active_history: a change of state is a domain event (billing/events.py), which
+    # needs the state it left even when it was not loaded.
     status: Mapped[DocumentStatus] = mapped_column(
-        string_enum(DocumentStatus), default=DocumentStatus.DRAFT
+        string_enum(DocumentStatus), default=DocumentStatus.DRAFT, active_history=True
     )
     number: Mapped[str | None] = mapped_column(String(60))
     counter: Mapped[int | None] = mapped_column()
@@ -273,7 +275,7 @@ class Delivery(TenantScoped, db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[DeliveryStatus] = mapped_column(
-        string_enum(DeliveryStatus), default=DeliveryStatus.QUEUED)
+        string_enum(DeliveryStatus), default=DeliveryStatus.QUEUED, active_history=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(250), default="")

@@ -1,0 +1,166 @@
+"""Record domain events and hand them to their consumers after commit."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from saas import clock
+from saas.events.models import MAX_ATTEMPTS, DomainEvent
+from saas.extensions import db
+from saas.queue import EVENTS_QUEUE, enqueue, job
+from saas.tenants import scoping
+from saas.tenants.services import tenants_and_zones
+
+log = logging.getLogger(__name__)
+
+# Every event the product records, with what it means. Consumers (webhook subscriptions,
+# automation rules) choose from these; the API documents them.
+EVENT_NAMES: dict[str, str] = {
+    "customer.created": "A customer was added (by hand, import or API).",
+    "document.issued": "A document got its number (a quote sent, an order confirmed, a"
+                       " proforma, invoice or credit note issued).",
+    "document.sent": "A document was e-mailed to its customer.",
+    "document.status_changed": "A document moved from one state to another.",
+    "document.paid": "An invoice or proforma became fully paid.",
+    "document.overdue": "An invoice passed its due date unpaid.",
+    "document.credited": "A credit note was issued against an invoice.",
+    "quote.accepted": "A customer (or staff for them) accepted a quote.",
+    "payment.received": "A payment from a customer was recorded.",
+}
+
+Consumer = Callable[[DomainEvent], None]
+_consumers: list[Consumer] = []
+_SCHEDULED = "saas.events.dispatch_scheduled"
+BATCH = 500
+
+
+def consumer(func: Consumer) -> Consumer:
+    """Register func(event) to be told of every event (registering twice registers once)."""
+    if func not in _consumers:
+        _consumers.append(func)
+    return func
+
+
+def record(name: str, subject_type: str, subject_id: int, **data: Any) -> DomainEvent:
+    """Write an event of the current tenant into this transaction and ask for its hand-over."""
+    if name not in EVENT_NAMES:
+        raise ValueError(f"Unknown event {name!r}.")
+    event = DomainEvent(name=name, subject_type=subject_type, subject_id=subject_id,
+                        data={key: plain(value) for key, value in data.items()},
+                        occurred_at=clock.now())
+    db.session.add(event)
+    schedule_dispatch(scoping.require_tenant_id())
+    return event
+
+
+def record_many(rows: Iterable[tuple[str, str, int, dict[str, Any]]]) -> int:
+    """Write many events of the current tenant in one statement (set-wise bookings)."""
+    now, tenant_id = clock.now(), scoping.require_tenant_id()
+    values = [{"tenant_id": tenant_id, "name": name, "subject_type": subject_type,
+               "subject_id": subject_id, "data": {k: plain(v) for k, v in data.items()},
+               "occurred_at": now} for name, subject_type, subject_id, data in rows]
+    if not values:
+        return 0
+    unknown = {value["name"] for value in values} - EVENT_NAMES.keys()
+    if unknown:
+        raise ValueError(f"Unknown events {sorted(unknown)}.")
+    db.session.execute(DomainEvent.__table__.insert(), values)
+    schedule_dispatch(tenant_id)
+    return len(values)
+
+
+def schedule_dispatch(tenant_id: int) -> None:
+    """Ask (once per transaction and tenant) for the tenant's events to be handed over."""
+    scheduled = db.session().info.setdefault(_SCHEDULED, set())
+    if tenant_id in scheduled:
+        return
+    scheduled.add(tenant_id)
+    # Not unique: a dispatch already queued may have started before this commit, so it
+    # could miss these rows; a second run finds nothing and costs one query.
+    enqueue(dispatch_events, tenant_id=tenant_id, queue=EVENTS_QUEUE, unique=False)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_scheduled(session: Session, *args: object) -> None:
+    # The next transaction asks for its own hand-over.
+    session.info.pop(_SCHEDULED, None)
+
+
+def plain(value: Any) -> Any:
+    """The JSON form of a value: exact decimals and dates as strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    return value
+
+
+@job
+def dispatch_events() -> int:
+    """Job: hand the current tenant's new events to the consumers; returns how many."""
+    return dispatch_pending()
+
+
+def dispatch_pending(limit: int = BATCH) -> int:
+    """Hand up to ``limit`` of the current tenant's pending events over, oldest first.
+
+    Rows are claimed with SKIP LOCKED, so two dispatchers of one tenant share the work
+    instead of handing the same event over twice.
+    """
+    statement = (select(DomainEvent).where(DomainEvent.dispatched_at.is_(None),
+                                           DomainEvent.attempts < MAX_ATTEMPTS)
+                 .order_by(DomainEvent.id).limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    events = db.session.scalars(statement).all()
+    for domain_event in events:
+        try:
+            with db.session.begin_nested():  # a failing consumer undoes only its event
+                for func in _consumers:
+                    func(domain_event)
+        except Exception as exc:  # noqa: BLE001 - kept on the event, retried by the sweep
+            log.exception("event %s: a consumer failed", domain_event.id)
+            domain_event.attempts += 1
+            domain_event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            continue
+        domain_event.dispatched_at = clock.now()
+    db.session.flush()
+    if len(events) == limit:
+        schedule_dispatch(scoping.require_tenant_id())  # more are waiting
+    return len(events)
+
+
+def sweep_pending(older_than: timedelta = timedelta(minutes=2)) -> dict[int, int]:
+    """Hand over every tenant's events that a lost job left behind; {tenant_id: count}."""
+    before, handed = clock.now() - older_than, {}
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            waiting = db.session.scalar(
+                select(DomainEvent.id).where(DomainEvent.dispatched_at.is_(None),
+                                             DomainEvent.attempts < MAX_ATTEMPTS,
+                                             DomainEvent.occurred_at < before).limit(1))
+            if waiting is not None:
+                handed[tenant_id] = dispatch_pending()
+        db.session.commit()
+    return handed
+
+
+@job
+def run_event_sweep() -> int:
+    """Scheduler job: hand over the events whose hand-over was lost; returns how many."""
+    return sum(sweep_pending().values())
