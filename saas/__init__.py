@@ -41,9 +41,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _import_models()
 
-    from saas.tenants import access
+    from saas.tenants import access, session_timeouts
 
     access.init_app(app)
+    session_timeouts.init_app(app)
     _register_blueprints(app)
 
     from saas import errors, security
