@@ -1,4 +1,4 @@
-"""RQ worker: `python worker.py [QUEUE ...]` (default: mail, default, billing). Needs REDIS_URL.
+"""RQ worker: `python worker.py [QUEUE ...]` (default: all). Needs REDIS_URL.
 
 Periodic jobs are enqueued by the one scheduler process, `rq cron saas.cron`. Runs with
 RQ's scheduler, so retries with intervals and delayed jobs work. Each job enters
@@ -16,6 +16,7 @@ from sqlalchemy.orm import configure_mappers
 from saas import create_app
 from saas.billing.documents.i18n import LOCALES, translations
 from saas.billing.documents.pdf import register_fonts
+from saas.deferred_jobs import send_deferred
 from saas.queue import QUEUES, get_queue, redis_connection
 
 
@@ -44,6 +45,7 @@ def main(queue_names: list[str]) -> None:
         sys.exit("worker.py needs REDIS_URL; without it jobs run inside the web process.")
     warm_up(app)
     with app.app_context():
+        send_deferred(app)  # jobs that waited in the database while Redis was away
         queues = [get_queue(name, app) for name in (queue_names or QUEUES)]
         Worker(queues, connection=redis_connection(app)).work(with_scheduler=True)
 

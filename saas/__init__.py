@@ -47,11 +47,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     session_timeouts.init_app(app)
     _register_blueprints(app)
 
-    from saas import errors, security
+    from saas import deferred_jobs, errors, security
     from saas.portal import staff as portal_staff
 
     errors.init_app(app)
     security.init_app(app)
+    deferred_jobs.init_app(app)
     portal_staff.init_app(app)
 
     from saas import cli
@@ -107,6 +108,7 @@ def _import_models() -> None:
     import saas.billing.work.items  # noqa: F401 - models and the flush hook
     import saas.billing.work.payable_models  # noqa: F401
     import saas.billing.work.source_models  # noqa: F401
+    import saas.deferred_jobs  # noqa: F401 - jobs waiting for Redis
     import saas.events.models  # noqa: F401
     import saas.outsourced_service.models  # noqa: F401
     import saas.portal.models  # noqa: F401

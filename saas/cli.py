@@ -20,6 +20,18 @@ from saas.outsourced_service.cli import bureau
 from saas.portal.cli import portal
 
 demo = AppGroup("demo", help="Demo data.")
+jobs = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs.command("send-deferred")
+def send_deferred_command() -> None:
+    """Send the jobs kept in the database while Redis was away (web and worker do it too)."""
+    from flask import current_app
+
+    from saas.deferred_jobs import send_deferred, waiting
+
+    sent = send_deferred(current_app._get_current_object())
+    click.echo(f"Sent {sent} deferred job{'s' if sent != 1 else ''}; {waiting()} still waiting.")
 
 
 @demo.command("seed")
@@ -56,3 +68,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reports)
     app.cli.add_command(bureau)
     app.cli.add_command(events)
+    app.cli.add_command(jobs)

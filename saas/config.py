@@ -66,6 +66,9 @@ def from_environment() -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "saas"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: limits are counted in the process's memory instead of failing pages.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
         "TOKEN_MAX_AGE_SECONDS": int(os.environ.get("TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600)),
         # The customer portal: a sign-in link works once within these minutes; the link in a

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import event
@@ -71,13 +72,26 @@ def enqueue(
 def _dispatch_after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     if pending:
-        app = current_app._get_current_object()
-        batched = [r for r in pending if not r.unique]
-        if batched and redis_connection(app) is not None:
+        send(current_app._get_current_object(), pending)
+
+
+def send(app: Flask, pending: list[JobRequest]) -> None:
+    """Send committed work's jobs; what Redis refuses waits in the database (deferred_jobs)."""
+    from saas.deferred_jobs import defer
+
+    batched = [r for r in pending if not r.unique]
+    if batched and redis_connection(app) is not None:
+        try:
             dispatch_many(app, batched)
-            pending = [r for r in pending if r.unique]
-        for request in pending:
+        except RedisError as exc:
+            defer(app, batched, exc)
+        pending = [r for r in pending if r.unique]
+    for position, request in enumerate(pending):
+        try:
             dispatch(app, request)
+        except RedisError as exc:
+            defer(app, pending[position:], exc)  # the rest would fail the same way
+            return
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -105,7 +119,8 @@ def redis_connection(app: Flask | None = None) -> Redis | None:
 
             connections[url] = fakeredis.FakeRedis()
         else:
-            connections[url] = Redis.from_url(url)
+            # A connect timeout only: workers block on reads for as long as they like.
+            connections[url] = Redis.from_url(url, socket_connect_timeout=3)
     return connections[url]
 
 

@@ -40,7 +40,7 @@ _across_tenants: ContextVar[bool] = ContextVar("across_tenants", default=False)
 
 # Tables that are not owned by one tenant. Everything else must carry tenant_id and RLS
 # (tests/integration/test_isolation_guards.py checks both against the live schema).
-GLOBAL_TABLES = frozenset({"alembic_version", "tenants", "users"})
+GLOBAL_TABLES = frozenset({"alembic_version", "deferred_jobs", "tenants", "users"})
 
 
 class TenantNotSet(RuntimeError):
