@@ -34,6 +34,9 @@ def from_environment() -> dict[str, object]:
     return {
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        # A pooled connection is checked before use, so after a database restart the first
+        # request gets a fresh connection instead of an error.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Migrations run as the role that owns the tables; the app as one that does not.
         "MIGRATION_DATABASE_URL": normalise_database_url(
             os.environ.get("MIGRATION_DATABASE_URL") or database_url
