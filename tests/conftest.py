@@ -11,12 +11,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from saas import create_app
 from saas.extensions import db
 from saas.tenants import scoping
 from tests.database import APP_ROLE, create_database, drop_database
+
+# Property tests check results, not speed: a busy machine must not fail them.
+settings.register_profile("saas", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("saas")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -10,6 +10,7 @@ describe. Set-wise writes that bypass the ORM (the bank booking) record their ow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -118,15 +119,16 @@ def run_overdue_sweep() -> int:
     return record_overdue()
 
 
-def record_overdue() -> int:
-    """Record document.overdue once for each open invoice past its due date, in every tenant."""
+def record_overdue(tenant_ids: Iterable[int] | None = None) -> int:
+    """Record document.overdue once for each open invoice past its due date, in every tenant
+    (or the ones given)."""
     from saas.events.services import record_many
     from saas.extensions import db
     from saas.tenants import scoping
     from saas.tenants.services import tenants_and_zones
 
     recorded = 0
-    for tenant_id, timezone in tenants_and_zones():
+    for tenant_id, timezone in tenants_and_zones(tenant_ids):
         today = clock.today_in(timezone)
         with scoping.tenant_context(tenant_id):
             told = select(DomainEvent.subject_id).where(

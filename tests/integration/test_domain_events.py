@@ -145,8 +145,8 @@ def test_overdue_invoices_are_told_once(shop):
     invoice = issue_invoice(shop["customer"], shop["vat"], "1000", DAY)
     db.session.commit()
     with clock.frozen(DAY + timedelta(days=100)):
-        assert record_overdue() == 1
-        assert record_overdue() == 0
+        assert record_overdue([shop["tenant"].id]) == 1
+        assert record_overdue([shop["tenant"].id]) == 0
     scoping.set_current_tenant(shop["tenant"].id)
     overdue = db.session.scalars(select(DomainEvent).where(
         DomainEvent.name == "document.overdue")).one()
