@@ -13,7 +13,13 @@ $(VENV)/.installed: requirements.lock $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
-install: $(VENV)/.installed
+# axe-core, which the browser tests inject into pages to audit accessibility (npm; pinned
+# in tests/browser/axe/package-lock.json). Without npm the accessibility tests are skipped.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser/axe --no-audit --no-fund --silent; fi
+
+install: $(VENV)/.installed $(AXE)
 
 ## run: the app on http://127.0.0.1:5000 with SQLite, in-process jobs and demo data
 run: install
