@@ -97,6 +97,7 @@ def _import_models() -> None:
     import saas.billing.customers.models  # noqa: F401
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.dunning.settlement  # noqa: F401 - models; cases close as payments arrive
+    import saas.billing.exports.models  # noqa: F401
     import saas.billing.imports.models  # noqa: F401
     import saas.billing.payments.models  # noqa: F401
     import saas.billing.recurring.models  # noqa: F401
