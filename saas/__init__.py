@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.dunning.views import bp as collection_bp
+    from saas.billing.exports.views import bp as exports_bp
     from saas.billing.imports.views import bp as imports_bp
     from saas.billing.payments.bank.views import bp as bank_bp
     from saas.billing.payments.views import bp as payments_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(bank_bp)
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)
