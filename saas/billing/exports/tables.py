@@ -3,7 +3,8 @@ per rate, the README, and the names of its members.
 
 Amounts are plain decimals with a dot, to the currency's minor unit. A credit note's are
 negative, as stored and as the journal posts them, so the columns sum to the period's net
-sales. Text a spreadsheet would read as a formula is made inert (``neutralise``).
+sales. Text a spreadsheet would read as a formula is made inert (``neutralise``); amounts
+are left as numbers.
 """
 
 from __future__ import annotations
@@ -88,15 +89,16 @@ def write_documents_csv(out: TextIO, rows: Iterable[DocumentRow]) -> None:
     writer.writerow(DOCUMENT_HEADER)
     for row in rows:
         settled = row.kind in SETTLED_KINDS
-        writer.writerow([neutralise(value) for value in (
-            row.number, row.kind, _day(row.issue_date), _day(row.delivery_date),
-            _day(row.due_date), row.customer_number, row.customer, row.customer_vat_id,
-            row.currency, _amount(row.net, row.currency), _amount(row.vat, row.currency),
-            _amount(row.gross, row.currency), row.status,
+        # Text is made inert; amounts are numbers (a credit note's start with "-").
+        writer.writerow([
+            neutralise(row.number), row.kind, _day(row.issue_date), _day(row.delivery_date),
+            _day(row.due_date), neutralise(row.customer_number), neutralise(row.customer),
+            neutralise(row.customer_vat_id), row.currency, _amount(row.net, row.currency),
+            _amount(row.vat, row.currency), _amount(row.gross, row.currency), row.status,
             _amount(row.paid, row.currency) if settled else "",
             _amount(row.gross - row.paid, row.currency) if settled else "",
-            f"{row.exchange_rate.normalize():f}", row.source, row.pdf_name, row.pdf_sha256,
-            row.ubl_name)])
+            f"{row.exchange_rate.normalize():f}", neutralise(row.source), row.pdf_name,
+            row.pdf_sha256, row.ubl_name])
 
 
 def write_vat_csv(out: TextIO, rows: Iterable[DocumentRow]) -> None:
@@ -105,10 +107,10 @@ def write_vat_csv(out: TextIO, rows: Iterable[DocumentRow]) -> None:
     writer.writerow(VAT_HEADER)
     for row in rows:
         for line in row.vat_lines:
-            writer.writerow([neutralise(value) for value in (
-                row.number, row.kind, row.currency, line.code, line.category,
-                f"{line.rate:f}", _amount(line.net, row.currency),
-                _amount(line.vat, row.currency))])
+            writer.writerow([
+                neutralise(row.number), row.kind, row.currency, neutralise(line.code),
+                line.category, f"{line.rate:f}", _amount(line.net, row.currency),
+                _amount(line.vat, row.currency)])
 
 
 def readme(tenant: str, date_from: date, date_to: date, counts: dict[str, int],
