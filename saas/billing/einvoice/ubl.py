@@ -13,7 +13,6 @@ lists what a Peppol access point would refuse, for the document's page to show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -318,8 +317,5 @@ def document_warnings(document: object) -> list[str]:
 
 
 def filename(document: object) -> str:
+    """The e-invoice's file name: the document number, made safe, with .xml."""
     return f"{(document.number or 'draft').replace('/', '-')}.xml"
-
-
-__all__: Iterable[str] = ("EInvoiceError", "build_ubl", "document_xml", "document_warnings",
-                          "filename", "peppol_warnings")

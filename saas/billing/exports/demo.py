@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from saas.billing.exports import services
 from saas.billing.exports.models import AccountantExport
+from saas.billing.exports.periods import last_month
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.access import tenant_today_of
@@ -17,7 +18,7 @@ def seed_exports(tenant: Tenant) -> None:
     with scoping.tenant_context(tenant.id):
         if db.session.scalar(select(AccountantExport.id).limit(1)):
             return
-        date_from, date_to = services.last_month(tenant_today_of(tenant.id))
+        date_from, date_to = last_month(tenant_today_of(tenant.id))
         export = services.request_export(date_from, date_to, queued=False)
         db.session.commit()
         services.build(export.id)

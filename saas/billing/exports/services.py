@@ -15,7 +15,7 @@ import logging
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from typing import IO
 
 from sqlalchemy import delete, insert, select
@@ -27,6 +27,7 @@ from saas.billing.documents.services import document_totals
 from saas.billing.einvoice.ubl import ROOTS, document_xml
 from saas.billing.exports import tables
 from saas.billing.exports.models import AccountantExport, ExportChunk, ExportStatus
+from saas.billing.exports.periods import ExportError, check_period
 from saas.billing.reports import queries as report_queries
 from saas.billing.reports.exports import journal_csv
 from saas.extensions import db
@@ -36,36 +37,10 @@ from saas.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-MAX_YEARS = 5
+
 BATCH = 50  # documents loaded (with their PDFs) and committed as progress at a time
 CHUNK_SIZE = 1024 * 1024  # bytes of the ZIP per stored chunk
 Progress = Callable[[int, int], None]
-
-
-class ExportError(Exception):
-    """A period that cannot be exported, or a document whose stored PDF is not intact."""
-
-
-def last_month(today: date) -> tuple[date, date]:
-    """The first and last day of the month before today's."""
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
-
-
-def check_period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    """The period, or ExportError saying what is wrong with it."""
-    if date_from is None or date_to is None:
-        raise ExportError("Give the first and the last day of the period.")
-    if date_from > date_to:
-        raise ExportError(f"The period starts ({date_from}) after it ends ({date_to}).")
-    try:
-        limit = date_from.replace(year=date_from.year + MAX_YEARS)
-    except ValueError:  # 29 February
-        limit = date_from.replace(year=date_from.year + MAX_YEARS, day=28)
-    if date_to >= limit:
-        raise ExportError(f"A period of at most {MAX_YEARS} years can be exported at once:"
-                          f" {date_from} to {date_to} is longer.")
-    return date_from, date_to
 
 
 def request_export(date_from: date | None, date_to: date | None, *,

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from saas.billing.exports import services
 from saas.billing.exports.forms import ExportForm
 from saas.billing.exports.models import AccountantExport, ExportStatus
+from saas.billing.exports.periods import last_month
 from saas.extensions import db
 from saas.htmx import redirect_to, render
 from saas.tenants.access import MANAGERS, get_or_404, requires, staff_blueprint, tenant_today
@@ -28,7 +29,7 @@ def index() -> Response:
     """The period form (last month by default) and the exports asked for so far."""
     form = ExportForm()
     if request.method == "GET":
-        form.date_from.data, form.date_to.data = services.last_month(tenant_today())
+        form.date_from.data, form.date_to.data = last_month(tenant_today())
     if form.validate_on_submit():
         try:
             export = services.request_export(form.date_from.data, form.date_to.data,
