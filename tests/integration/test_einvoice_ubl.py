@@ -126,6 +126,15 @@ def test_the_export_keeps_the_en16931_calculation_rules(documents, key):
     assert check(xml_of(documents, key)) == []
 
 
+@pytest.mark.parametrize("key", EXPORTED)
+def test_the_export_has_no_empty_elements(documents, key):
+    # Peppol refuses them (PEPPOL-EN16931-R008).
+    root = xml_of(documents, key)
+    empty = [root.getroottree().getpath(e) for e in root.iter()
+             if len(e) == 0 and not (e.text or "").strip()]
+    assert empty == []
+
+
 def text(root: etree._Element, path: str) -> str:
     return root.findtext(path, namespaces=NS)
 

@@ -107,7 +107,8 @@ def _address(parent: etree._Element, party: p.Party) -> None:
         _cbc(address, "CityName", city)
     if postal_zone:
         _cbc(address, "PostalZone", postal_zone)
-    _cbc(_cac(address, "Country"), "IdentificationCode", (party.country or "").upper())
+    if party.country:  # Peppol refuses empty elements; a missing country is a warning
+        _cbc(_cac(address, "Country"), "IdentificationCode", party.country.upper())
 
 
 def _party(parent: etree._Element, name: str, party: p.Party) -> None:
