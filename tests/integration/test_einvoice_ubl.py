@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from sqlalchemy import select
 
 from saas.billing.catalog.models import VatCategory
 from saas.billing.customers.models import Customer
@@ -280,6 +281,7 @@ def test_the_document_page_links_the_e_invoice_and_serves_it_as_xml(documents, m
     page = client.get(f"/t/{slug}/documents/{documents['two_rates']}")
     assert f'/t/{slug}/documents/{documents["two_rates"]}/ubl' in page.text
     assert "Download e-invoice (UBL)" in page.text
+    assert 'id="einvoice-warnings"' not in page.text  # nothing is missing for Peppol
     answer = client.get(f"/t/{slug}/documents/{documents['two_rates']}/ubl")
     assert answer.status_code == 200 and answer.mimetype == "application/xml"
     with scoping.tenant_context(documents["tenant"].id):
@@ -314,6 +316,17 @@ def test_missing_peppol_data_is_exported_and_listed_on_the_page(documents, make_
     page = make_client(member(tenant, Role.STAFF)).get(
         f"/t/{tenant.slug}/documents/{invoice_id}")
     assert "Buyer has no Peppol address" in page.text
+
+
+def test_two_vat_codes_at_one_rate_that_round_apart_are_warned_about(documents):
+    tenant = documents["tenant"]
+    with scoping.tenant_context(tenant.id):
+        first = VatRateFactory(tenant=tenant, code="S25X", rate=D("25.00")).id
+        second = VatRateFactory(tenant=tenant, code="S25Y", rate=D("25.00")).id
+        fjord = db.session.scalar(select(Customer).where(Customer.name == "Fjord Bakeri AS"))
+        # 0.02 at 25 % is 0.005 → 0.01 per code, 0.02 together; EN 16931 wants 0.04 → 0.01.
+        invoice = _issue(fjord, [("Stamp", "1", "0.02", first), ("Stamp", "1", "0.02", second)])
+        assert [w.split(":")[0] for w in ubl.document_warnings(invoice)] == ["BR-CO-17"]
 
 
 def test_the_ubl_command_writes_the_xml(app, documents, tmp_path):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from lxml import etree
 
 from saas.billing.documents import printable as p
-from saas.billing.einvoice import peppol
+from saas.billing.einvoice import peppol, rules
 from saas.billing.money import quantize_money
 
 CUSTOMIZATION_ID = ("urn:cen.eu:en16931:2017#compliant"
@@ -312,9 +312,13 @@ def document_warnings(document: object) -> list[str]:
     """What the document's e-invoice lacks for Peppol ([] for a document that is no
     e-invoice)."""
     try:
-        return peppol_warnings(_printable_of(document))
+        made = _printable_of(document)
     except EInvoiceError:
         return []
+    # The calculation rules too: VAT codes the app keeps apart but EN 16931 groups (two
+    # codes at one category and rate) can round a cent away from BR-CO-17.
+    broken = rules.check(etree.fromstring(build_ubl(made)))
+    return peppol_warnings(made) + [f"{v.rule}: {v.message}" for v in broken]
 
 
 def filename(document: object) -> str:
