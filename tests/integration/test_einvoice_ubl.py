@@ -179,7 +179,7 @@ def test_reverse_charge_in_euros_states_the_vat_in_the_sellers_currency_too(docu
     assert text(in_euros, "cac:TaxSubtotal/cac:TaxCategory/cbc:ID") == "AE"
     assert text(in_euros, "cac:TaxSubtotal/cbc:TaxableAmount") == "1710.00"
     buyer = root.find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", NS)
-    assert (buyer.get("schemeID"), buyer.text) == ("9925", "BE0123456749")
+    assert (buyer.get("schemeID"), buyer.text) == ("0208", "0123456749")
 
 
 def test_a_credit_note_is_a_positive_creditnote_referring_to_its_invoice(documents):

@@ -99,7 +99,10 @@ def test_vat_on_an_amount_without_decimals_is_rounded_to_its_own_places():
 @pytest.mark.parametrize(("country", "org", "vat", "email", "expected"), [
     ("NO", "923 609 016", "NO923609016MVA", "", peppol.Endpoint("0192", "923609016")),
     ("SE", "556036-0793", "", "", peppol.Endpoint("0007", "5560360793")),
-    ("BE", "", "BE 0123.456.749", "", peppol.Endpoint("9925", "BE0123456749")),
+    ("NO", "", "NO974760673MVA", "x@example.com", peppol.Endpoint("0192", "974760673")),
+    ("SE", "", "SE556036079301", "", peppol.Endpoint("0007", "5560360793")),
+    ("BE", "", "BE 0123.456.749", "", peppol.Endpoint("0208", "0123456749")),
+    ("DE", "", "DE 123456789", "", peppol.Endpoint("9930", "DE123456789")),
     ("PL", "", "5252248481", "", peppol.Endpoint("9945", "PL5252248481")),
     ("GR", "", "094014201", "", peppol.Endpoint("9933", "EL094014201")),
     ("US", "", "", "ap@example.com", peppol.Endpoint("EM", "ap@example.com")),

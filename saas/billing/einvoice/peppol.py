@@ -1,9 +1,10 @@
 """Peppol code lists the UBL export needs (pure): endpoint schemes, VAT categories, units.
 
 Endpoint (EAS) schemes: where the country has a Peppol scheme for its organisation number
-(Norway 0192, Sweden 0007, Denmark 0184, Belgium 0208), the organisation number is the
-address; otherwise the VAT number under the country's VAT scheme (99xx); otherwise the
-party's e-mail under ``EM``; otherwise none, and the export says it is missing.
+(Norway 0192, Sweden 0007, Denmark 0184, Belgium 0208), the organisation number (or its
+digits in the VAT number) is the address; otherwise the VAT number under the country's VAT
+scheme (99xx); otherwise the party's e-mail under ``EM``; otherwise none, and the export
+says it is missing.
 """
 
 from __future__ import annotations
@@ -75,11 +76,26 @@ def digits(value: str) -> str:
     return re.sub(r"\D", "", value or "")
 
 
+# Where the VAT number is the organisation number with a prefix (and a suffix): NO + 9
+# digits + MVA, SE + 10 digits + 01, DK + 8 digits, BE + 10 digits.
+ORG_DIGITS_IN_VAT = {"NO": 9, "SE": 10, "DK": 8, "BE": 10}
+
+
+def organisation_number(country: str, org_number: str, vat_id: str) -> str:
+    """The organisation number's digits, read from the VAT number when it holds them."""
+    if digits(org_number):
+        return digits(org_number)
+    length = ORG_DIGITS_IN_VAT.get(country)
+    found = digits(vat_id)
+    return found[:length] if length and len(found) >= length else ""
+
+
 def endpoint(country: str, org_number: str, vat_id: str, email: str) -> Endpoint | None:
     """The party's Peppol address: organisation number, VAT number, e-mail, or none."""
     country = (country or "").upper()
-    if country in ORG_NUMBER_SCHEMES and digits(org_number):
-        return Endpoint(ORG_NUMBER_SCHEMES[country], digits(org_number))
+    organisation = organisation_number(country, org_number, vat_id)
+    if country in ORG_NUMBER_SCHEMES and organisation:
+        return Endpoint(ORG_NUMBER_SCHEMES[country], organisation)
     identifier = vat_identifier(vat_id, country)
     if identifier and country in VAT_SCHEMES:
         return Endpoint(VAT_SCHEMES[country], identifier)

@@ -96,8 +96,9 @@ def _tax_category(parent: etree._Element, name: str, code: str, rate: Decimal,
 
 def _address(parent: etree._Element, party: p.Party) -> None:
     address = _cac(parent, "PostalAddress")
+    # The snapshot's last line is "postal code city" (a lone line is the town too).
     lines = list(party.address_lines)
-    town = lines.pop() if len(lines) > 1 or (lines and peppol.split_town(lines[0])[0]) else ""
+    town = lines.pop() if lines else ""
     postal_zone, city = peppol.split_town(town) if town else ("", "")
     if lines:
         _cbc(address, "StreetName", lines[0])
