@@ -37,7 +37,6 @@ from saas.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-
 BATCH = 50  # documents loaded (with their PDFs) and committed as progress at a time
 CHUNK_SIZE = 1024 * 1024  # bytes of the ZIP per stored chunk
 Progress = Callable[[int, int], None]
