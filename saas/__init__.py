@@ -100,6 +100,7 @@ def _import_models() -> None:
     import saas.billing.documents.immutability  # noqa: F401 - models and the flush guard
     import saas.billing.dunning.settlement  # noqa: F401 - models; cases close as payments arrive
     import saas.billing.events  # noqa: F401 - the flush hook that records domain events
+    import saas.billing.exports.models  # noqa: F401
     import saas.billing.imports.models  # noqa: F401
     import saas.billing.payments.models  # noqa: F401
     import saas.billing.recurring.models  # noqa: F401
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.billing.customers.views import bp as customers_bp
     from saas.billing.documents.views import bp as documents_bp
     from saas.billing.dunning.views import bp as collection_bp
+    from saas.billing.exports.views import bp as exports_bp
     from saas.billing.imports.views import bp as imports_bp
     from saas.billing.payments.bank.views import bp as bank_bp
     from saas.billing.payments.views import bp as payments_bp
@@ -151,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(bank_bp)
     app.register_blueprint(recurring_bp)
     app.register_blueprint(reminders_bp)

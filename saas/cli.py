@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from saas.billing.contracts.cli import contracts
 from saas.billing.documents.cli import documents
 from saas.billing.dunning.cli import collection
+from saas.billing.exports.cli import exports
 from saas.billing.payments.bank.cli import bank
 from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
@@ -69,3 +70,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(bureau)
     app.cli.add_command(events)
     app.cli.add_command(jobs)
+    app.cli.add_command(exports)

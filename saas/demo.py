@@ -16,6 +16,7 @@ from sqlalchemy import select
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
 from saas.billing.dunning.demo import seed_collection
+from saas.billing.exports.demo import seed_exports
 from saas.billing.payments.bank.demo import seed_bank
 from saas.billing.payments.demo import seed_payments
 from saas.billing.recurring.demo import seed_recurring
@@ -337,6 +338,7 @@ def seed() -> list[tuple[str, str, str]]:
         seed_work_sources(tenant)
         seed_collection(tenant)
         seed_reports(tenant)
+        seed_exports(tenant)
     # The bureau's people work in its clients through the bureau (no memberships there).
     seed_bureau(bureau, served)
     return logins

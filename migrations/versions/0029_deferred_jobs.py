@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0029_deferred_jobs"
-down_revision = "0023_events"
+down_revision = "0027_exports"
 branch_labels = None
 depends_on = None
 

@@ -70,7 +70,7 @@ def test_quote_to_order_to_invoice_issued_and_downloaded(
     expect(page.locator("#chain")).to_contain_text("Partly invoiced")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download").click()
+        page.get_by_role("link", name="Download", exact=True).click()
     download = download_info.value
     assert download.suggested_filename.startswith("INV-")
     path = tmp_path / download.suggested_filename

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from saas.billing.contracts.models import BilledPeriod, Contract
 from saas.billing.documents.chain import verify_series
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.exports.models import AccountantExport, ExportStatus
 from saas.billing.payments import references
 from saas.billing.payments import services as payments
 from saas.billing.recurring.models import RecurringOccurrence
@@ -58,6 +59,10 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
             issued = sorted((d for d in documents if d.kind == kind and d.number),
                             key=lambda d: d.chain_position)
             assert verify_series(kind.value, issued) == []
+        # The accountant export of last month is there, finished, to download (R7.3).
+        [export] = db.session.scalars(select(AccountantExport)).all()
+        assert export.status == ExportStatus.DONE and export.total > 0
+        assert export.date_to == date.today().replace(day=1) - timedelta(days=1)
         # Payments: invoices paid in full and one in part, a customer with credit, the
         # credit note applied to its invoice; the books agree with them.
         invoices = [d for d in documents if d.kind == DocumentKind.INVOICE and d.number]

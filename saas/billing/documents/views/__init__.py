@@ -8,6 +8,7 @@ bp = staff_blueprint("documents", __name__, "/documents")
 
 from saas.billing.documents.views import (  # noqa: E402, F401
     actions,
+    einvoice,
     pages,
     references,
     reports,
