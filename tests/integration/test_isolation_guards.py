@@ -74,6 +74,7 @@ from tests.factories_collection import (
     LegalStageFactory,
     collection_rows,
 )
+from tests.factories_webhooks import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
@@ -199,6 +200,7 @@ ONE_OF_EACH = (
     lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
     lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
     lambda t: bureau_rows(t),  # the bureau's clients, assignments, activity, print runs
+    lambda t: WebhookDeliveryFactory(tenant=t),  # and its webhook endpoint
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -257,6 +259,8 @@ OBJECT_FACTORIES = {
     "legal_stage_id": lambda tenant: LegalStageFactory(tenant=tenant),
     "bureau_client_id": lambda tenant: BureauClientFactory(tenant=tenant),
     "bureau_post_batch_id": lambda tenant: BureauPostBatchFactory(tenant=tenant),
+    "webhook_endpoint_id": lambda tenant: WebhookEndpointFactory(tenant=tenant),
+    "webhook_delivery_id": lambda tenant: WebhookDeliveryFactory(tenant=tenant),
 }
 
 
