@@ -8,7 +8,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from saas.events import EVENT_NAMES
-from saas.forms import strip
+from saas.forms import choices, strip
 
 
 class CheckboxesField(SelectMultipleField):
@@ -28,6 +28,6 @@ class EndpointForm(FlaskForm):
                                  "inputmode": "url"})
     description = StringField("Description", filters=[strip])
     events = CheckboxesField("Events to send",
-                             choices=[(name, f"{name} – {text}")
-                                      for name, text in EVENT_NAMES.items()])
+                             choices=choices((name, f"{name} – {text}")
+                                             for name, text in EVENT_NAMES.items()))
     active = BooleanField("Active: send events to this endpoint", default=True)
