@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -42,6 +42,11 @@ class EndpointRefused(ServiceError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC (SQLite keeps no zone: the app stores UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -153,9 +158,11 @@ def endpoint_summaries(days: int = 7) -> list[EndpointSummary]:
 # --- deliveries -----------------------------------------------------------------------------
 
 
-def _body(message_id: str, event_type: str, created: datetime, data: dict[str, Any]) -> str:
+def message_body(message_id: str, event_type: str, created: datetime,
+                 data: dict[str, Any]) -> str:
+    """The JSON posted for one message of the current tenant (kept as sent, for the log)."""
     company = db.session.get(Tenant, scoping.require_tenant_id())
-    return json.dumps({"id": message_id, "type": event_type, "created": created.isoformat(),
+    return json.dumps({"id": message_id, "type": event_type, "created": utc(created).isoformat(),
                        "company": company.slug, "data": data},
                       ensure_ascii=False, separators=(",", ":"))
 
@@ -192,7 +199,7 @@ def on_event(event: DomainEvent) -> None:
     told = set(db.session.scalars(select(WebhookDelivery.endpoint_id).where(
         WebhookDelivery.event_id == event.id, WebhookDelivery.replay_number == 0)))
     message_id = f"evt_{event.id}"
-    body = _body(message_id, event.name, event.occurred_at, event.data)
+    body = message_body(message_id, event.name, event.occurred_at, event.data)
     for endpoint in endpoints:
         if endpoint.id not in told:  # an event handed over again is not sent again
             _add_delivery(endpoint, message_id=message_id, event_type=event.name, body=body,
@@ -204,7 +211,7 @@ def send_test(endpoint: WebhookEndpoint, *, user_id: int | None = None) -> Webho
     message_id = f"evt_test_{secrets.token_hex(8)}"
     delivery = _add_delivery(
         endpoint, message_id=message_id, event_type=TEST_EVENT, event_id=None,
-        body=_body(message_id, TEST_EVENT, clock.now(),
+        body=message_body(message_id, TEST_EVENT, clock.now(),
                    {"message": "A test event from Fakturia: your endpoint is reachable.",
                     "endpoint_id": endpoint.id}))
     audit.record("webhook.tested", endpoint, f"Test event sent to {endpoint.url}",
@@ -246,7 +253,7 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     if delivery is None:
         return None
     if delivery.status == DeliveryStatus.FAILED and (
-            delivery.next_attempt_at is None or delivery.next_attempt_at > clock.now()):
+            delivery.next_attempt_at is None or utc(delivery.next_attempt_at) > clock.now()):
         return None  # not due yet: a retry is driven by the database, not by the job
     return delivery
 
@@ -291,7 +298,7 @@ def record_outcome(delivery: WebhookDelivery, outcome: sending.Outcome) -> None:
                                       current_app.config["WEBHOOK_RETRY_MINUTES"], now)
     delivery.status = DeliveryStatus.FAILED if retry_at else DeliveryStatus.GIVEN_UP
     delivery.next_attempt_at = retry_at
-    endpoint.failing_since = endpoint.failing_since or now
+    endpoint.failing_since = utc(endpoint.failing_since or now)
     limit = timedelta(hours=current_app.config["WEBHOOK_DISABLE_AFTER_HOURS"])
     if endpoint.active and now - endpoint.failing_since >= limit:
         endpoint.active = False
