@@ -291,3 +291,19 @@ def test_the_guard_refuses_to_send_to_a_private_address(app, shop, receiver, mon
     assert receiver.requests == []
     assert delivery.status == DeliveryStatus.FAILED
     assert "Not sent: The host 127.0.0.1 is a private or local address" in delivery.error
+
+
+def test_the_retry_command_sends_what_is_due_now(app, shop, receiver):
+    subscribe(receiver.url(), ["document.issued"])
+    receiver.answers = [500]
+    issue(shop)
+    work(app, shop)
+    args = ["webhooks", "retry", "--tenant", shop["tenant"].slug]
+    assert app.test_cli_runner().invoke(args=args).output.strip() == (
+        "Webhooks: no delivery is due.")
+    with clock.frozen(clock.now() + timedelta(minutes=2)):
+        sent = app.test_cli_runner().invoke(args=args)
+    assert sent.output.strip() == "Webhooks: 1 deliveries tried: 1 succeeded."
+    scoping.set_current_tenant(shop["tenant"].id)
+    assert [d.status for d in deliveries()] == [DeliveryStatus.SUCCEEDED]
+    assert len(receiver.requests) == 2
