@@ -212,8 +212,8 @@ def send_test(endpoint: WebhookEndpoint, *, user_id: int | None = None) -> Webho
     delivery = _add_delivery(
         endpoint, message_id=message_id, event_type=TEST_EVENT, event_id=None,
         body=message_body(message_id, TEST_EVENT, clock.now(),
-                   {"message": "A test event from Fakturia: your endpoint is reachable.",
-                    "endpoint_id": endpoint.id}))
+                          {"message": "A test event from Fakturia: your endpoint is reachable.",
+                           "endpoint_id": endpoint.id}))
     audit.record("webhook.tested", endpoint, f"Test event sent to {endpoint.url}",
                  user_id=user_id)
     return delivery
