@@ -101,6 +101,17 @@ def from_environment() -> dict[str, object]:
         # Every hour, Checkout Sessions of these last hours are read again from Stripe and
         # paid ones without a payment recorded (their webhook never came) are recorded.
         "STRIPE_RECONCILE_HOURS": int(os.environ.get("STRIPE_RECONCILE_HOURS", 48)),
+        # Outbound webhooks (saas/api/webhooks): seconds a receiver has to answer; minutes
+        # between tries of a failed delivery (then it is given up); hours an endpoint may
+        # fail without a success before it is switched off; whether URLs may point at
+        # loopback or private addresses (the tests and a local demo; never production).
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10)),
+        "WEBHOOK_RETRY_MINUTES": tuple(
+            int(n) for n in os.environ.get("WEBHOOK_RETRY_MINUTES", "1,5,30,120,720").split(",")
+            if n
+        ),
+        "WEBHOOK_DISABLE_AFTER_HOURS": int(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", 72)),
+        "WEBHOOKS_ALLOW_PRIVATE_HOSTS": _bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", False),
         # Import files with more rows than this run as a background job with progress.
         "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),

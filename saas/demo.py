@@ -13,6 +13,7 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from saas.api.webhooks.demo import seed_webhooks
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
 from saas.billing.dunning.demo import seed_collection
@@ -341,4 +342,5 @@ def seed() -> list[tuple[str, str, str]]:
         seed_exports(tenant)
     # The bureau's people work in its clients through the bureau (no memberships there).
     seed_bureau(bureau, served)
+    seed_webhooks(nordlys)
     return logins

@@ -84,6 +84,8 @@ def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, obj
         "SMTP_URL": None,
         "PUBLIC_URL": "http://testserver",
         "SERVER_NAME": None,
+        # Webhook receivers in the tests listen on loopback.
+        "WEBHOOKS_ALLOW_PRIVATE_HOSTS": True,
         # The tests' session is one connection in a rolled-back transaction: no threads.
         "SWEEP_THREADS": 1,
     }

@@ -75,6 +75,7 @@ from tests.factories_collection import (
     collection_rows,
 )
 from tests.factories_exports import AccountantExportFactory, ExportChunkFactory
+from tests.factories_webhooks import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.factories_work import (
     ActivityFactory,
     BillableItemFactory,
@@ -201,6 +202,7 @@ ONE_OF_EACH = (
     lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
     lambda t: bureau_rows(t),  # the bureau's clients, assignments, activity, print runs
     lambda t: ExportChunkFactory(tenant=t),  # and its accountant export
+    lambda t: WebhookDeliveryFactory(tenant=t),  # and its webhook endpoint
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -260,6 +262,8 @@ OBJECT_FACTORIES = {
     "bureau_client_id": lambda tenant: BureauClientFactory(tenant=tenant),
     "bureau_post_batch_id": lambda tenant: BureauPostBatchFactory(tenant=tenant),
     "export_id": lambda tenant: AccountantExportFactory(tenant=tenant),
+    "webhook_endpoint_id": lambda tenant: WebhookEndpointFactory(tenant=tenant),
+    "webhook_delivery_id": lambda tenant: WebhookDeliveryFactory(tenant=tenant),
 }
 
 
