@@ -92,6 +92,7 @@ def _configure_sqlite(app: Flask) -> None:
 def _import_models() -> None:
     # Every model module is imported here so that mappers and metadata are complete
     # before the first query, in web processes, workers and migrations alike.
+    import saas.api.models  # noqa: F401
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.contracts.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
