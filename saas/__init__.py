@@ -112,6 +112,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from saas.api.settings import bp as api_tokens_bp
     from saas.api.views import bp as api_bp
     from saas.billing.catalog.views import bp as catalog_bp
     from saas.billing.contracts.views import bp as contracts_bp
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stripe_webhook_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
     csrf.exempt(api_bp)
