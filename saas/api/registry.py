@@ -122,6 +122,9 @@ def _answer(op: Operation, view: Callable[..., Any],
                        else []) from None
     if isinstance(result, Response):
         return result, result.status_code
+    if op.writes and isinstance(result, db.Model):
+        # Answer with what was stored (numbers at their column's scale), not what was set.
+        db.session.expire(result)
     if op.response is None:
         return {}, op.status
     return op.response.model_validate(result).model_dump(mode="json"), op.status
