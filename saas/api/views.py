@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from flask_limiter.util import get_remote_address
 from pydantic import ConfigDict
 from werkzeug.wrappers import Response
 
@@ -40,6 +41,8 @@ def _rate_limit_key() -> str:
     # The limiter runs before the token is checked: key by a hash of the token text, so each
     # token (and each wrong guess) has its own allowance.
     header = request.headers.get("Authorization", "")
+    if not header:  # the public document and index: by address, like any page
+        return f"api-anonymous:{get_remote_address()}"
     return "api:" + hashlib.sha256(header.encode()).hexdigest()[:32]
 
 
