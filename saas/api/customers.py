@@ -14,10 +14,10 @@ from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
 from saas.api.registry import operation
 from saas.api.schemas import (
-    DecimalIn,
     DecimalOut,
     Id,
     ListQuery,
+    Percent,
     RequestModel,
     ResponseModel,
     page_of,
@@ -136,7 +136,7 @@ class CustomerFields(RequestModel):
     payment_terms_days: int = Field(14, ge=0, le=365)
     category_id: Id | None = None
     price_list_id: Id | None = None
-    discount_percent: DecimalIn = Decimal("0")
+    discount_percent: Percent = Decimal("0")
     delivery_preference: Preference = DeliveryPreference.EMAIL.value
     region: text(100) = ""
     notes: text(5000) = ""
@@ -166,7 +166,7 @@ class CustomerUpdate(RequestModel):
     payment_terms_days: int | None = Field(None, ge=0, le=365)
     category_id: Id | None = None
     price_list_id: Id | None = None
-    discount_percent: DecimalIn | None = None
+    discount_percent: Percent | None = None
     delivery_preference: Preference | None = None
     region: text(100) | None = None
     notes: text(5000) | None = None

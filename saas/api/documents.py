@@ -16,10 +16,12 @@ from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
 from saas.api.registry import operation
 from saas.api.schemas import (
-    DecimalIn,
     DecimalOut,
     Id,
     ListQuery,
+    Money,
+    Percent,
+    Quantity,
     RequestModel,
     ResponseModel,
     page_of,
@@ -98,12 +100,12 @@ class DeliveryOut(ResponseModel):
 
 class LineIn(RequestModel):
     description: text(2000) = ""
-    quantity: DecimalIn
+    quantity: Quantity
     product_id: Id | None = None
     unit: text(20) = ""
-    unit_price: DecimalIn | None = Field(
+    unit_price: Money | None = Field(
         None, description="Leave out to price the product by the customer's price rules.")
-    discount_percent: DecimalIn | None = None
+    discount_percent: Percent | None = None
     vat_rate_id: Id | None = Field(None, description="Required unless the product has one.")
     site_id: Id | None = None
 
@@ -123,7 +125,7 @@ class DocumentIn(RequestModel):
 
 class LineQuantity(RequestModel):
     line_id: Id
-    quantity: DecimalIn
+    quantity: Quantity
 
 
 class ConvertIn(RequestModel):

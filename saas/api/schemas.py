@@ -24,7 +24,6 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 MAX_ID = 2**31 - 1
-DECIMAL_PATTERN = r"^-?\d{1,12}(\.\d{1,6})?$"
 
 
 def _decimal_text(value: Any) -> Any:
@@ -36,12 +35,29 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
-DecimalIn = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_text),
-    Field(max_digits=18, decimal_places=6, allow_inf_nan=False),
-    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["12.50"]}),
-]
+def decimal_in(integer_digits: int, places: int, *, negative: bool = False,
+               maximum: Decimal | None = None) -> Any:
+    """A decimal string that fits its column: at most so many digits before and after the
+    point (a larger number is refused here, not by the database)."""
+    sign = "-?" if negative else ""
+    bound = Decimal(10) ** integer_digits
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal_text),
+        Field(max_digits=integer_digits + places, decimal_places=places,
+              allow_inf_nan=False, lt=bound if maximum is None else None,
+              le=maximum, gt=-bound if negative else None, ge=None if negative else 0),
+        WithJsonSchema({"type": "string",
+                        "pattern": rf"^{sign}\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?$",
+                        "examples": ["12.50"]}),
+    ]
+
+
+# Bounded so that a line (quantity × price) and a document's totals fit MONEY's 14 digits.
+Money = decimal_in(8, 4)
+Quantity = decimal_in(5, 4, negative=True)
+Percent = decimal_in(3, 2, maximum=Decimal(100))
+
 DecimalOut = Annotated[
     Decimal,
     PlainSerializer(lambda value: format(value, "f"), return_type=str),

@@ -116,4 +116,4 @@ def openapi() -> dict[str, Any]:
 
 
 # The resources register their routes on bp when imported.
-from saas.api import customers, documents  # noqa: E402, F401
+from saas.api import catalog, contracts, customers, documents, payments, work  # noqa: E402, F401
