@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.api.errors import not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -31,6 +31,8 @@ from saas.forms import CURRENCY_CODES
 
 CurrencyCode = Literal[tuple(CURRENCY_CODES)]  # type: ignore[valid-type]
 TAG = "catalog"
+PATH_MODELS["product_id"] = Product
+PATH_MODELS["price_list_id"] = PriceList
 
 
 class VatRateOut(ResponseModel):

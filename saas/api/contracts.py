@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -27,6 +27,8 @@ from saas.tenants import scoping
 from saas.tenants.models import Tenant
 
 TAG = "contracts"
+PATH_MODELS["contract_id"] = Contract
+PATH_MODELS["billing_run_id"] = BillingRun
 
 
 class ContractLineOut(ResponseModel):

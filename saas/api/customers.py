@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -42,6 +42,7 @@ CurrencyCode = Literal[tuple(CURRENCY_CODES)]  # type: ignore[valid-type]
 Language = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
 Preference = Literal[tuple(p.value for p in DeliveryPreference)]  # type: ignore[valid-type]
 TAG = "customers"
+PATH_MODELS["customer_id"] = Customer
 
 
 # --- models ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -42,6 +42,7 @@ Kind = Literal[tuple(k.value for k in DocumentKind)]  # type: ignore[valid-type]
 DraftKind = Literal["quote", "order", "proforma", "invoice"]
 Status = Literal[tuple(s.value for s in DocumentStatus)]  # type: ignore[valid-type]
 TAG = "documents"
+PATH_MODELS["document_id"] = Document
 
 
 # --- models ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -33,6 +33,7 @@ from saas.forms import CURRENCY_CODES
 Method = Literal["bank", "card", "cash", "offset"]
 CurrencyCode = Literal[tuple(CURRENCY_CODES)]  # type: ignore[valid-type]
 TAG = "payments"
+PATH_MODELS["payment_id"] = Payment
 
 
 class AllocationOut(ResponseModel):

@@ -61,6 +61,9 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+# The model each path argument names (filled by the resource modules): an id of another
+# tenant, or of nothing, is 404 before the body is even read.
+PATH_MODELS: dict[str, type] = {}
 
 
 def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
@@ -79,8 +82,14 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
         def run(**path_values: Any) -> Response:
             g.api_operation = op
             for name, value in path_values.items():
-                if isinstance(value, int) and not 1 <= value <= MAX_ID:
-                    raise ApiError(404, "not_found", f"No such {name.removesuffix('_id')}.")
+                missing = isinstance(value, int) and not 1 <= value <= MAX_ID
+                if not missing and name in PATH_MODELS:
+                    found = db.session.get(PATH_MODELS[name], value)
+                    # get() may answer from the identity map: check the tenant too.
+                    missing = found is None or found.tenant_id != g.tenant.id
+                if missing:
+                    label = name.removesuffix("_id").replace("_", " ")
+                    raise ApiError(404, "not_found", f"No such {label} in this company.")
             if op.writes and not g.api_token.may_write:
                 raise ApiError(403, "insufficient_scope",
                                "This token may only read; use a read and write token.")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from saas.api.errors import ApiError, not_found
 from saas.api.pagination import page
-from saas.api.registry import operation
+from saas.api.registry import PATH_MODELS, operation
 from saas.api.schemas import (
     DecimalOut,
     Id,
@@ -33,6 +33,7 @@ Event = Literal[tuple(items.EVENTS)]  # type: ignore[valid-type]
 Status = Literal[tuple(s.value for s in ItemStatus)]  # type: ignore[valid-type]
 SOURCE_TYPE = "api"  # what the API captures is known by the caller's own id
 TAG = "billable items"
+PATH_MODELS["billable_item_id"] = BillableItem
 
 
 class BillableItemOut(ResponseModel):
