@@ -6,6 +6,7 @@ by database state and safe to run again, so a missed or doubled tick does no har
 
 from rq import cron
 
+from saas.api.idempotency import sweep_idempotency_keys
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
@@ -29,3 +30,6 @@ cron.register(run_collection_sweep, queue_name="billing", cron="25 * * * *",
 # Monthly, on the 1st: every bureau's activity of the month before, as fee items to invoice.
 cron.register(record_last_month, queue_name="billing", cron="45 3 1 * *",
               name="bureau-fees")
+# Hourly: API idempotency keys older than a day are forgotten.
+cron.register(sweep_idempotency_keys, queue_name="billing", cron="50 * * * *",
+              name="api-idempotency-keys")

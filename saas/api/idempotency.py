@@ -22,6 +22,9 @@ from saas import clock
 from saas.api.errors import ApiError
 from saas.api.models import IdempotencyKey
 from saas.extensions import db
+from saas.queue import job
+from saas.tenants import scoping
+from saas.tenants.models import Tenant
 
 LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -82,3 +85,14 @@ def expire_keys() -> int:
     result = db.session.execute(delete(IdempotencyKey).where(
         IdempotencyKey.created_at < clock.now() - LIFETIME))
     return result.rowcount or 0
+
+
+@job
+def sweep_idempotency_keys() -> int:
+    """Scheduler job: delete every tenant's expired idempotency keys; how many in all."""
+    deleted = 0
+    for tenant_id in db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all():
+        with scoping.tenant_context(tenant_id):
+            deleted += expire_keys()
+        db.session.commit()
+    return deleted

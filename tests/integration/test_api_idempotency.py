@@ -92,3 +92,27 @@ def test_each_token_has_its_own_rate_limit_answered_with_429_and_retry_after(
     assert response.json["error"]["code"] == "rate_limited"
     assert int(response.headers["Retry-After"]) > 0
     assert client.get("/api/v1/customers", headers=other).status_code == 200
+
+
+def test_the_hourly_sweep_forgets_expired_keys_of_every_company(app, client, tenant):
+    from saas.api.idempotency import sweep_idempotency_keys
+
+    headers = bearer(api_token(tenant)[1], **{"Idempotency-Key": "swept"})
+    client.post("/api/v1/customers", json=NEW, headers=headers)
+    with scoping.tenant_context(tenant.id):
+        db.session.execute(update(IdempotencyKey).values(
+            created_at=clock.now() - timedelta(hours=25)))
+        db.session.commit()
+    sweep_idempotency_keys()
+    with scoping.tenant_context(tenant.id):
+        assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_the_demo_token_is_made_anew_and_the_old_one_revoked(client, tenant):
+    from saas.api.demo import demo_api_token
+
+    first = demo_api_token(tenant.slug)
+    second = demo_api_token(tenant.slug)
+    db.session.commit()
+    assert client.get("/api/v1/customers", headers=bearer(first)).status_code == 401
+    assert client.get("/api/v1/customers", headers=bearer(second)).status_code == 200
