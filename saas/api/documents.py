@@ -36,11 +36,13 @@ from saas.billing.documents.printing import stored_or_preview_pdf
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.extensions import db
+from saas.forms import CURRENCY_CODES
 
 K = DocumentKind
 Kind = Literal[tuple(k.value for k in DocumentKind)]  # type: ignore[valid-type]
 DraftKind = Literal["quote", "order", "proforma", "invoice"]
 Status = Literal[tuple(s.value for s in DocumentStatus)]  # type: ignore[valid-type]
+CurrencyCode = Literal[tuple(CURRENCY_CODES)]  # type: ignore[valid-type]
 TAG = "documents"
 PATH_MODELS["document_id"] = Document
 
@@ -114,8 +116,7 @@ class LineIn(RequestModel):
 class DocumentIn(RequestModel):
     kind: DraftKind
     customer_id: Id
-    currency: Literal["EUR", "NOK", "SEK", "DKK", "PLN", "CZK", "RON", "RSD", "HUF", "CHF",
-                      "GBP", "USD"] | None = None
+    currency: CurrencyCode | None = Field(None, description="Left out: the customer's.")
     delivery_date: date | None = None
     valid_until: date | None = None
     payment_terms_days: int | None = Field(None, ge=0, le=365)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -44,7 +44,6 @@ class Operation:
     status: int
     media_type: str = "application/json"  # anything else is a binary download
     public: bool = False
-    errors: tuple[int, ...] = field(default=())
 
     @property
     def path(self) -> str:

@@ -58,9 +58,20 @@ Money = decimal_in(8, 4)
 Quantity = decimal_in(5, 4, negative=True)
 Percent = decimal_in(3, 2, maximum=Decimal(100))
 
+CENT = Decimal("0.01")
+
+
+def decimal_text(value: Decimal) -> str:
+    """A stored number as text: two decimals when it has no more ("2137.50", not the
+    column's "2137.5000"), else all it has ("12.3456")."""
+    if value == value.quantize(CENT):
+        return format(value.quantize(CENT), "f")
+    return format(value.normalize(), "f")
+
+
 DecimalOut = Annotated[
     Decimal,
-    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    PlainSerializer(decimal_text, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["12.50"]}),
 ]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
