@@ -29,6 +29,7 @@ from saas.api import idempotency
 from saas.api.errors import ApiError, field_errors
 from saas.api.schemas import MAX_ID
 from saas.extensions import db
+from saas.tenants import audit
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def _answer(op: Operation, view: Callable[..., Any],
         raise ApiError(422, "unprocessable", str(exc),
                        [{"field": str(field_name), "message": str(exc)}] if field_name
                        else []) from None
+    if op.writes:
+        _record_use(op, view, result)
     if isinstance(result, Response):
         return result, result.status_code
     if op.writes and isinstance(result, db.Model):
@@ -136,6 +139,15 @@ def _answer(op: Operation, view: Callable[..., Any],
     if op.response is None:
         return {}, op.status
     return op.response.model_validate(result).model_dump(mode="json"), op.status
+
+
+def _record_use(op: Operation, view: Callable[..., Any], result: Any) -> None:
+    """Put the change in the audit log under the token that made it (the services' own
+    entries have no user: an API request has none)."""
+    token = g.api_token
+    audit.record(f"api.{view.__name__}", result if isinstance(result, db.Model) else None,
+                 f"{op.method} {request.path} by API token {token.name} ({token.prefix}…)",
+                 {"token_id": token.id})
 
 
 def _json(body: Any, status: int) -> Response:

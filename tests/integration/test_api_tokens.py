@@ -122,3 +122,15 @@ def test_use_is_recorded_on_the_token(client, tenant):
     client.get("/api/v1/customers", headers=bearer(secret))
     with scoping.tenant_context(tenant.id):
         assert db.session.get(ApiToken, token_id).last_used_at is not None
+
+
+def test_each_change_is_in_the_audit_log_under_its_token(client, tenant):
+    _, secret = api_token(tenant, name="Shop sync")
+    client.post("/api/v1/customers", headers=bearer(secret),
+                json={"name": "Logged AS", "country": "NO", "currency": "NOK"})
+    with scoping.tenant_context(tenant.id):
+        entry = db.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "api.create_customer"))
+    assert entry.object_type == "Customer"
+    assert "Shop sync" in entry.summary and "POST /api/v1/customers" in entry.summary
+    assert "customer.created" in _audit_actions(tenant)
