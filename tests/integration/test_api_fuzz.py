@@ -32,7 +32,7 @@ from tests.factories import (
 from tests.factories_api import api_token, bearer
 from tests.factories_work import BillableItemFactory
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 
 
 @pytest.fixture()
