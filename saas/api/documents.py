@@ -166,9 +166,17 @@ def document_or_404(document_id: int) -> Document:
     return document
 
 
-def _refused(exc: DocumentError, prefix: str = "") -> ApiError:
+def _refused(exc: DocumentError, prefix: str = "",
+             lines: list[LineQuantity] | None = None) -> ApiError:
+    """The service's refusal, its field named as in the request (``lines.0.quantity``)."""
     db.session.rollback()
-    fields = [{"field": f"{prefix}{exc.field}", "message": str(exc)}] if exc.field else []
+    field = exc.field
+    if field and field.startswith("quantity-") and lines:
+        # The services name a line's quantity by the line's id; the request by its place.
+        places = {str(line.line_id): index for index, line in enumerate(lines)}
+        place = places.get(field.removeprefix("quantity-"))
+        field = f"lines.{place}.quantity" if place is not None else None
+    fields = [{"field": f"{prefix}{field}", "message": str(exc)}] if field else []
     return ApiError(422, "unprocessable", str(exc), fields)
 
 
@@ -266,7 +274,7 @@ def convert_document(document_id: int, body: ConvertIn) -> Document:
         if document.kind == K.PROFORMA:
             return conversion.convert_proforma(document)
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise _refused(exc, lines=body.lines) from None
     raise ApiError(422, "unprocessable", f"A {document.kind.label.lower()} is not converted;"
                    " an invoice is credited.")
 
@@ -279,7 +287,7 @@ def credit_document(document_id: int, body: CreditIn) -> Document:
     try:
         return conversion.create_credit_note(document, _quantities(document, body.lines))
     except DocumentError as exc:
-        raise _refused(exc) from None
+        raise _refused(exc, lines=body.lines) from None
 
 
 @operation(bp, "POST", "/documents/<int:document_id>/send",

@@ -80,7 +80,6 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
 
         @wraps(view)
         def run(**path_values: Any) -> Response:
-            g.api_operation = op
             for name, value in path_values.items():
                 missing = isinstance(value, int) and not 1 <= value <= MAX_ID
                 if not missing and name in PATH_MODELS:
@@ -102,10 +101,9 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, tag: str,
             if key is not None:
                 return idempotency.run_once(key, lambda: _answer(op, view, arguments))
             response_body, response_status = _answer(op, view, arguments)
-            if isinstance(response_body, Response):
-                db.session.commit()
-                return response_body
             db.session.commit()
+            if isinstance(response_body, Response):
+                return response_body
             return _json(response_body, response_status)
 
         bp.add_url_rule(rule, view.__name__, run, methods=[method])

@@ -130,3 +130,17 @@ def test_lists_filter_by_kind_status_and_customer(client, shop):
     assert len(get(f"customer_id={shop['customer']}").json["data"]) == 2
     bad = get("kind=letter")
     assert bad.status_code == 400 and bad.json["error"]["fields"][0]["field"] == "kind"
+
+
+def test_crediting_more_than_was_invoiced_names_the_line(client, shop):
+    invoice = _draft(client, shop, kind="invoice").json
+    issued = client.post(f"/api/v1/documents/{invoice['id']}/issue",
+                         headers=shop["headers"]).json
+    lines = [{"line_id": line["id"], "quantity": "1"} for line in issued["lines"]]
+    lines[1]["quantity"] = "5"  # the travel line was 1
+    response = client.post(f"/api/v1/documents/{issued['id']}/credit",
+                           json={"lines": lines}, headers=shop["headers"])
+    assert response.status_code == 422
+    assert response.json["error"]["fields"][0]["field"] == "lines.1.quantity"
+    assert "more than" in response.json["error"]["message"]
+    assert _documents(shop["tenant"]) == 1
