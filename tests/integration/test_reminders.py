@@ -369,6 +369,7 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
 
     scheduler = CronScheduler(connection=redis_connection(app))
     scheduler.load_config_from_file("saas.cron")
+    from saas.api.idempotency import sweep_idempotency_keys
     from saas.billing.dunning.sweep import run_collection_sweep
     from saas.billing.recurring.services import run_recurring
     from saas.outsourced_service.fees import record_last_month
@@ -382,7 +383,8 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         "stripe-reconcile": (BILLING_QUEUE, "35 * * * *", reconcile_checkouts),
         "stripe-event-retries": (BILLING_QUEUE, "*/10 * * * *", retry_stripe_events),
         "collection-sweep": (BILLING_QUEUE, "25 * * * *", run_collection_sweep),
-        "bureau-fees": (BILLING_QUEUE, "45 3 1 * *", record_last_month)}
+        "bureau-fees": (BILLING_QUEUE, "45 3 1 * *", record_last_month),
+        "api-idempotency-keys": (BILLING_QUEUE, "50 * * * *", sweep_idempotency_keys)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today
