@@ -94,6 +94,7 @@ def _configure_sqlite(app: Flask) -> None:
 def _import_models() -> None:
     # Every model module is imported here so that mappers and metadata are complete
     # before the first query, in web processes, workers and migrations alike.
+    import saas.api.models  # noqa: F401
     import saas.api.webhooks.services  # noqa: F401 - models and the events consumer
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.contracts.models  # noqa: F401
@@ -118,6 +119,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from saas.api.settings import bp as api_tokens_bp
     from saas.api.views import bp as api_bp
     from saas.api.webhooks.views import bp as webhooks_bp
     from saas.billing.catalog.views import bp as catalog_bp
@@ -171,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stripe_webhook_bp)
     app.register_blueprint(webhooks_bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.

@@ -39,11 +39,13 @@ def send_deferred_command() -> None:
 @demo.command("seed")
 def seed_command() -> None:
     """Create the demo companies and users (again: only what is missing)."""
+    from saas.api.demo import demo_api_token
     from saas.demo import DEMO_PASSWORD, NORDLYS, seed
     from saas.portal.demo import DEMO_LINK_LIFETIME, demo_sign_in
 
     logins = seed()
     portal = demo_sign_in(NORDLYS.slug)
+    api_token = demo_api_token(NORDLYS.slug)
     db.session.commit()
     click.echo("\nDemo data is ready. Sign in at http://127.0.0.1:5000/login with:")
     width = max(len(email) for _, email, _ in logins)
@@ -55,6 +57,11 @@ def seed_command() -> None:
         click.echo(f"The customer portal of {portal.tenant}, as {portal.contact} of"
                    f" {portal.customer} (one sign-in, within {hours} hours):")
         click.echo(f"  {portal.url}\n")
+    if api_token is not None:
+        click.echo(f"The JSON API of {NORDLYS.name} (a read and write token, shown once;"
+                   " Settings → API tokens):")
+        click.echo(f'  curl -H "Authorization: Bearer {api_token}"'
+                   " http://127.0.0.1:5000/api/v1/customers\n")
 
 
 def init_app(app: Flask) -> None:

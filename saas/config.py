@@ -73,6 +73,8 @@ def from_environment() -> dict[str, object]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
+        # Requests per API token (the JSON API under /api/v1).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
         "TOKEN_MAX_AGE_SECONDS": int(os.environ.get("TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600)),
         # The customer portal: a sign-in link works once within these minutes; the link in a
         # document's e-mail opens it for these days (until staff revoke it); a portal

@@ -6,6 +6,7 @@ by database state and safe to run again, so a missed or doubled tick does no har
 
 from rq import cron
 
+from saas.api.idempotency import sweep_idempotency_keys
 from saas.api.webhooks.services import run_webhook_retries
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
@@ -38,3 +39,6 @@ cron.register(run_event_sweep, queue_name="events", cron="*/5 * * * *", name="ev
 cron.register(run_overdue_sweep, queue_name="events", cron="50 * * * *", name="overdue-events")
 # Every minute: webhook deliveries whose next try is due (and first tries whose job was lost).
 cron.register(run_webhook_retries, queue_name="events", cron="* * * * *", name="webhook-retries")
+# Hourly: API idempotency keys older than a day are forgotten.
+cron.register(sweep_idempotency_keys, queue_name="billing", cron="50 * * * *",
+              name="api-idempotency-keys")

@@ -16,7 +16,10 @@ def _wants_json() -> bool:
 def error_response(status: int, title: str, message: str) -> Response:
     """Answer an error in the form the client asked for."""
     if _wants_json():
-        response = jsonify({"error": {"status": status, "title": title, "message": message}})
+        # The API's one error shape (saas.api.errors), also for errors no API view raised.
+        from saas.api.errors import CODES, error_body
+
+        response = jsonify(error_body(status, CODES.get(status, "error"), message))
         response.status_code = status
         return response
     return render("errors/error.html", block="content", status=status,

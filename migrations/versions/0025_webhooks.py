@@ -12,7 +12,7 @@ from saas.tenants.scoping import enable_tenant_rls
 
 # revision identifiers, used by Alembic.
 revision = "0025_webhooks"
-down_revision = "0023_events"
+down_revision = "0024_api"
 branch_labels = None
 depends_on = None
 

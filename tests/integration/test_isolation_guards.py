@@ -65,6 +65,7 @@ from tests.factories import (
     paid_from_bank_statement,
     payment_of_invoice,
 )
+from tests.factories_api import api_idempotency_key, api_token, bearer
 from tests.factories_bank import BankLineFactory, BankStatementFactory
 from tests.factories_bureau import BureauClientFactory, BureauPostBatchFactory, bureau_rows
 from tests.factories_collection import (
@@ -203,6 +204,7 @@ ONE_OF_EACH = (
     lambda t: bureau_rows(t),  # the bureau's clients, assignments, activity, print runs
     lambda t: ExportChunkFactory(tenant=t),  # and its accountant export
     lambda t: WebhookDeliveryFactory(tenant=t),  # and its webhook endpoint
+    lambda t: api_idempotency_key(t),  # and its API token
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -264,6 +266,9 @@ OBJECT_FACTORIES = {
     "export_id": lambda tenant: AccountantExportFactory(tenant=tenant),
     "webhook_endpoint_id": lambda tenant: WebhookEndpointFactory(tenant=tenant),
     "webhook_delivery_id": lambda tenant: WebhookDeliveryFactory(tenant=tenant),
+    "api_token_id": lambda tenant: SimpleNamespace(id=api_token(tenant)[0]),
+    "billable_item_id": lambda tenant: BillableItemFactory(tenant=tenant),
+    "billing_run_id": lambda tenant: BillingRunFactory(tenant=tenant),
 }
 
 
@@ -291,14 +296,16 @@ def test_objects_of_another_tenant_are_404_on_every_url(app, make_client, db_ses
     objects_a = {arg: make(tenant_a).id for arg, make in OBJECT_FACTORIES.items()}
     user_b = member(tenant_b, Role.OWNER)
     client_b = make_client(user_b)
+    api_headers_b = bearer(api_token(tenant_b)[1])  # the API: B's token, A's ids
 
     probes = []
     for rule, _ in object_id_rules(app):
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        headers = api_headers_b if rule.endpoint.startswith("api.") else {}
         for slug in (tenant_b.slug, tenant_a.slug):  # A's ids in B's space, and A's space
             url = _fill(rule, {"tenant_slug": slug, **objects_a})
             for method in methods:
-                response = client_b.open(url, method=method)
+                response = client_b.open(url, method=method, headers=headers)
                 probes.append((method, url, response.status_code))
     assert probes, "no URL with an object id was probed"
     assert [p for p in probes if p[2] != 404] == []

@@ -369,6 +369,7 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
 
     scheduler = CronScheduler(connection=redis_connection(app))
     scheduler.load_config_from_file("saas.cron")
+    from saas.api.idempotency import sweep_idempotency_keys
     from saas.api.webhooks.services import run_webhook_retries
     from saas.billing.dunning.sweep import run_collection_sweep
     from saas.billing.events import run_overdue_sweep
@@ -388,7 +389,8 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         "bureau-fees": (BILLING_QUEUE, "45 3 1 * *", record_last_month),
         "event-sweep": (EVENTS_QUEUE, "*/5 * * * *", run_event_sweep),
         "overdue-events": (EVENTS_QUEUE, "50 * * * *", run_overdue_sweep),
-        "webhook-retries": (EVENTS_QUEUE, "* * * * *", run_webhook_retries)}
+        "webhook-retries": (EVENTS_QUEUE, "* * * * *", run_webhook_retries),
+        "api-idempotency-keys": (BILLING_QUEUE, "50 * * * *", sweep_idempotency_keys)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today
