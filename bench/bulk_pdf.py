@@ -18,17 +18,28 @@ clock runs from just before they start until the database holds a PDF for every 
 (polled every 0.1 s). ``seconds`` includes the workers' own start-up (``ready_s``: until
 both have registered with Redis). ``pdfs_per_s`` = 2,000 / ``seconds``. The workers are
 then terminated (SIGTERM to the PIDs started here, SIGKILL after 10 s; also when anything
-fails), and every stored PDF is checked to start with ``%PDF``.
+fails), and every stored PDF is checked to start with ``%PDF``. ``workers_cpu_s``: the
+CPU time the workers and their work horses used (user + system, ``RUSAGE_CHILDREN`` once
+they are reaped), start-up included; ``cpu_ms_per_pdf`` = that / 2,000, the figure a busy
+machine changes least (two free CPUs would make about 2,000 / (``workers_cpu_s`` / 2)
+PDFs a second).
 
 For comparison, ``render_ms``: the median of 5 renders of one of these invoices
 (``render_document_pdf``) in this process, fonts registered. Target: ``pdfs_per_s`` at
 least 30. Writes bench/results/bulk_pdf.json.
+
+``python bench/bulk_pdf.py --profile`` instead runs ``store_pdfs`` on 100 of the invoices
+in this process under cProfile (no workers, nothing written) and prints where time goes.
 """
 
 from __future__ import annotations
 
+import cProfile
 import hashlib
+import io
 import os
+import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,7 +58,11 @@ from sqlalchemy.orm import undefer
 from saas import queue as saas_queue
 from saas.billing.documents.models import Document
 from saas.billing.documents.pdf import register_fonts
-from saas.billing.documents.printing import render_document_pdf, store_pdfs
+from saas.billing.documents.printing import (
+    STORE_COMMIT_EVERY,
+    render_document_pdf,
+    store_pdfs,
+)
 from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
 from saas.tenants import scoping
@@ -63,6 +78,7 @@ QUEUE = saas_queue.DEFAULT_QUEUE
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '7')}"
 PER_S_TARGET = 30
 TIMEOUT_S = 600
+PROFILED = 100
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
@@ -166,7 +182,26 @@ def pdf_jobs(connection: Redis) -> int:
     return sum(1 for job in queue.get_jobs() if job.func_name == name)
 
 
-def main() -> None:
+def profile_store(tenant_id: int, count: int) -> None:
+    """Run store_pdfs on count of the invoices in this process under cProfile; print it."""
+    register_fonts()  # as worker.py warms up before forking
+    with scoping.tenant_context(tenant_id):
+        ids = db.session.scalars(select(Document.id).where(
+            Document.kind == DocumentKind.INVOICE).order_by(Document.id).limit(count)).all()
+    db.session.commit()
+    profiler = cProfile.Profile()
+    started, cpu = time.perf_counter(), time.process_time()
+    profiler.runcall(store_pdfs, ids, tenant_id=tenant_id)
+    print(f"store_pdfs of {count}: {time.perf_counter() - started:.2f} s,"
+          f" {time.process_time() - cpu:.2f} s CPU")
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    print(out.getvalue())
+
+
+def main(profile: bool = False) -> None:
     connection = Redis.from_url(REDIS_URL)
     connection.flushdb()
     results: dict[str, object] = {"invoices": INVOICES, "workers": WORKERS, "queue": QUEUE,
@@ -181,6 +216,9 @@ def main() -> None:
             billing_run.analyze(app.config["MIGRATION_DATABASE_URL"])
             _, made, start_s, carry_s, *_ = billing_run.create_invoices(shop["tenant"])
             assert made == INVOICES, f"the run made {made} invoices"
+            if profile:
+                profile_store(shop["tenant"], PROFILED)
+                return
             assert stored(shop["tenant"]) == 0, "PDFs rendered before the workers started"
             jobs = pdf_jobs(connection)
             print(f"issued {made} invoices in {start_s + carry_s:.1f} s; {jobs} PDF jobs",
@@ -189,11 +227,15 @@ def main() -> None:
                 name: Queue(name, connection=connection).count
                 for name in saas_queue.QUEUES if name != QUEUE}
 
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             workers = start_workers(app.config["SQLALCHEMY_DATABASE_URI"])
             ready_s = wait_for_pdfs(shop["tenant"], workers, connection, started)
             seconds = time.perf_counter() - started
             stop_workers(workers)
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime
+                     - cpu_before.ru_utime - cpu_before.ru_stime)
             pdfs = check_pdfs(shop["tenant"])
             results.update({
                 "pdfs": pdfs, "jobs": jobs, "pdfs_per_job": round(pdfs / jobs, 1),
@@ -202,6 +244,9 @@ def main() -> None:
                 "pdfs_per_s": round(pdfs / seconds, 1),
                 "pdfs_per_s_after_ready": round(pdfs / (seconds - ready_s), 1),
                 "render_ms": render_ms(shop["tenant"]),
+                "workers_cpu_s": round(cpu_s, 1),
+                "cpu_ms_per_pdf": round(cpu_s * 1000 / pdfs, 1),
+                "store_commit_every": STORE_COMMIT_EVERY,
                 "pdfs_per_s_target": PER_S_TARGET,
             })
             results["target_met"] = results["pdfs_per_s"] >= PER_S_TARGET
@@ -213,4 +258,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(profile="--profile" in sys.argv[1:]))

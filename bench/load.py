@@ -38,9 +38,10 @@ checkout has no ``/api/v1/documents``), and the plain endpoint.
 ``python bench/load.py N`` seeds N invoices instead, for a quick look (load_N.json).
 
 Also, in this process through the test client, per page: the SQL statements one request
-runs and its time (``profile``). Targets: ``p95_ms`` under 100 on every page, and for the
-list pages (``invoice_list``, ``portal``, ``api_list``) at least a third of ``plain``'s
-``rps``. Writes bench/results/load.json, with the settings and the load average.
+runs, its time, the time in SQL and the two slowest statements (``profile``). Targets:
+``p95_ms`` under 100 on every page, and for the list pages (``invoice_list``, ``portal``,
+``api_list``) at least a third of ``plain``'s ``rps``. Writes bench/results/load.json,
+with the settings and the load average.
 """
 
 from __future__ import annotations
@@ -159,28 +160,37 @@ def pages(app: Flask, shop: dict) -> dict[str, Page | None]:
 # --- profile: one request in this process ------------------------------------------------
 
 
-def profile(app: Flask, page: Page) -> dict[str, float]:
-    """SQL statements and milliseconds of one request (after a warm-up), test client."""
+def profile(app: Flask, page: Page) -> dict[str, object]:
+    """SQL statements, ms, and the slowest statement of one request (after a warm-up)."""
     client = app.test_client()
-    statements = []
+    timings: list[tuple[float, str]] = []
+    began: list[float] = []
 
-    def count(*args: object) -> None:
-        statements.append(1)
+    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
+        began.append(time.perf_counter())
+
+    def after(conn: object, cursor: object, statement: str, *args: object) -> None:
+        timings.append((time.perf_counter() - began.pop(), " ".join(statement.split())))
 
     headers = {k: v for k, v in page.headers.items() if k != "Cookie"}
     cookie = page.headers.get("Cookie", "")
     if cookie:
         client.set_cookie("session", cookie.removeprefix("session="))
     client.get(page.path, headers=headers)
-    event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
     try:
         started = time.perf_counter()
         response = client.get(page.path, headers=headers)
         elapsed = time.perf_counter() - started
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
     assert response.status_code == 200, (page.path, response.status_code)
-    return {"statements": len(statements), "ms": round(elapsed * 1000, 1)}
+    slowest = sorted(timings, reverse=True)[:2]
+    return {"statements": len(timings), "ms": round(elapsed * 1000, 1),
+            "sql_ms": round(sum(t for t, _ in timings) * 1000, 1),
+            "slowest": [(round(t * 1000, 1), sql[:160]) for t, sql in slowest]}
 
 
 # --- servers and load --------------------------------------------------------------------
