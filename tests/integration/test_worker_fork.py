@@ -19,17 +19,21 @@ def _backend_pid() -> int:
 def test_a_work_horse_opens_a_connection_of_its_own(app) -> None:
     forget_connections_at_fork(app)
     with app.app_context():
-        parent = _backend_pid()  # pooled in the worker, as send_deferred leaves one
+        _backend_pid()  # a connection pooled in the worker, as send_deferred leaves one
+        pooled = db.engine.pool.checkedin()
         read, write = os.pipe()
         child = os.fork()
-        if child == 0:  # the work horse
+        if child == 0:  # the work horse: nothing inherited in its pool, a query works
             try:
-                os.write(write, str(_backend_pid()).encode())
+                inherited = db.engine.pool.checkedin()
+                os.write(write, f"{inherited} {_backend_pid()}".encode())
             finally:
                 os._exit(0)
         os.close(write)
         os.waitpid(child, 0)
-        horse = int(os.read(read, 64) or 0)
+        inherited, horse = (int(n) for n in os.read(read, 64).split())
         os.close(read)
-        assert _backend_pid() == parent, "the worker's own connection was closed"
-    assert horse and horse != parent
+        assert _backend_pid(), "the worker's own connections still work"
+    assert pooled >= 1
+    assert inherited == 0
+    assert horse > 0
