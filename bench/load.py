@@ -247,7 +247,7 @@ def check(base: str, page: Page) -> None:
 
 def wrk(base: str, page: Page, seconds: int) -> dict:
     """One wrk run of CLIENTS connections on the page; its JSON report."""
-    command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s",
+    command = ["wrk", f"-t{min(2, CLIENTS)}", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(WRK_SCRIPT)]
     for name, value in page.headers.items():
         command += ["-H", f"{name}: {value}"]
