@@ -7,6 +7,7 @@ its own app context (see saas.queue.job); this process holds one for the worker 
 
 from __future__ import annotations
 
+import os
 import sys
 
 from flask import Flask
@@ -17,6 +18,7 @@ from saas import create_app
 from saas.billing.documents.i18n import LOCALES, translations
 from saas.billing.documents.pdf import register_fonts
 from saas.deferred_jobs import send_deferred
+from saas.extensions import db
 from saas.queue import QUEUES, get_queue, redis_connection
 
 
@@ -35,6 +37,25 @@ def warm_up(app: Flask) -> None:
             app.jinja_env.get_template(name)
 
 
+def forget_connections_at_fork(app: Flask) -> None:
+    """Make each work horse open database connections of its own.
+
+    A connection this process pooled (``send_deferred`` uses one) would otherwise be
+    inherited by every forked work horse: they would share one server session, and the
+    second would meet the first's prepared statements ("prepared statement _pg3_0 already
+    exists"). ``dispose(close=False)`` in the child drops the pool without closing the
+    parent's connections (SQLAlchemy's recipe for multiprocessing).
+    """
+    with app.app_context():
+        engines = list(db.engines.values())
+
+    def forget() -> None:
+        for engine in engines:
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
+
+
 def _mail_template(name: str) -> bool:
     return name.startswith("emails/")
 
@@ -44,6 +65,7 @@ def main(queue_names: list[str]) -> None:
     if redis_connection(app) is None:
         sys.exit("worker.py needs REDIS_URL; without it jobs run inside the web process.")
     warm_up(app)
+    forget_connections_at_fork(app)
     with app.app_context():
         send_deferred(app)  # jobs that waited in the database while Redis was away
         queues = [get_queue(name, app) for name in (queue_names or QUEUES)]
