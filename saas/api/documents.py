@@ -35,6 +35,7 @@ from saas.billing.documents.models import Document
 from saas.billing.documents.printing import stored_or_preview_pdf
 from saas.billing.documents.services import DocumentError
 from saas.billing.documents.states import DocumentKind, DocumentStatus
+from saas.billing.einvoice.ubl import EInvoiceError, document_xml
 from saas.extensions import db
 from saas.forms import CURRENCY_CODES
 
@@ -309,4 +310,19 @@ def document_pdf(document_id: int) -> Response:
     name = (document.number or f"draft-{document.kind.slug}-{document.id}").replace("/", "-")
     response = Response(stored_or_preview_pdf(document), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response
+
+
+@operation(bp, "GET", "/documents/<int:document_id>/ubl",
+           summary="The e-invoice: UBL 2.1 (Peppol BIS Billing 3.0) of an issued invoice or"
+                   " credit note", tag=TAG, response=None, media_type="application/xml")
+def document_ubl(document_id: int) -> Response:
+    document = document_or_404(document_id)
+    try:
+        xml = document_xml(document)
+    except EInvoiceError as exc:
+        raise ApiError(422, "not_an_e_invoice", str(exc)) from None
+    response = Response(xml, mimetype="application/xml")
+    name = document.number.replace("/", "-")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.xml"'
     return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from saas.billing.documents.models import Delivery, Document
@@ -70,6 +71,22 @@ def test_the_whole_chain_quote_order_invoice_pdf_credit(client, shop):
     assert credit.status_code == 201
     assert (credit.json["kind"], credit.json["source_id"]) == ("credit_note", issued["id"])
     assert Decimal(credit.json["net_total"]) == Decimal("-1000.00")
+
+
+def test_an_issued_invoice_is_an_e_invoice_and_a_draft_is_not(client, shop):
+    invoice = _draft(client, shop, kind="invoice").json
+    early = client.get(f"/api/v1/documents/{invoice['id']}/ubl", headers=shop["headers"])
+    assert early.status_code == 422
+    assert early.json["error"]["code"] == "not_an_e_invoice"
+    assert "issue it before" in early.json["error"]["message"]
+    issued = client.post(f"/api/v1/documents/{invoice['id']}/issue",
+                         headers=shop["headers"]).json
+    ubl = client.get(f"/api/v1/documents/{invoice['id']}/ubl", headers=shop["headers"])
+    assert ubl.status_code == 200 and ubl.mimetype == "application/xml"
+    root = etree.fromstring(ubl.data)
+    assert root.tag == "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+    assert root.findtext("{urn:oasis:names:specification:ubl:schema:xsd:"
+                         "CommonBasicComponents-2}ID") == issued["number"]
 
 
 def test_send_queues_the_issued_invoice_to_the_customers_address(client, shop):
