@@ -53,6 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     portal_staff.init_app(app)
 
+    from saas.automations import attachments as automation_attachments
+
+    automation_attachments.init_app(app)
+
     from saas import cli
 
     cli.init_app(app)
@@ -92,6 +96,7 @@ def _configure_sqlite(app: Flask) -> None:
 def _import_models() -> None:
     # Every model module is imported here so that mappers and metadata are complete
     # before the first query, in web processes, workers and migrations alike.
+    import saas.automations.runs  # noqa: F401 - models and the events consumer
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.contracts.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
