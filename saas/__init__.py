@@ -119,6 +119,7 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from saas.api.views import bp as api_bp
+    from saas.automations.views import bp as automations_bp
     from saas.billing.catalog.views import bp as catalog_bp
     from saas.billing.contracts.views import bp as contracts_bp
     from saas.billing.customers.views import bp as customers_bp
@@ -163,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profitability_bp)
     app.register_blueprint(collection_bp)
     app.register_blueprint(bureau_bp)
+    app.register_blueprint(automations_bp)
     app.register_blueprint(bureau_service_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)

@@ -143,11 +143,16 @@ def generate_document(template: DocumentTemplate, customer: Customer,
 
 
 def preview(template: DocumentTemplate | None, values: dict[str, Any]) -> bytes:
-    """The template (saved or as typed) with the sample values, as PDF."""
+    """The template (saved or as typed) with a sample customer and deal and your company's
+    own details, as PDF."""
+    seller = snapshot_seller("EUR")
+    sample = {**templating.SAMPLE, "tenant": {
+        "name": seller["name"], "address": _one_line(seller["address_lines"]),
+        "org_number": seller["org_number"] or "", "vat_id": seller["vat_id"] or ""}}
     title = templating.render_text(values.get("title") or (template.title if template else ""),
-                                   templating.SAMPLE)
+                                   sample)
     text = templating.render_text(values.get("body") or (template.body if template else ""),
-                                  templating.SAMPLE)
+                                  sample)
     sample = templating.SAMPLE["customer"]
     buyer = {"customer_number": sample["number"], "name": sample["name"],
              "address_lines": [sample["address_line1"],
@@ -156,7 +161,7 @@ def preview(template: DocumentTemplate | None, values: dict[str, Any]) -> bytes:
     branding = db.session.scalar(select(Branding))
     return render_template_letter(TemplateLetter(
         title=title, text=text, letter_date=tenant_today_of(scoping.require_tenant_id()),
-        language="en", seller=snapshot_seller("EUR"), buyer=buyer,
+        language="en", seller=seller, buyer=buyer,
         logo=branding.logo if branding is not None else None))
 
 

@@ -65,6 +65,14 @@ from tests.factories import (
     paid_from_bank_statement,
     payment_of_invoice,
 )
+from tests.factories_automations import (
+    AutomationActionFactory,
+    AutomationRuleFactory,
+    AutomationRunFactory,
+    DocumentTemplateFactory,
+    GeneratedDocumentFactory,
+    automation_rows,
+)
 from tests.factories_bank import BankLineFactory, BankStatementFactory
 from tests.factories_bureau import BureauClientFactory, BureauPostBatchFactory, bureau_rows
 from tests.factories_collection import (
@@ -199,6 +207,7 @@ ONE_OF_EACH = (
     lambda t: ItemBillingFactory(tenant=t),  # and an item and a document line
     lambda t: collection_rows(t),  # collection settings, paths, stages, cases, notes ...
     lambda t: bureau_rows(t),  # the bureau's clients, assignments, activity, print runs
+    lambda t: automation_rows(t),  # rules, actions, runs, templates, generated documents
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -257,6 +266,11 @@ OBJECT_FACTORIES = {
     "legal_stage_id": lambda tenant: LegalStageFactory(tenant=tenant),
     "bureau_client_id": lambda tenant: BureauClientFactory(tenant=tenant),
     "bureau_post_batch_id": lambda tenant: BureauPostBatchFactory(tenant=tenant),
+    "automation_rule_id": lambda tenant: AutomationRuleFactory(tenant=tenant),
+    "automation_action_id": lambda tenant: AutomationActionFactory(tenant=tenant),
+    "automation_run_id": lambda tenant: AutomationRunFactory(tenant=tenant),
+    "document_template_id": lambda tenant: DocumentTemplateFactory(tenant=tenant),
+    "generated_document_id": lambda tenant: GeneratedDocumentFactory(tenant=tenant),
 }
 
 
