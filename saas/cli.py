@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from saas.automations.cli import automations
 from saas.billing.contracts.cli import contracts
 from saas.billing.documents.cli import documents
 from saas.billing.dunning.cli import collection
@@ -56,3 +57,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reports)
     app.cli.add_command(bureau)
     app.cli.add_command(events)
+    app.cli.add_command(automations)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from saas.automations.demo import seed_automations
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
 from saas.billing.dunning.demo import seed_collection
@@ -337,6 +338,7 @@ def seed() -> list[tuple[str, str, str]]:
         seed_work_sources(tenant)
         seed_collection(tenant)
         seed_reports(tenant)
+    seed_automations(nordlys)  # seed 004's enrolment rules, one student through them
     # The bureau's people work in its clients through the bureau (no memberships there).
     seed_bureau(bureau, served)
     return logins
