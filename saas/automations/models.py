@@ -174,6 +174,7 @@ class GeneratedDocument(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     template: Mapped[DocumentTemplate | None] = relationship()
+    customer: Mapped[Customer] = relationship()  # noqa: F821 - billing model
 
     @property
     def filename(self) -> str:
