@@ -24,7 +24,8 @@ from saas.events.models import DomainEvent
 from saas.extensions import db
 from saas.queue import QUEUES, get_queue
 from saas.tenants import scoping
-from tests.factories import TenantFactory, VatRateFactory
+from saas.tenants.models import Role
+from tests.factories import TenantFactory, VatRateFactory, member
 from tests.helpers import run_jobs
 
 K, S, D = DocumentKind, DocumentStatus, Decimal
@@ -208,3 +209,24 @@ def test_a_proforma_paid_by_a_customer_without_the_tag_is_left_alone(app, school
         rule_ids = {run.rule.name for run in runs_of(school)}
     assert PAYMENT_RULE not in rule_ids
     assert documents_of(school, student, K.INVOICE) == []
+
+
+def test_a_student_registered_on_the_customer_form_gets_the_proforma(app, school, smtp,
+                                                                      make_client):
+    client = make_client(member(school, Role.STAFF))
+    answer = client.post(f"/t/{school.slug}/customers/new", data={
+        "name": "Elena Radu", "country": "NO", "currency": "NOK", "language": "en",
+        "payment_terms_days": "14", "discount_percent": "0", "delivery_preference": "email",
+        "delivery_country": "", "category_id": "", "price_list_id": "",
+        "tags": " Enrolment , evening,enrolment"})
+    assert answer.status_code == 302
+    scoping.set_current_tenant(school.id)  # the request ended in no tenant
+    student = db.session.scalar(select(Customer).where(Customer.name == "Elena Radu"))
+    assert student.tags == "enrolment, evening"  # lower case, each once
+    customers.add_contact(student, {"name": "Elena Radu", "email": "elena@example.com",
+                                    "receives_invoices": True})
+    db.session.commit()  # the contact is there before the worker looks
+    work(app)
+    [proforma] = documents_of(school, student.id, K.PROFORMA)
+    [mail] = smtp.messages
+    assert mail["To"] == "elena@example.com" and proforma.number in mail["Subject"]
