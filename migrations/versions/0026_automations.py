@@ -54,7 +54,7 @@ def upgrade():
     sa.Column("id", sa.Integer(), nullable=False),
     sa.Column("rule_id", sa.Integer(), nullable=False),
     sa.Column("position", sa.Integer(), nullable=False),
-    sa.Column("kind", sa.Enum("create_document", "convert_proforma", "generate_from_template", "send_documents", name="actionkind", native_enum=False, length=40), nullable=False),
+    sa.Column("kind", sa.Enum("create_document", "convert_proforma", "generate_from_template", "send_documents", "send_email", name="actionkind", native_enum=False, length=40), nullable=False),
     sa.Column("settings", sa.JSON(), nullable=False),
     sa.Column("tenant_id", sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(["rule_id"], ["automation_rules.id"], name=op.f("fk_automation_actions_rule_id_automation_rules"), ondelete="CASCADE"),

@@ -59,6 +59,8 @@ class ActionForm(FlaskForm):
     template_id = SelectField("Template", choices=[], validate_choice=False)
     attach_generated = BooleanField("Attach the documents generated from templates",
                                     default=True)
+    subject = StringField("Subject", filters=[strip], validators=[Length(max=300)])
+    body = TextAreaField("Text", validators=[Length(max=20000)], render_kw={"rows": 6})
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -67,7 +69,8 @@ class ActionForm(FlaskForm):
     def values(self) -> dict[str, Any]:
         return {"document_kind": self.document_kind.data, "lines": self.lines.data or "",
                 "issue": self.issue.data, "attach_generated": self.attach_generated.data,
-                "template_id": int(self.template_id.data) if self.template_id.data else None}
+                "template_id": int(self.template_id.data) if self.template_id.data else None,
+                "subject": self.subject.data, "body": self.body.data}
 
 
 class TemplateForm(FlaskForm):

@@ -30,6 +30,7 @@ class ActionKind(enum.StrEnum):
     CONVERT_PROFORMA = "convert_proforma"
     GENERATE_FROM_TEMPLATE = "generate_from_template"
     SEND_DOCUMENTS = "send_documents"
+    SEND_EMAIL = "send_email"
 
     @property
     def label(self) -> str:
@@ -38,6 +39,7 @@ class ActionKind(enum.StrEnum):
             "convert_proforma": "Turn the paid proforma into the final invoice",
             "generate_from_template": "Generate a document from a template",
             "send_documents": "E-mail the documents made above",
+            "send_email": "Send an e-mail from a text template",
         }[self.value]
 
 

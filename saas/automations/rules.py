@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from saas.automations import templating
 from saas.automations.conditions import clean
 from saas.automations.lines import LinesError, parse_lines
 from saas.automations.models import (
@@ -95,6 +96,18 @@ def action_settings(kind: ActionKind, values: dict[str, Any]) -> dict[str, Any]:
         return {"template_id": template.id}
     if kind == ActionKind.SEND_DOCUMENTS:
         return {"attach_generated": bool(values.get("attach_generated"))}
+    if kind == ActionKind.SEND_EMAIL:
+        subject, body = (values.get("subject") or "").strip(), values.get("body") or ""
+        if not subject:
+            raise RuleError("Give the e-mail a subject.", "subject")
+        if not body.strip():
+            raise RuleError("Write the e-mail's text.", "body")
+        for field, text in (("subject", subject), ("body", body)):
+            problem = templating.problems(text)
+            if problem:
+                raise RuleError(problem, field)
+        return {"subject": subject, "body": body,
+                "attach_generated": bool(values.get("attach_generated"))}
     return {}
 
 

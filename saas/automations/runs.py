@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from saas import clock
+from saas.automations import templating
 from saas.automations.conditions import facts_of, matches, split_tags
 from saas.automations.lines import LineTemplate
 from saas.automations.models import (
@@ -27,18 +28,20 @@ from saas.automations.models import (
     AutomationRun,
     DeliveryAttachment,
     DocumentTemplate,
+    GeneratedDocument,
     RunStatus,
 )
-from saas.automations.templates import generate_document
+from saas.automations.templates import field_values, generate_document
 from saas.billing.catalog.models import Product, VatRate
 from saas.billing.customers.models import Customer
 from saas.billing.documents import conversion, delivery
-from saas.billing.documents.issuing import issue_document
+from saas.billing.documents.issuing import invoice_email, issue_document
 from saas.billing.documents.models import Document
 from saas.billing.documents.services import add_line, create_document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.events import DomainEvent, consumer
 from saas.extensions import db
+from saas.mail import Mail, new_message_id, queue_email
 from saas.queue import DEFAULT_QUEUE, enqueue, job
 from saas.tenants import scoping
 from saas.tenants.services import ServiceError
@@ -260,9 +263,38 @@ def send_action(settings: dict[str, Any], run: AutomationRun) -> dict[str, Any]:
             "documents": [], "deliveries": [sent.id for sent in deliveries]}
 
 
+def send_email_action(settings: dict[str, Any], run: AutomationRun) -> dict[str, Any]:
+    """A plain e-mail from the text template to the customer's invoice address (sent by the
+    mail job after commit, retried; the documents generated above attached if asked)."""
+    customer = _customer(run)
+    recipient = invoice_email(customer)
+    if not recipient:
+        raise ActionFailed(f"{customer.name} has no e-mail address for invoices: enter one.")
+    values = field_values(customer, run.document)
+    try:
+        subject = templating.render_text(settings.get("subject") or "", values).strip()
+        text = templating.render_text(settings.get("body") or "", values)
+    except templating.TemplateProblem as exc:
+        raise ActionFailed(str(exc)) from None
+    generated = made_by_steps(run, "generated") if settings.get("attach_generated") else []
+    attachments = tuple((found.filename, "application/pdf", found.pdf) for found in (
+        db.session.get(GeneratedDocument, generated_id) for generated_id in generated)
+        if found is not None)
+    branding = delivery.current_branding()
+    message_id = new_message_id()
+    queue_email(Mail(to=recipient, subject=subject[:300], text=text,
+                     sender_name=(branding.email_sender_name if branding else "")
+                     or values["tenant"]["name"],
+                     reply_to=branding.reply_to if branding else "",
+                     attachments=attachments, message_id=message_id),
+                job_id=f"automation-email-{run.id}-{len(run.steps)}")
+    return {"summary": f"E-mail “{subject}” to {recipient}", "message_id": message_id}
+
+
 ACTIONS = {
     ActionKind.CREATE_DOCUMENT: create_document_action,
     ActionKind.CONVERT_PROFORMA: convert_proforma_action,
     ActionKind.GENERATE_FROM_TEMPLATE: generate_action,
     ActionKind.SEND_DOCUMENTS: send_action,
+    ActionKind.SEND_EMAIL: send_email_action,
 }

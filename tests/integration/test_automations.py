@@ -11,9 +11,15 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
-from saas.automations import runs
+from saas.automations import rules, runs
 from saas.automations.enrolment import PAYMENT_RULE, install_course_enrolment
-from saas.automations.models import AutomationRule, AutomationRun, GeneratedDocument, RunStatus
+from saas.automations.models import (
+    ActionKind,
+    AutomationRule,
+    AutomationRun,
+    GeneratedDocument,
+    RunStatus,
+)
 from saas.billing.customers import services as customers
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
@@ -230,3 +236,28 @@ def test_a_student_registered_on_the_customer_form_gets_the_proforma(app, school
     [proforma] = documents_of(school, student.id, K.PROFORMA)
     [mail] = smtp.messages
     assert mail["To"] == "elena@example.com" and proforma.number in mail["Subject"]
+
+
+def test_a_plain_email_goes_to_the_customer_from_its_text_template(app, school, smtp):
+    with scoping.tenant_context(school.id):
+        rule = rules.create_rule({"name": "Welcome", "trigger": "customer.created",
+                                  "conditions": {"customer_tag": "newsletter"}})
+        rules.add_action(rule, ActionKind.SEND_EMAIL, {
+            "subject": "Welcome, {{ customer.name }}",
+            "body": "Dear {{ customer.name }},\n\nwelcome to {{ tenant.name }}."})
+        db.session.commit()
+    enrol(school, "Ion Ionescu", tags="newsletter", email="ion@example.com")
+    work(app)
+    [mail] = smtp.messages
+    assert (mail["To"], mail["Subject"]) == ("ion@example.com", "Welcome, Ion Ionescu")
+    assert "welcome to Diana Cursuri SRL." in mail.get_body(("plain",)).get_content()
+    [run] = runs_of(school)
+    assert run.status == RunStatus.DONE and run.steps[0]["message_id"] == mail["Message-ID"]
+
+
+def test_an_email_template_with_an_unknown_field_is_refused(school):
+    with scoping.tenant_context(school.id):
+        rule = rules.create_rule({"name": "Welcome", "trigger": "customer.created"})
+        with pytest.raises(rules.RuleError, match=r"Unknown field: customer.frist_name"):
+            rules.add_action(rule, ActionKind.SEND_EMAIL, {
+                "subject": "Hi", "body": "Dear {{ customer.frist_name }}"})
