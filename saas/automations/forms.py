@@ -7,35 +7,36 @@ from typing import Any
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from saas.automations.models import ActionKind, DocumentTemplate, TemplateKind
 from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.events import EVENT_NAMES
 from saas.extensions import db
-from saas.forms import strip
+from saas.forms import choices, strip
 
 ANY = ("", "—")
 
 
-def _template_choices() -> list[tuple[str, str]]:
-    return [(str(t.id), f"{t.name} ({t.kind.label.lower()})") for t in db.session.scalars(
-        select(DocumentTemplate).order_by(DocumentTemplate.name))]
+def _template_choices() -> list[SelectChoice]:
+    return choices((str(t.id), f"{t.name} ({t.kind.label.lower()})") for t in db.session.scalars(
+        select(DocumentTemplate).order_by(DocumentTemplate.name)))
 
 
 class RuleForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    trigger = SelectField("When", choices=[(name, f"{name}: {text}")
-                                           for name, text in EVENT_NAMES.items()])
+    trigger = SelectField("When", choices=choices((name, f"{name}: {text}")
+                                                  for name, text in EVENT_NAMES.items()))
     active = BooleanField("Active", default=True)
     customer_tag = StringField("and the customer has the tag", filters=[strip],
                                validators=[Optional(), Length(max=60)])
-    document_kind = SelectField("and the document is a", choices=[
-        ANY, *((kind.value, kind.label) for kind in DocumentKind)])
-    status_from = SelectField("moving from", choices=[
-        ANY, *((status.value, status.label) for status in DocumentStatus)])
-    status_to = SelectField("to", choices=[
-        ANY, *((status.value, status.label) for status in DocumentStatus)])
+    document_kind = SelectField("and the document is a", choices=choices(
+        [ANY, *((kind.value, kind.label) for kind in DocumentKind)]))
+    status_from = SelectField("moving from", choices=choices(
+        [ANY, *((status.value, status.label) for status in DocumentStatus)]))
+    status_to = SelectField("to", choices=choices(
+        [ANY, *((status.value, status.label) for status in DocumentStatus)]))
 
     def values(self) -> dict[str, Any]:
         return {"name": self.name.data, "trigger": self.trigger.data,
@@ -47,10 +48,11 @@ class RuleForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    kind = SelectField("Action", choices=[(kind.value, kind.label) for kind in ActionKind])
-    document_kind = SelectField("Make a", choices=[
+    kind = SelectField("Action", choices=choices((kind.value, kind.label)
+                                                 for kind in ActionKind))
+    document_kind = SelectField("Make a", choices=choices([
         (DocumentKind.PROFORMA.value, DocumentKind.PROFORMA.label),
-        (DocumentKind.INVOICE.value, DocumentKind.INVOICE.label)],
+        (DocumentKind.INVOICE.value, DocumentKind.INVOICE.label)]),
         validate_choice=False)  # checked by rules.action_settings, for that action only
     lines = TextAreaField("Lines", validators=[Length(max=5000)],
                           render_kw={"rows": 3,
@@ -64,7 +66,7 @@ class ActionForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.template_id.choices = [ANY, *_template_choices()]
+        self.template_id.choices = [SelectChoice(*ANY), *_template_choices()]
 
     def values(self) -> dict[str, Any]:
         return {"document_kind": self.document_kind.data, "lines": self.lines.data or "",
@@ -75,7 +77,8 @@ class ActionForm(FlaskForm):
 
 class TemplateForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    kind = SelectField("Kind", choices=[(kind.value, kind.label) for kind in TemplateKind])
+    kind = SelectField("Kind", choices=choices((kind.value, kind.label)
+                                               for kind in TemplateKind))
     title = StringField("Title", filters=[strip], validators=[DataRequired(), Length(max=300)])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=50000)],
                          render_kw={"rows": 18})
