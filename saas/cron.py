@@ -6,6 +6,7 @@ by database state and safe to run again, so a missed or doubled tick does no har
 
 from rq import cron
 
+from saas.automations.runs import run_runs_sweep
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
 from saas.billing.recurring.services import run_recurring
@@ -35,3 +36,6 @@ cron.register(record_last_month, queue_name="billing", cron="45 3 1 * *",
 cron.register(run_event_sweep, queue_name="events", cron="*/5 * * * *", name="event-sweep")
 # Hourly: invoices that passed their due date become document.overdue events.
 cron.register(run_overdue_sweep, queue_name="events", cron="50 * * * *", name="overdue-events")
+# Every ten minutes: automation runs whose job was lost (they go on where they stopped).
+cron.register(run_runs_sweep, queue_name="default", cron="*/10 * * * *",
+              name="automation-runs-sweep")

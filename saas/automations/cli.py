@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 import click
 from flask.cli import AppGroup
 
 from saas.automations.enrolment import install_course_enrolment
+from saas.automations.runs import sweep_runs
 from saas.cli_args import tenants_of
 from saas.extensions import db
 from saas.tenants import scoping
@@ -36,3 +38,11 @@ def install_enrolment(slug: str, course: str, price: str, vat_code: str | None) 
             raise click.ClickException(str(exc)) from None
         db.session.commit()
     click.echo(f"{slug}: rules {', '.join(rule.name for rule in found)} are in place.")
+
+
+@automations.command("sweep")
+def sweep_command() -> None:
+    """Ask again for the jobs of runs left waiting (the scheduler does it every 10 minutes)."""
+    asked = sweep_runs(older_than=timedelta(0))
+    click.echo(f"Automations: {sum(asked.values())} runs asked for again in {len(asked)}"
+               " companies.")

@@ -44,7 +44,7 @@ from saas.extensions import db
 from saas.mail import Mail, new_message_id, queue_email
 from saas.queue import DEFAULT_QUEUE, enqueue, job
 from saas.tenants import scoping
-from saas.tenants.services import ServiceError
+from saas.tenants.services import ServiceError, tenants_and_zones
 
 log = logging.getLogger(__name__)
 K, S = DocumentKind, DocumentStatus
@@ -102,6 +102,31 @@ def retry(run: AutomationRun) -> None:
         raise ServiceError("This run is done: it is never run again.")
     run.status, run.error = RunStatus.PENDING, ""
     ask_for_run(run)
+
+
+def sweep_runs(older_than: timedelta = timedelta(minutes=10)) -> dict[int, int]:
+    """Ask again for the jobs of runs a lost job left waiting (Redis down, worker killed):
+    pending ones older than ``older_than`` and running ones whose claim timed out."""
+    now, asked = clock.now(), {}
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            waiting = db.session.scalars(select(AutomationRun).where(
+                ((AutomationRun.status == RunStatus.PENDING)
+                 & (AutomationRun.created_at < now - older_than))
+                | ((AutomationRun.status == RunStatus.RUNNING)
+                   & (AutomationRun.started_at < now - CLAIM_TIMEOUT)))).all()
+            for run in waiting:
+                ask_for_run(run)
+            if waiting:
+                asked[tenant_id] = len(waiting)
+            db.session.commit()
+    return asked
+
+
+@job
+def run_runs_sweep() -> int:
+    """Scheduler job: ask again for runs whose job was lost; returns how many."""
+    return sum(sweep_runs().values())
 
 
 # --- the run job ---------------------------------------------------------------------------

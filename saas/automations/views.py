@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -305,7 +305,7 @@ def preview(document_template_id: int) -> Response:
 def download(customer_id: int, generated_document_id: int) -> Response:
     found = get_or_404(GeneratedDocument, generated_document_id)
     if found.customer_id != customer_id:
-        return Response("Not found", 404)
+        abort(404)
     return _pdf(found.pdf, found.filename, download=True)
 
 

@@ -4,13 +4,14 @@ worker and a real SMTP server, and the rules' conditions, failures and tenancy."
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
+from saas import clock
 from saas.automations import rules, runs
 from saas.automations.enrolment import PAYMENT_RULE, install_course_enrolment
 from saas.automations.models import (
@@ -261,3 +262,20 @@ def test_an_email_template_with_an_unknown_field_is_refused(school):
         with pytest.raises(rules.RuleError, match=r"Unknown field: customer.frist_name"):
             rules.add_action(rule, ActionKind.SEND_EMAIL, {
                 "subject": "Hi", "body": "Dear {{ customer.frist_name }}"})
+
+
+def test_a_run_whose_job_was_lost_is_taken_up_by_the_sweep(app, school, smtp):
+    enrol(school)
+    events.dispatch_pending()  # the hand-over writes the run and asks for its job ...
+    db.session.commit()
+    for name in QUEUES:  # ... which Redis loses
+        get_queue(name, app).empty()
+    [run] = runs_of(school)
+    assert run.status == RunStatus.PENDING
+    assert runs.sweep_runs() == {}  # a young run's job may still be on its way
+    with clock.frozen(clock.now() + timedelta(minutes=11)):
+        assert runs.sweep_runs() == {school.id: 1}
+    scoping.set_current_tenant(school.id)
+    work(app)
+    assert [run.status for run in runs_of(school)] == [RunStatus.DONE]
+    assert [mail["To"] for mail in smtp.messages] == ["ana@example.com"]
