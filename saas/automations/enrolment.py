@@ -23,22 +23,24 @@ PAYMENT_RULE = "Course paid: contract and invoice"
 CONTRACT_TEMPLATE = "Course contract"
 CONTRACT_TITLE = "Training contract {{ document.number }}"
 CONTRACT_BODY = """\
-Between {{ tenant.name }} ({{ tenant.address }}, organisation number {{ tenant.org_number }}),
-the provider, and {{ customer.name }} ({{ customer.address }}), the student, customer number
+Between {{ tenant.name }} ({{ tenant.address }}, organisation number {{ tenant.org_number }}), \
+the provider, and {{ customer.name }} ({{ customer.address }}), the student, customer number \
 {{ customer.number }}.
 
 1. The provider teaches the student the course below; the student takes part in it.
 {% for line in document.lines %}
-   - {{ line.description }}: {{ line.quantity }} × {{ line.unit_price }} {{ document.currency }}
+   – {{ line.description }}: {{ line.quantity }} × {{ line.unit_price }} {{ document.currency }}
 {% endfor %}
-2. The fee is {{ document.gross_total }} {{ document.currency }} including VAT, paid in full
+
+2. The fee is {{ document.gross_total }} {{ document.currency }} including VAT, paid in full \
 with proforma invoice {{ document.number }}. The final invoice comes with this contract.
 
 3. The student may withdraw within 14 days of enrolment and is then refunded in full.
 
 Signed on {{ today }}.
 
-{{ tenant.name }}                                        {{ customer.name }}
+{{ tenant.name }}
+{{ customer.name }}
 """
 
 

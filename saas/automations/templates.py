@@ -10,6 +10,7 @@ from sqlalchemy import select
 from saas.automations import templating
 from saas.automations.models import DocumentTemplate, GeneratedDocument, TemplateKind
 from saas.automations.pdf import TemplateLetter, render_template_letter
+from saas.billing.catalog.services import plain_decimal
 from saas.billing.customers.models import Customer
 from saas.billing.documents.issuing import invoice_email, snapshot_buyer, snapshot_seller
 from saas.billing.documents.models import Document
@@ -99,8 +100,9 @@ def field_values(customer: Customer, document: Document | None) -> dict[str, Any
             "due_date": document.due_date.isoformat() if document.due_date else "",
             "currency": document.currency, "net_total": money(document.net_total),
             "vat_total": money(document.vat_total), "gross_total": money(document.gross_total),
-            "lines": [{"description": line.description, "quantity": str(line.quantity),
-                       "unit_price": str(line.unit_price), "net": money(line.net)}
+            "lines": [{"description": line.description,
+                       "quantity": plain_decimal(line.quantity),
+                       "unit_price": money(line.unit_price), "net": money(line.net)}
                       for line in document.lines],
         }
     return values

@@ -78,8 +78,10 @@ class TemplateProblem(ValueError):
 
 def environment() -> SandboxedEnvironment:
     """The sandbox every template runs in."""
+    # Block tags take their line with them, so a {% for %} leaves no blank rows.
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined,
-                                keep_trailing_newline=True)
+                                keep_trailing_newline=True, trim_blocks=True,
+                                lstrip_blocks=True)
 
 
 def _dotted(node: nodes.Getattr | nodes.Getitem) -> tuple[str, str, int] | None:
