@@ -2,8 +2,7 @@
 
 Nordlys runs safety courses for plumbers: the rule set is installed, and one student was
 enrolled (a proforma issued and e-mailed), paid, and got the contract and the final
-invoice by e-mail, so the run log shows two finished runs. The runs are jobs: in-process
-in ``make run``; with Redis, after a worker ran them (seeding again goes on from there).
+invoice by e-mail, so the run log shows two finished runs.
 """
 
 from __future__ import annotations
@@ -61,8 +60,8 @@ def seed_automations(tenant: Tenant) -> None:
 
 
 def _work(tenant_id: int, student_id: int) -> None:
-    """Do now what the jobs do (idempotent, so a worker that did it first leaves nothing):
-    in-process jobs asked for by other in-process jobs do not see their commits on SQLite."""
+    """Do now what the jobs do, so the demo shows the runs done even before a worker ran
+    (with Redis); all of it is idempotent, so the jobs find nothing left to do."""
     with scoping.tenant_context(tenant_id):
         dispatch_pending()
         db.session.commit()

@@ -29,7 +29,7 @@ from saas.billing.payments import services as payments
 from saas.events import services as events
 from saas.events.models import DomainEvent
 from saas.extensions import db
-from saas.queue import QUEUES, get_queue
+from saas.queue import QUEUES, enqueue, get_queue
 from saas.tenants import scoping
 from saas.tenants.models import Role
 from tests.factories import TenantFactory, VatRateFactory, member
@@ -279,3 +279,20 @@ def test_a_run_whose_job_was_lost_is_taken_up_by_the_sweep(app, school, smtp):
     work(app)
     assert [run.status for run in runs_of(school)] == [RunStatus.DONE]
     assert [mail["To"] for mail in smtp.messages] == ["ana@example.com"]
+
+
+def test_jobs_asked_for_in_a_savepoint_go_out_with_the_commit_and_not_before(app, school):
+    def count() -> int:
+        return get_queue("default", app).count
+
+    with db.session.begin_nested():
+        enqueue(runs.run_automation, 0, job_id="kept-job")
+    assert count() == 0  # the savepoint is released, nothing is committed yet
+    try:
+        with db.session.begin_nested():
+            enqueue(runs.run_automation, 0, job_id="undone-job")
+            raise RuntimeError("the consumer failed")
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert [job.id for job in get_queue("default", app).jobs] == ["kept-job"]
