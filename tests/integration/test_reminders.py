@@ -369,8 +369,11 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
 
     scheduler = CronScheduler(connection=redis_connection(app))
     scheduler.load_config_from_file("saas.cron")
+    from saas.automations.runs import run_runs_sweep
     from saas.billing.dunning.sweep import run_collection_sweep
+    from saas.billing.events import run_overdue_sweep
     from saas.billing.recurring.services import run_recurring
+    from saas.events.services import run_event_sweep
     from saas.outsourced_service.fees import record_last_month
     from saas.portal.reconcile import reconcile_checkouts
     from saas.portal.stripe_events import retry_stripe_events
@@ -382,7 +385,10 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         "stripe-reconcile": (BILLING_QUEUE, "35 * * * *", reconcile_checkouts),
         "stripe-event-retries": (BILLING_QUEUE, "*/10 * * * *", retry_stripe_events),
         "collection-sweep": (BILLING_QUEUE, "25 * * * *", run_collection_sweep),
-        "bureau-fees": (BILLING_QUEUE, "45 3 1 * *", record_last_month)}
+        "bureau-fees": (BILLING_QUEUE, "45 3 1 * *", record_last_month),
+        "event-sweep": ("events", "*/5 * * * *", run_event_sweep),
+        "overdue-events": ("events", "50 * * * *", run_overdue_sweep),
+        "automation-runs-sweep": ("default", "*/10 * * * *", run_runs_sweep)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today
