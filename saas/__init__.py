@@ -55,6 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     deferred_jobs.init_app(app)
     portal_staff.init_app(app)
 
+    from saas.automations import attachments as automation_attachments
+
+    automation_attachments.init_app(app)
+
     from saas import cli
 
     cli.init_app(app)
@@ -96,6 +100,7 @@ def _import_models() -> None:
     # before the first query, in web processes, workers and migrations alike.
     import saas.api.models  # noqa: F401
     import saas.api.webhooks.services  # noqa: F401 - models and the events consumer
+    import saas.automations.runs  # noqa: F401 - models and the events consumer
     import saas.billing.catalog.models  # noqa: F401
     import saas.billing.contracts.models  # noqa: F401
     import saas.billing.customers.models  # noqa: F401
@@ -122,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.api.settings import bp as api_tokens_bp
     from saas.api.views import bp as api_bp
     from saas.api.webhooks.views import bp as webhooks_bp
+    from saas.automations.views import bp as automations_bp
     from saas.billing.catalog.views import bp as catalog_bp
     from saas.billing.contracts.views import bp as contracts_bp
     from saas.billing.customers.views import bp as customers_bp
@@ -168,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profitability_bp)
     app.register_blueprint(collection_bp)
     app.register_blueprint(bureau_bp)
+    app.register_blueprint(automations_bp)
     app.register_blueprint(bureau_service_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)

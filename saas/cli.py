@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from saas.api.webhooks.cli import webhooks
+from saas.automations.cli import automations
 from saas.billing.contracts.cli import contracts
 from saas.billing.documents.cli import documents
 from saas.billing.dunning.cli import collection
@@ -80,3 +81,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(jobs)
     app.cli.add_command(exports)
     app.cli.add_command(webhooks)
+    app.cli.add_command(automations)

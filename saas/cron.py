@@ -8,6 +8,7 @@ from rq import cron
 
 from saas.api.idempotency import sweep_idempotency_keys
 from saas.api.webhooks.services import run_webhook_retries
+from saas.automations.runs import run_runs_sweep
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
 from saas.billing.recurring.services import run_recurring
@@ -42,3 +43,6 @@ cron.register(run_webhook_retries, queue_name="events", cron="* * * * *", name="
 # Hourly: API idempotency keys older than a day are forgotten.
 cron.register(sweep_idempotency_keys, queue_name="billing", cron="50 * * * *",
               name="api-idempotency-keys")
+# Every ten minutes: automation runs whose job was lost (they go on where they stopped).
+cron.register(run_runs_sweep, queue_name="default", cron="*/10 * * * *",
+              name="automation-runs-sweep")

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from saas.api.webhooks.demo import seed_webhooks
+from saas.automations.demo import seed_automations
 from saas.billing.contracts.demo import seed_contracts
 from saas.billing.documents.demo import seed_documents
 from saas.billing.dunning.demo import seed_collection
@@ -340,6 +341,7 @@ def seed() -> list[tuple[str, str, str]]:
         seed_collection(tenant)
         seed_reports(tenant)
         seed_exports(tenant)
+    seed_automations(nordlys)  # seed 004's enrolment rules, one student through them
     # The bureau's people work in its clients through the bureau (no memberships there).
     seed_bureau(bureau, served)
     seed_webhooks(nordlys)

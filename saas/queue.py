@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from saas.extensions import db
 from saas.tenants import scoping
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 MAIL_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE, EVENTS_QUEUE = "mail", "default", "billing", "events"
 QUEUES = (MAIL_QUEUE, EVENTS_QUEUE, DEFAULT_QUEUE, BILLING_QUEUE)
 _PENDING = "saas.pending_jobs"
+# Per open savepoint, how many jobs were pending when it began (see _forget_after_rollback).
+_SAVEPOINT_MARKS = "saas.pending_job_marks"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,21 @@ def enqueue(
     db.session().info.setdefault(_PENDING, []).append(request)
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINT_MARKS, {})[transaction] = len(
+            session.info.get(_PENDING, ()))
+
+
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    # SQLAlchemy tells of a released savepoint too: its jobs wait for the real commit, or a
+    # worker could run them before the rows they read are committed.
+    if session.in_nested_transaction():
+        session.info.get(_SAVEPOINT_MARKS, {}).pop(session.get_nested_transaction(), None)
+        return
+    session.info.pop(_SAVEPOINT_MARKS, None)
     pending = session.info.pop(_PENDING, [])
     if pending:
         send(current_app._get_current_object(), pending)
@@ -95,7 +110,13 @@ def send(app: Flask, pending: list[JobRequest]) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction: object) -> None:
+def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:  # a savepoint: forget only what was asked for inside it
+        mark = session.info.get(_SAVEPOINT_MARKS, {}).pop(previous_transaction, None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+        return
+    session.info.pop(_SAVEPOINT_MARKS, None)
     session.info.pop(_PENDING, None)
 
 

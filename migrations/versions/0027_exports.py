@@ -12,7 +12,7 @@ from saas.tenants.scoping import enable_tenant_rls
 
 # revision identifiers, used by Alembic.
 revision = "0027_exports"
-down_revision = "0025_webhooks"
+down_revision = "0026_automations"
 branch_labels = None
 depends_on = None
 

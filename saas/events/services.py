@@ -89,9 +89,16 @@ def schedule_dispatch(tenant_id: int) -> None:
 
 
 @event.listens_for(Session, "after_commit")
+def _forget_scheduled_after_commit(session: Session) -> None:
+    # The next transaction asks for its own hand-over; a released savepoint (SQLAlchemy
+    # tells of it too) is still this transaction, whose dispatch job waits for the commit.
+    if not session.in_nested_transaction():
+        session.info.pop(_SCHEDULED, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_scheduled(session: Session, *args: object) -> None:
-    # The next transaction asks for its own hand-over.
+def _forget_scheduled_after_rollback(session: Session, previous: object) -> None:
+    # A rolled-back savepoint may have taken the dispatch job with it: ask again next time.
     session.info.pop(_SCHEDULED, None)
 
 

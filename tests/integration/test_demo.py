@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from saas import demo
+from saas.automations.models import AutomationRun, GeneratedDocument, RunStatus
 from saas.billing.contracts import services as contracts
 from saas.billing.contracts import volumes
 from saas.billing.contracts.models import BilledPeriod, Contract
@@ -41,8 +42,15 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         # With the overdue invoice of the reminders demo, and the recurring invoice's template
         # and its three monthly occurrences (caught up since it started two months ago), and
         # the draft invoice of this quarter's contract billing run, and the three invoices
-        # the bank statement demo pays, and last month's invoice a customer of the reports demo.
-        assert len(documents) == 19
+        # the bank statement demo pays, and last month's invoice a customer of the reports demo,
+        # and the enrolled student's proforma and final invoice (the automations demo).
+        assert len(documents) == 21
+        # Seed 004: the student went through both enrolment rules, each once.
+        runs = db.session.scalars(select(AutomationRun).order_by(AutomationRun.id)).all()
+        assert [(run.event_name, run.status) for run in runs] == [
+            ("customer.created", RunStatus.DONE), ("document.paid", RunStatus.DONE)]
+        [contract_pdf] = db.session.scalars(select(GeneratedDocument)).all()
+        assert contract_pdf.customer.name == "Ingrid Solberg"
         occurrences = db.session.scalars(select(RecurringOccurrence)).all()
         assert len(occurrences) == 3 and all(o.document.number for o in occurrences)
         [contract, support] = db.session.scalars(select(Contract).order_by(Contract.number))

@@ -66,6 +66,14 @@ from tests.factories import (
     payment_of_invoice,
 )
 from tests.factories_api import api_idempotency_key, api_token, bearer
+from tests.factories_automations import (
+    AutomationActionFactory,
+    AutomationRuleFactory,
+    AutomationRunFactory,
+    DocumentTemplateFactory,
+    GeneratedDocumentFactory,
+    automation_rows,
+)
 from tests.factories_bank import BankLineFactory, BankStatementFactory
 from tests.factories_bureau import BureauClientFactory, BureauPostBatchFactory, bureau_rows
 from tests.factories_collection import (
@@ -205,6 +213,7 @@ ONE_OF_EACH = (
     lambda t: ExportChunkFactory(tenant=t),  # and its accountant export
     lambda t: WebhookDeliveryFactory(tenant=t),  # and its webhook endpoint
     lambda t: api_idempotency_key(t),  # and its API token
+    lambda t: automation_rows(t),  # rules, actions, runs, templates, generated documents
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------
@@ -269,6 +278,11 @@ OBJECT_FACTORIES = {
     "api_token_id": lambda tenant: SimpleNamespace(id=api_token(tenant)[0]),
     "billable_item_id": lambda tenant: BillableItemFactory(tenant=tenant),
     "billing_run_id": lambda tenant: BillingRunFactory(tenant=tenant),
+    "automation_rule_id": lambda tenant: AutomationRuleFactory(tenant=tenant),
+    "automation_action_id": lambda tenant: AutomationActionFactory(tenant=tenant),
+    "automation_run_id": lambda tenant: AutomationRunFactory(tenant=tenant),
+    "document_template_id": lambda tenant: DocumentTemplateFactory(tenant=tenant),
+    "generated_document_id": lambda tenant: GeneratedDocumentFactory(tenant=tenant),
 }
 
 

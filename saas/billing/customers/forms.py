@@ -80,6 +80,7 @@ class CustomerForm(FlaskForm):
         default=DeliveryPreference.EMAIL.value,
     )
     region = _text("Region", 100)
+    tags = _text("Tags", 500)
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -109,6 +110,9 @@ class CustomerForm(FlaskForm):
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
         data["discount_percent"] = data["discount_percent"] or Decimal("0")
         data["notes"] = data["notes"] or ""
+        # Lower case, each once: rules compare tags without case.
+        tags = (tag.strip().casefold() for tag in (data["tags"] or "").split(","))
+        data["tags"] = ", ".join(dict.fromkeys(tag for tag in tags if tag))
         data["delivery_preference"] = DeliveryPreference(data["delivery_preference"])
         for name in ("org_number", "vat_id", "address_line1", "address_line2", "postal_code",
                      "city", "delivery_address_line1", "delivery_address_line2",

@@ -86,6 +86,8 @@ class Customer(TenantScoped, db.Model):
         string_enum(DeliveryPreference), default=DeliveryPreference.EMAIL
     )
     region: Mapped[str] = mapped_column(String(100), default="")
+    # Comma-separated, lower case ("enrolment, evening"): automation rules match on them.
+    tags: Mapped[str] = mapped_column(String(500), default="", server_default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     is_archived: Mapped[bool] = mapped_column(default=False)
     # Lower-cased name, number, org/VAT ids, contact e-mails and names, site codes and

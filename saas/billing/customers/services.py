@@ -33,7 +33,7 @@ CUSTOMER_FIELDS = (
     "postal_code", "city", "delivery_address_line1", "delivery_address_line2",
     "delivery_postal_code", "delivery_city", "delivery_country", "language", "currency",
     "payment_terms_days", "category_id", "price_list_id", "discount_percent",
-    "delivery_preference", "region", "notes",
+    "delivery_preference", "region", "tags", "notes",
 )
 CONTACT_FIELDS = ("name", "email", "phone", "receives_invoices", "portal_access")
 SITE_FIELDS = ("code", "name", "address_line1", "postal_code", "city", "country",

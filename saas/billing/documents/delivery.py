@@ -49,6 +49,9 @@ FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED)
 # The customer portal, which billing does not import, makes the link that opens a document
 # online: create_app registers a callable (document, recipient) -> URL under this key.
 DOCUMENT_LINK = "saas.document_link"
+# Files other packages add to a document's e-mail (automations: a contract generated for the
+# deal): a callable (delivery) -> ((filename, type, bytes), ...) registered under this key.
+DELIVERY_ATTACHMENTS = "saas.delivery_attachments"
 
 
 class DeliveryFailed(Exception):
@@ -236,7 +239,8 @@ def _document_mail(delivery: Delivery) -> Mail:
         html=content.html,
         sender_name=sender_name(branding, document),
         reply_to=branding.reply_to if branding else "",
-        attachments=(pdf_attachment(document), *_extra_attachments(document)),
+        attachments=(pdf_attachment(document), *_extra_attachments(document),
+                     *_added_attachments(delivery)),
         message_id=delivery.message_id,
     )
 
@@ -249,6 +253,11 @@ def _extra_attachments(document: Document) -> tuple[tuple[str, str, bytes], ...]
 
     found = attachment(document)
     return (found,) if found is not None else ()
+
+
+def _added_attachments(delivery: Delivery) -> tuple[tuple[str, str, bytes], ...]:
+    add = current_app.extensions.get(DELIVERY_ATTACHMENTS)
+    return tuple(add(delivery)) if add is not None else ()
 
 
 def portal_url(document: Document, recipient: str) -> str | None:
