@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from saas import demo
+from saas import clock, demo
 from saas.automations.models import AutomationRun, GeneratedDocument, RunStatus
 from saas.billing.contracts import services as contracts
 from saas.billing.contracts import volumes
@@ -70,7 +70,9 @@ def test_demo_seed_shows_every_document_kind_with_a_sound_chain(db_session):
         # The accountant export of last month is there, finished, to download (R7.3).
         [export] = db.session.scalars(select(AccountantExport)).all()
         assert export.status == ExportStatus.DONE and export.total > 0
-        assert export.date_to == date.today().replace(day=1) - timedelta(days=1)
+        # Last month where the company is (past midnight in Oslo it is already tomorrow).
+        today = clock.today_in(tenant.timezone)
+        assert export.date_to == today.replace(day=1) - timedelta(days=1)
         # Payments: invoices paid in full and one in part, a customer with credit, the
         # credit note applied to its invoice; the books agree with them.
         invoices = [d for d in documents if d.kind == DocumentKind.INVOICE and d.number]
