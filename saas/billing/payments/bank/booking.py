@@ -70,24 +70,29 @@ def books_as_set(count: int) -> bool:
 
 def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = None,
                    progress: Callable[[int], None] | None = None,
-                   lines_marked: bool = False) -> int:
+                   lines_marked: bool = False, customers: set[int] | None = None) -> int:
     """Book the matches; return how many lines were booked.
 
     ``lines_marked``: the lines were saved matched, with the match's note and confidence,
-    because ``books_as_set`` said so (one UPDATE of the lines less).
+    because ``books_as_set`` said so (one UPDATE of the lines less). ``customers``: the
+    customers whose invoices a set-wise booking settles are added to it, and telling
+    ``settlement``'s listeners is left to the caller (once for a statement booked in
+    parts); without it they are told here.
     """
     if not books_as_set(len(bookings)):
         booked = sum(_book_one(booking, user_id) for booking in bookings)
         if progress:
             progress(len(bookings))
         return booked
-    customers: set[int] = set()
+    settled: set[int] = set()
     for start in range(0, len(bookings), CHUNK):
-        customers |= _book_set(bookings[start:start + CHUNK], user_id, lines_marked)
+        settled |= _book_set(bookings[start:start + CHUNK], user_id, lines_marked)
         if progress:
             progress(min(start + CHUNK, len(bookings)))
-    # Once for the statement: the listeners look the customers up set-wise.
-    settlement.changed(customers)
+    if customers is None:
+        settlement.changed(settled)  # once for all chunks: the listeners read set-wise
+    else:
+        customers |= settled
     return len(bookings)
 
 
