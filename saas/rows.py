@@ -11,14 +11,14 @@ the caller knows every row's id, in order. Rows are written in the current tenan
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, false, insert, text
 from sqlalchemy.dialects import postgresql
 
 from saas.extensions import db
@@ -27,6 +27,20 @@ from saas.tenants import scoping
 
 def on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def one_of(expression: Any, values: Iterable[Any], item_type: Any) -> Any:
+    """``expression`` is one of the values: ``= ANY(array)`` on PostgreSQL, else ``IN``.
+
+    One array parameter, however many values: an expanding ``IN`` of thousands of values
+    renders, sends and has the driver parse a placeholder each.
+    """
+    values = list(values)
+    if not values:
+        return false()
+    if on_postgresql():
+        return expression == any_(bindparam(None, values, type_=ARRAY(item_type)))
+    return expression.in_(values)
 
 
 def as_json(rows: Sequence[dict[str, Any]]) -> str:

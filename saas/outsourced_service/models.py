@@ -48,6 +48,8 @@ class BureauClient(TenantScoped, db.Model):
     is a customer of the bureau too (``customer_id``), billed the fees chosen here.
     """
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "bureau_clients"
     __table_args__ = (
         # One open service per client; the ended ones stay as its history.
@@ -119,6 +121,8 @@ class BureauActivity(TenantScoped, db.Model):
 class BureauPostBatch(TenantScoped, db.Model):
     """One print run across the bureau's clients: each client's own post batch (made in the
     client, in its name), one after the other sorted by client, in one merged PDF."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "bureau_post_batches"
 

@@ -190,6 +190,8 @@ class Branding(TenantScoped, db.Model):
 class BankAccount(TenantScoped, db.Model):
     """A bank account of the tenant, printed on documents for payment."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "bank_accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)

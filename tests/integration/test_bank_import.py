@@ -297,8 +297,9 @@ def snapshot(tenant) -> dict[str, list]:
 
 @pytest.mark.postgres
 def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monkeypatch):
-    def booked(bulk_from: int) -> dict[str, list]:
+    def booked(bulk_from: int, part: int = 1000) -> dict[str, list]:
         monkeypatch.setattr(booking, "BULK_FROM", bulk_from)
+        monkeypatch.setattr(services, "PART", part)
         tenant = TenantFactory()
         account_id = BankAccountFactory(tenant=tenant).id
         fjord = CustomerFactory(tenant=tenant, name="Fjord Bakeri AS").id
@@ -319,6 +320,9 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
 
     one_by_one, set_wise = booked(1000), booked(1)
     assert set_wise == one_by_one
+    # Two lines at a time, each pair saved and booked on the thread while the next is
+    # matched: the fourth line still sees the first invoice paid by the first line.
+    assert booked(1, part=2) == one_by_one == booked(1000, part=2)
     assert len(set_wise["payments"]) == 4 and len(set_wise["journal"]) == 4
     # One receipt per payment: the bank debited, what it settles and the rest credited.
     receipts = {entry[4]: [line[:3] for line in entry[6]] for entry in set_wise["journal"]}

@@ -140,6 +140,8 @@ class PriceListItem(TenantScoped, db.Model):
 class CustomerPrice(TenantScoped, db.Model):
     """A customer's own agreed price for a product (R2.3)."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "customer_prices"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),

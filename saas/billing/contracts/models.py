@@ -94,6 +94,8 @@ class Contract(TenantScoped, db.Model):
 class ContractSite(TenantScoped, db.Model):
     """A site the contract covers (R4.1)."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "contract_sites"
     __table_args__ = (UniqueConstraint("contract_id", "site_id"),)
 
@@ -104,6 +106,8 @@ class ContractSite(TenantScoped, db.Model):
 
 class ContractAnnex(TenantScoped, db.Model):
     """A dated amendment: the line versions it brought apply from its effective date."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "contract_annexes"
     __table_args__ = (UniqueConstraint("contract_id", "number"),)
@@ -194,6 +198,8 @@ class RunStatus(enum.StrEnum):
 
 class BillingRun(TenantScoped, db.Model):
     """One billing run: which contracts, as on which date, how invoices are made, progress."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "billing_runs"
 

@@ -112,6 +112,8 @@ class Customer(TenantScoped, db.Model):
 class Contact(TenantScoped, db.Model):
     """A person at a customer."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)

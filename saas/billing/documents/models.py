@@ -299,6 +299,8 @@ class Delivery(TenantScoped, db.Model):
 class PostBatch(TenantScoped, db.Model):
     """Documents for customers who want them by post: one merged PDF to print (R3.4)."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "post_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)

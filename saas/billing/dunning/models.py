@@ -145,6 +145,8 @@ class CollectionSettings(TenantScoped, db.Model):
 class LegalPath(TenantScoped, db.Model):
     """The stages of legal collection for one customer category (None: every other one)."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "legal_paths"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,6 +164,8 @@ class LegalPath(TenantScoped, db.Model):
 
 class LegalStage(TenantScoped, db.Model):
     """One step of a legal path, with the document it generates and the fee it adds."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "legal_stages"
     __table_args__ = (
@@ -247,6 +251,8 @@ class CollectionCase(TenantScoped, db.Model):
 class CaseInvoice(TenantScoped, db.Model):
     """An overdue invoice handed to the case, with the reminder pause the case put on it."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "collection_case_invoices"
     __table_args__ = (UniqueConstraint("case_id", "document_id"),)
 
@@ -316,6 +322,8 @@ class CaseEvent(TenantScoped, db.Model):
 
 class CaseDocument(TenantScoped, db.Model):
     """A stage's document, generated once and stored with its hash (never re-rendered)."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "collection_documents"
 

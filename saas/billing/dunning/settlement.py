@@ -11,7 +11,7 @@ whatever this missed (a transaction without a tenant set, for one).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 
 from saas.billing.documents.models import Document
 from saas.billing.dunning import queries, services
@@ -23,6 +23,7 @@ from saas.billing.dunning.models import (
 )
 from saas.billing.payments import settlement
 from saas.extensions import db
+from saas.rows import one_of
 from saas.tenants import scoping
 from saas.tenants.access import tenant_today_of
 
@@ -36,7 +37,8 @@ def close_or_reopen(customer_ids: set[int]) -> None:
     ids = sorted(customer_ids)
     cases = db.session.scalars(
         select(CollectionCase).where(
-            CollectionCase.customer_id.in_(ids), CollectionCase.status == CaseStatus.OPEN
+            one_of(CollectionCase.customer_id, ids, Integer),
+            CollectionCase.status == CaseStatus.OPEN,
         )
     ).all()
     if cases:
@@ -51,7 +53,7 @@ def close_or_reopen(customer_ids: set[int]) -> None:
             .join(CaseInvoice, CaseInvoice.case_id == CollectionCase.id)
             .join(Document, Document.id == CaseInvoice.document_id)
             .where(
-                CollectionCase.customer_id.in_(ids),
+                one_of(CollectionCase.customer_id, ids, Integer),
                 CollectionCase.status == CaseStatus.CLOSED,
                 CollectionCase.close_reason == CloseReason.PAID,
                 *queries.overdue_condition(today),

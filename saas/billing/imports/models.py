@@ -24,6 +24,8 @@ class ImportStatus(enum.StrEnum):
 class ImportRun(TenantScoped, db.Model):
     """One confirmed import file handed to a background job."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "import_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)

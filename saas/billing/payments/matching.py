@@ -170,8 +170,10 @@ _WORD = re.compile(r"\w+")
 
 def name_tokens(name: str) -> tuple[str, ...]:
     """A name's distinguishing words: case and accents folded, legal forms dropped."""
-    folded = unicodedata.normalize("NFKD", (name or "").lower().translate(_FOLD))
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = (name or "").lower().translate(_FOLD)
+    if not folded.isascii():  # ASCII has no accents to fold (most names, once translated)
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
     words = _WORD.findall(folded.replace("_", " "))
     return tuple(w for w in words if len(w) > 1 and w not in _LEGAL_FORMS)
 
@@ -245,6 +247,8 @@ def number_candidates(text: str) -> set[str]:
     found: set[str] = set()
     for run in _RUN.finditer(text.lower()):
         value = run.group()
+        if value.isalpha():  # no digit in it, nor in any part of it (most words)
+            continue
         cuts = [0] + [m.end() for m in _SEPARATOR.finditer(value)]
         ends = [m.start() for m in _SEPARATOR.finditer(value)] + [len(value)]
         for i, start in enumerate(cuts[:8]):

@@ -68,6 +68,8 @@ class RecurringInvoice(TenantScoped, db.Model):
 class RecurringOccurrence(TenantScoped, db.Model):
     """One occurrence made: unique per schedule and date, so none is ever made twice."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "recurring_occurrences"
     __table_args__ = (UniqueConstraint("recurring_id", "occurrence_date"),)
 

@@ -83,6 +83,8 @@ class WorkProtocol(TenantScoped, db.Model):
 class ProtocolMaterial(TenantScoped, db.Model):
     """A product used on the job, and how much of it."""
 
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
+
     __tablename__ = "protocol_materials"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
@@ -196,6 +198,8 @@ class CitCard(TenantScoped, db.Model):
 
 class CitService(TenantScoped, db.Model):
     """One pick-up or hand-over on a card, priced as its own product from the price list."""
+
+    tenant_id_indexed = True  # no index of the table leads with tenant_id
 
     __tablename__ = "cit_services"
 

@@ -70,21 +70,29 @@ def books_as_set(count: int) -> bool:
 
 def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = None,
                    progress: Callable[[int], None] | None = None,
-                   lines_marked: bool = False) -> int:
+                   lines_marked: bool = False, customers: set[int] | None = None) -> int:
     """Book the matches; return how many lines were booked.
 
     ``lines_marked``: the lines were saved matched, with the match's note and confidence,
-    because ``books_as_set`` said so (one UPDATE of the lines less).
+    because ``books_as_set`` said so (one UPDATE of the lines less). ``customers``: the
+    customers whose invoices a set-wise booking settles are added to it, and telling
+    ``settlement``'s listeners is left to the caller (once for a statement booked in
+    parts); without it they are told here.
     """
     if not books_as_set(len(bookings)):
         booked = sum(_book_one(booking, user_id) for booking in bookings)
         if progress:
             progress(len(bookings))
         return booked
+    settled: set[int] = set()
     for start in range(0, len(bookings), CHUNK):
-        _book_set(bookings[start:start + CHUNK], user_id, lines_marked)
+        settled |= _book_set(bookings[start:start + CHUNK], user_id, lines_marked)
         if progress:
             progress(min(start + CHUNK, len(bookings)))
+    if customers is None:
+        settlement.changed(settled)  # once for all chunks: the listeners read set-wise
+    else:
+        customers |= settled
     return len(bookings)
 
 
@@ -108,20 +116,23 @@ def _book_one(booking: AutoBooking, user_id: int | None) -> bool:
 
 
 def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
-              lines_marked: bool) -> None:
-    """The rows record_payment writes for each booking, in three statements."""
+              lines_marked: bool) -> set[int]:
+    """The rows record_payment writes for each booking, in three statements; the
+    customers whose invoices they settle (for ``settlement.changed``)."""
     user_id = _audit_user(user_id)
     invoices = _lock_invoices({s.invoice_id for b in bookings for s in b.match.shares})
     payments, shares = [], []
     for b in bookings:
         parts = _plan(b, invoices)
+        # Dates and decimals as text here: json.dumps calling back for each is slower.
+        day = b.booked_on.isoformat()
         payments.append({"line": b.line_id, "customer": b.match.customer_id,
-                         "day": b.booked_on, "amount": b.amount, "currency": b.currency,
+                         "day": day, "amount": str(b.amount), "currency": b.currency,
                          "reference": b.reference.strip()[:140], "note": b.match.reason[:300],
                          "confidence": b.match.confidence,
-                         "allocated": sum((part for _, part in parts), ZERO)})
+                         "allocated": str(sum((part for _, part in parts), ZERO))})
         shares += [{"line": b.line_id, "position": position, "invoice": invoice_id,
-                    "amount": part, "day": b.booked_on}
+                    "amount": str(part), "day": day}
                    for position, (invoice_id, part) in enumerate(parts)]
     settled, moved = _settle(invoices, {share["invoice"] for share in shares})
     values = {"t": scoping.require_tenant_id(), "now": utcnow(), "user": user_id,
@@ -135,7 +146,7 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
         if not (lines_marked and name == "lines"):
             db.session.execute(statement, values)
     db.session.expire_all()  # the ORM's copies of the rows written here are stale
-    settlement.changed({invoices[share["invoice"]]["customer_id"] for share in shares})
+    return {invoices[share["invoice"]]["customer_id"] for share in shares}
 
 
 _AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, action,"
@@ -271,5 +282,5 @@ def _settle(invoices: dict[int, dict[str, Any]], touched: set[int]
                 status = target
             except TransitionRefused:
                 pass
-        settled.append({"id": invoice_id, "paid": invoice["paid"], "status": status})
+        settled.append({"id": invoice_id, "paid": str(invoice["paid"]), "status": status.value})
     return settled, moved
