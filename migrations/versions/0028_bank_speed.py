@@ -2,7 +2,7 @@
 serves the same lookups (each index less is one less to write on every insert)
 
 Revision ID: 0028_bank_speed
-Revises: 0022_reports
+Revises: 0027_exports
 
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0028_bank_speed"
-down_revision = "0022_reports"
+down_revision = "0027_exports"
 branch_labels = None
 depends_on = None
 
@@ -84,6 +84,19 @@ REDUNDANT = (
     "work_cost_rates",
     "work_protocols",
     "work_timers",
+    # The tables of 0023–0027 (events, API, webhooks, automations, exports).
+    "accountant_export_chunks",
+    "accountant_exports",
+    "api_idempotency_keys",
+    "api_tokens",
+    "automation_actions",
+    "automation_rules",
+    "automation_runs",
+    "delivery_attachments",
+    "document_templates",
+    "domain_events",
+    "generated_documents",
+    "webhook_deliveries",
 )
 
 

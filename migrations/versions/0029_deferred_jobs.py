@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0029_deferred_jobs"
-down_revision = "0027_exports"
+down_revision = "0028_bank_speed"
 branch_labels = None
 depends_on = None
 

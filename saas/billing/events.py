@@ -32,8 +32,9 @@ def document_data(document: Document) -> dict[str, Any]:
     """What every document event says about its document."""
     return {"document_id": document.id, "kind": document.kind, "number": document.number,
             "customer_id": document.customer_id, "currency": document.currency,
-            "gross_total": document.gross_total, "issue_date": document.issue_date,
-            "due_date": document.due_date, "public_id": document.public_id}
+            "gross_total": quantize_money(document.gross_total or 0, document.currency),
+            "issue_date": document.issue_date, "due_date": document.due_date,
+            "public_id": document.public_id}
 
 
 def _document_rows(document: Document, before: S | None, after: S) -> list[Row]:
@@ -47,7 +48,9 @@ def _document_rows(document: Document, before: S | None, after: S) -> list[Row]:
                          {"document_id": document.source_id, "credit_note_id": document.id,
                           "credit_note_number": document.number,
                           "customer_id": document.customer_id,
-                          "amount": document.gross_total, "currency": document.currency}))
+                          "amount": quantize_money(document.gross_total or 0,
+                                                   document.currency),
+                          "currency": document.currency}))
     if after == S.PAID:
         rows.append(("document.paid", "document", document.id, data))
     if document.kind == K.QUOTE and after == S.ACCEPTED:
@@ -141,7 +144,8 @@ def record_overdue(tenant_ids: Iterable[int] | None = None) -> int:
                 .order_by(Document.id)).all()
             recorded += record_many(
                 ("document.overdue", "document", invoice.id,
-                 {**document_data(invoice), "open_amount": invoice.open_amount,
+                 {**document_data(invoice),
+                  "open_amount": quantize_money(invoice.open_amount, invoice.currency),
                   "days_overdue": (today - invoice.due_date).days})
                 for invoice in invoices)
         db.session.commit()

@@ -24,6 +24,7 @@ from saas.billing.payments.models import (
     JournalLine,
     Payment,
 )
+from saas.events.models import DomainEvent
 from saas.extensions import db
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, BankAccount, Tenant
@@ -288,6 +289,14 @@ def snapshot(tenant) -> dict[str, list]:
             "lines": [(line.position, line.status.value, line.matched_automatically,
                        line.confidence, line.match_note) for line in db.session.scalars(
                 select(BankLine).order_by(BankLine.position))],
+            # The domain events webhooks and automations read (ids left out: they differ).
+            "events": sorted(
+                (e.name, payment_of.get(e.subject_id) if e.subject_type == "payment"
+                 else numbers[e.subject_id],
+                 tuple(sorted((k, str(v)) for k, v in e.data.items() if not k.endswith("id"))))
+                for e in db.session.scalars(select(DomainEvent).where(DomainEvent.name.in_(
+                    ["payment.received", "document.paid", "document.status_changed"])))
+                if e.data.get("from") != "draft"),
             "audit": sorted((a.action, a.object_type, a.summary) for a in db.session.scalars(
                 select(AuditEntry).where(AuditEntry.action.in_(
                     ["payments.recorded", "documents.status"])))
@@ -324,6 +333,8 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
     # matched: the fourth line still sees the first invoice paid by the first line.
     assert booked(1, part=2) == one_by_one == booked(1000, part=2)
     assert len(set_wise["payments"]) == 4 and len(set_wise["journal"]) == 4
+    assert [e[0] for e in set_wise["events"]].count("payment.received") == 4
+    assert [e[0] for e in set_wise["events"]].count("document.paid") == 3
     # One receipt per payment: the bank debited, what it settles and the rest credited.
     receipts = {entry[4]: [line[:3] for line in entry[6]] for entry in set_wise["journal"]}
     assert receipts[2] == [("1920", D("2000"), 0), ("1500", 0, D("2000"))]

@@ -31,15 +31,18 @@ from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.documents.states import TransitionRefused, check_transition
+from saas.billing.money import quantize_money
 from saas.billing.payments import ledger, settlement
 from saas.billing.payments.matching import Match
 from saas.billing.payments.models import (
     BankLine,
     BankLineStatus,
+    Payment,
     PaymentKind,
     PaymentMethod,
 )
 from saas.billing.payments.services import SETTLEABLE, PaymentError, record_payment
+from saas.events import services as events
 from saas.extensions import db
 from saas.rows import as_json, on_postgresql
 from saas.tenants import audit, scoping
@@ -146,7 +149,36 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
         if not (lines_marked and name == "lines"):
             db.session.execute(statement, values)
     db.session.expire_all()  # the ORM's copies of the rows written here are stale
+    _record_events(payments, moved, invoices)
     return {invoices[share["invoice"]]["customer_id"] for share in shares}
+
+
+def _record_events(payments: list[dict[str, Any]], moved: list[dict[str, Any]],
+                   invoices: dict[int, dict[str, Any]]) -> None:
+    """The domain events of a booked set, as the flush hook records them one by one
+    (billing/events.py): each payment received, each invoice's change of state."""
+    lines = [payment["line"] for payment in payments]
+    ids = dict(db.session.execute(
+        select(Payment.bank_line_id, Payment.id)
+        .where(Payment.bank_line_id == any_(bindparam("lines", lines, type_=ARRAY(Integer)))))
+        .all())
+    rows = [("payment.received", "payment", ids[p["line"]], {
+        "payment_id": ids[p["line"]], "customer_id": p["customer"], "amount": p["amount"],
+        "currency": p["currency"], "method": PaymentMethod.BANK, "received_on": p["day"],
+        "reference": p["reference"]}) for p in payments if p["line"] in ids]
+    for move in moved:
+        invoice = invoices[move["id"]]
+        data = {"document_id": invoice["id"], "kind": invoice["kind"],
+                "number": invoice["number"], "customer_id": invoice["customer_id"],
+                "currency": invoice["currency"],
+                "gross_total": quantize_money(invoice["gross_total"], invoice["currency"]),
+                "issue_date": invoice["issue_date"], "due_date": invoice["due_date"],
+                "public_id": invoice["public_id"]}
+        rows.append(("document.status_changed", "document", invoice["id"],
+                     {**data, "from": move["from"], "to": move["to"]}))
+        if move["to"] == S.PAID:
+            rows.append(("document.paid", "document", invoice["id"], data))
+    events.record_many(rows)
 
 
 _AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, action,"
@@ -241,7 +273,8 @@ def _lock_invoices(ids: set[int]) -> dict[int, dict[str, Any]]:
     rows = db.session.execute(
         select(Document.id, Document.kind, Document.status, Document.number,
                Document.customer_id, Document.currency, Document.gross_total,
-               Document.paid_total)
+               Document.paid_total, Document.public_id, Document.issue_date,
+               Document.due_date)
         .where(Document.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(Integer))))
         .order_by(Document.id).with_for_update()).all()
     return {row.id: {**row._asdict(), "paid": row.paid_total or ZERO} for row in rows}
@@ -276,7 +309,7 @@ def _settle(invoices: dict[int, dict[str, Any]], touched: set[int]
         if status != S.CREDITED and target != status:
             try:
                 check_transition(K.INVOICE, status, target)
-                moved.append({"id": invoice_id, "summary":
+                moved.append({"id": invoice_id, "from": status, "to": target, "summary":
                               f"{K.INVOICE.label} {invoice['number']}:"
                               f" {status.label.lower()} → {target.label.lower()}"})
                 status = target
