@@ -3,7 +3,6 @@ netting with a partner agency from its preview to the statement."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from saas.billing.customers import services as customers
 from saas.billing.work import items, payables
 from saas.extensions import db
 from saas.tenants import scoping
+from saas.tenants.access import tenant_today_of
 
 pytestmark = pytest.mark.browser
 D = Decimal
@@ -21,6 +21,9 @@ D = Decimal
 
 def _catalog(app, account) -> None:
     with app.app_context(), scoping.tenant_context(account.tenant_id):
+        # The company's own today, as the netting page's default period counts it (at
+        # 23:30 UTC on the last of a month it is already the 1st in Oslo).
+        today = tenant_today_of(account.tenant_id)
         hospital = customers.create_customer(
             {"name": "Szpital Miejski", "country": "NO", "currency": "NOK", "city": "Oslo"}
         )
@@ -60,7 +63,7 @@ def _catalog(app, account) -> None:
             customer=partner,
             source_type="cit_service",
             source_id=1,
-            occurred_on=date.today(),
+            occurred_on=today,
             quantity=D(1),
             product=made["KONW"],
             description="Convoy for Żubr",
@@ -68,7 +71,7 @@ def _catalog(app, account) -> None:
         payables.record_payable(
             {
                 "supplier_id": partner.id,
-                "occurred_on": date.today(),
+                "occurred_on": today,
                 "product_id": made["OCH"].id,
                 "quantity": D(2),
             }
