@@ -12,6 +12,7 @@ resumes at the first action not done. A run that is done is never run again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -61,14 +62,20 @@ class ActionFailed(ServiceError):
 
 
 @consumer
-def start_runs(event: DomainEvent) -> None:
-    """Write a run of every active rule the event sets off, and ask for its job."""
+def start_runs(events: Sequence[DomainEvent]) -> None:
+    """Write a run of every active rule each event sets off, and ask for its job."""
+    triggers = {event.name for event in events}
     rules = db.session.scalars(
-        select(AutomationRule).where(AutomationRule.trigger == event.name,
+        select(AutomationRule).where(AutomationRule.trigger.in_(triggers),
                                      AutomationRule.active.is_(True))
         .order_by(AutomationRule.position, AutomationRule.id)).all()
-    if not rules:
-        return
+    for event in events:
+        chosen = [rule for rule in rules if rule.trigger == event.name]
+        if chosen:
+            _start_runs(event, chosen)
+
+
+def _start_runs(event: DomainEvent, rules: Sequence[AutomationRule]) -> None:
     customer = _get(Customer, event.data.get("customer_id"))
     document_id = event.data.get("document_id") if event.subject_type == "document" else None
     document = _get(Document, document_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -189,21 +189,25 @@ def _ask_to_send(delivery: WebhookDelivery) -> None:
 
 
 @consumer
-def on_event(event: DomainEvent) -> None:
-    """Write a delivery of the event for each endpoint that wants it (once per endpoint)."""
-    endpoints = [endpoint for endpoint in db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
-        .order_by(WebhookEndpoint.id)) if endpoint.wants(event.name)]
-    if not endpoints:
+def on_events(events: Sequence[DomainEvent]) -> None:
+    """Write a delivery of each event for each endpoint that wants it (once per endpoint)."""
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)).all()
+    wanted = [(event, [e for e in endpoints if e.wants(event.name)]) for event in events]
+    wanted = [(event, chosen) for event, chosen in wanted if chosen]
+    if not wanted:
         return
-    told = set(db.session.scalars(select(WebhookDelivery.endpoint_id).where(
-        WebhookDelivery.event_id == event.id, WebhookDelivery.replay_number == 0)))
-    message_id = f"evt_{event.id}"
-    body = message_body(message_id, event.name, event.occurred_at, event.data)
-    for endpoint in endpoints:
-        if endpoint.id not in told:  # an event handed over again is not sent again
-            _add_delivery(endpoint, message_id=message_id, event_type=event.name, body=body,
-                          event_id=event.id)
+    told = {(event_id, endpoint_id) for event_id, endpoint_id in db.session.execute(
+        select(WebhookDelivery.event_id, WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.event_id.in_([e.id for e, _ in wanted]),
+               WebhookDelivery.replay_number == 0))}
+    for event, chosen in wanted:
+        message_id = f"evt_{event.id}"
+        body = message_body(message_id, event.name, event.occurred_at, event.data)
+        for endpoint in chosen:
+            if (event.id, endpoint.id) not in told:  # handed over again: not sent again
+                _add_delivery(endpoint, message_id=message_id, event_type=event.name,
+                              body=body, event_id=event.id)
 
 
 def send_test(endpoint: WebhookEndpoint, *, user_id: int | None = None) -> WebhookDelivery:
