@@ -70,6 +70,12 @@ def enqueue(
     db.session().info.setdefault(_PENDING, []).append(request)
 
 
+def is_pending(func: Callable[..., Any], **kwargs: Any) -> bool:
+    """Whether this transaction has asked for func(**kwargs) already (sent at commit)."""
+    return any(request.func is func and not request.args and request.kwargs == kwargs
+               for request in db.session().info.get(_PENDING, ()))
+
+
 @event.listens_for(Session, "after_transaction_create")
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:

@@ -22,7 +22,7 @@ from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.money import quantize_money
 from saas.events.models import DomainEvent
-from saas.events.services import plain, schedule_dispatch
+from saas.events.services import record_many
 from saas.queue import job
 
 Row = tuple[str, str, int, dict[str, Any]]
@@ -103,17 +103,11 @@ def rows_of_flush(session: Session) -> list[tuple[int, Row]]:
 
 @event.listens_for(Session, "after_flush")
 def _record_flushed_events(session: Session, flush_context: object) -> None:
-    rows = rows_of_flush(session)
-    if not rows:
-        return
-    now = clock.now()
-    session.connection().execute(DomainEvent.__table__.insert(), [
-        {"tenant_id": tenant_id, "name": name, "subject_type": subject_type,
-         "subject_id": subject_id, "data": {k: plain(v) for k, v in data.items()},
-         "occurred_at": now, "attempts": 0}
-        for tenant_id, (name, subject_type, subject_id, data) in rows])
-    for tenant_id in {tenant_id for tenant_id, _ in rows}:
-        schedule_dispatch(tenant_id)
+    by_tenant: dict[int, list[Row]] = {}
+    for tenant_id, row in rows_of_flush(session):
+        by_tenant.setdefault(tenant_id, []).append(row)
+    for tenant_id, rows in by_tenant.items():
+        record_many(rows, tenant_id=tenant_id, connection=session.connection())
 
 
 @job
@@ -125,7 +119,6 @@ def run_overdue_sweep() -> int:
 def record_overdue(tenant_ids: Iterable[int] | None = None) -> int:
     """Record document.overdue once for each open invoice past its due date, in every tenant
     (or the ones given)."""
-    from saas.events.services import record_many
     from saas.extensions import db
     from saas.tenants import scoping
     from saas.tenants.services import tenants_and_zones

@@ -1,6 +1,6 @@
 """Domain events: what happened, written in the same transaction as the change (an outbox).
 
-Services (or the hooks in ``billing/*/events.py``) call ``record(name, subject, **data)``;
+Services (or the flush hook in ``billing/events.py``) call ``record_many(rows)``;
 the row commits or rolls back with the change itself, so no event is told about a change
 that did not happen and no change goes untold. Once the transaction commits, a job per
 tenant hands the new events, oldest first, to every registered consumer (outbound
@@ -20,7 +20,7 @@ from saas.events.services import (
     EVENT_NAMES,
     consumer,
     dispatch_pending,
-    record,
+    record_many,
 )
 
-__all__ = ["EVENT_NAMES", "DomainEvent", "consumer", "dispatch_pending", "record"]
+__all__ = ["EVENT_NAMES", "DomainEvent", "consumer", "dispatch_pending", "record_many"]

@@ -10,13 +10,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select, text, update
 
 from saas import clock
 from saas.events.models import MAX_ATTEMPTS, DomainEvent
 from saas.extensions import db
-from saas.queue import EVENTS_QUEUE, enqueue, job
+from saas.queue import EVENTS_QUEUE, enqueue, is_pending, job
 from saas.tenants import scoping
 from saas.tenants.services import tenants_and_zones
 
@@ -39,7 +38,6 @@ EVENT_NAMES: dict[str, str] = {
 
 Consumer = Callable[[Sequence[DomainEvent]], None]
 _consumers: list[Consumer] = []
-_SCHEDULED = "saas.events.dispatch_scheduled"
 BATCH = 500
 
 
@@ -51,37 +49,33 @@ def consumer(func: Consumer) -> Consumer:
     return func
 
 
-def record(name: str, subject_type: str, subject_id: int, **data: Any) -> DomainEvent:
-    """Write an event of the current tenant into this transaction and ask for its hand-over."""
-    if name not in EVENT_NAMES:
-        raise ValueError(f"Unknown event {name!r}.")
-    event = DomainEvent(name=name, subject_type=subject_type, subject_id=subject_id,
-                        data={key: plain(value) for key, value in data.items()},
-                        occurred_at=clock.now())
-    db.session.add(event)
-    schedule_dispatch(scoping.require_tenant_id())
-    return event
+def record_many(rows: Iterable[tuple[str, str, int, dict[str, Any]]], *,
+                tenant_id: int | None = None, connection: Connection | None = None) -> int:
+    """Write events (name, subject type, subject id, data) of a tenant (the current one
+    unless given) into this transaction at once, and ask for their hand-over.
 
-
-def record_many(rows: Iterable[tuple[str, str, int, dict[str, Any]]]) -> int:
-    """Write many events of the current tenant in one statement (set-wise bookings)."""
-    now, tenant_id = clock.now(), scoping.require_tenant_id()
+    ``connection``: the flush hook writes through the flushing session's connection.
+    """
+    now = clock.now()
+    tenant_id = tenant_id or scoping.require_tenant_id()
     values = [{"tenant_id": tenant_id, "name": name, "subject_type": subject_type,
                "subject_id": subject_id, "data": {k: plain(v) for k, v in data.items()},
-               "occurred_at": now} for name, subject_type, subject_id, data in rows]
+               "occurred_at": now, "attempts": 0}
+              for name, subject_type, subject_id, data in rows]
     if not values:
         return 0
     unknown = {value["name"] for value in values} - EVENT_NAMES.keys()
     if unknown:
         raise ValueError(f"Unknown events {sorted(unknown)}.")
-    if db.session.get_bind().dialect.name == "postgresql":
+    target = connection if connection is not None else db.session
+    if (connection or db.session.get_bind()).dialect.name == "postgresql":
         # One statement with the rows as one JSON parameter: a booked bank statement
         # records tens of thousands, which executemany would send row by row.
-        db.session.execute(_INSERT_ROWS, {"t": tenant_id, "now": now, "rows": json.dumps(
+        target.execute(_INSERT_ROWS, {"t": tenant_id, "now": now, "rows": json.dumps(
             [{k: v[k] for k in ("name", "subject_type", "subject_id", "data")}
              for v in values])})
     else:
-        db.session.execute(DomainEvent.__table__.insert(), values)
+        target.execute(DomainEvent.__table__.insert(), values)
     schedule_dispatch(tenant_id)
     return len(values)
 
@@ -94,28 +88,12 @@ _INSERT_ROWS = text(
 
 
 def schedule_dispatch(tenant_id: int) -> None:
-    """Ask (once per transaction and tenant) for the tenant's events to be handed over."""
-    scheduled = db.session().info.setdefault(_SCHEDULED, set())
-    if tenant_id in scheduled:
-        return
-    scheduled.add(tenant_id)
+    """Ask for the tenant's events to be handed over once this transaction commits (once:
+    a dispatch this transaction asked for already will find these too)."""
     # Not unique: a dispatch already queued may have started before this commit, so it
     # could miss these rows; a second run finds nothing and costs one query.
-    enqueue(dispatch_events, tenant_id=tenant_id, queue=EVENTS_QUEUE, unique=False)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_scheduled_after_commit(session: Session) -> None:
-    # The next transaction asks for its own hand-over; a released savepoint (SQLAlchemy
-    # tells of it too) is still this transaction, whose dispatch job waits for the commit.
-    if not session.in_nested_transaction():
-        session.info.pop(_SCHEDULED, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_scheduled_after_rollback(session: Session, previous: object) -> None:
-    # A rolled-back savepoint may have taken the dispatch job with it: ask again next time.
-    session.info.pop(_SCHEDULED, None)
+    if not is_pending(dispatch_events, tenant_id=tenant_id):
+        enqueue(dispatch_events, tenant_id=tenant_id, queue=EVENTS_QUEUE, unique=False)
 
 
 def plain(value: Any) -> Any:

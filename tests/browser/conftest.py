@@ -12,6 +12,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,16 +96,22 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+@contextmanager
+def fresh_page(chromium, base_url: str, **options: object) -> Iterator[object]:
+    """A page in a context of its own (its own cookies), closed afterwards."""
+    context = chromium.new_context(base_url=base_url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture()
 def browser_page(chromium, live_server: str):
     """A fresh page (its own cookies) in Chromium, with base_url set to the live server."""
-    context = chromium.new_context(base_url=live_server)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
+    with fresh_page(chromium, live_server) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture()

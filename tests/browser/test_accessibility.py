@@ -20,7 +20,7 @@ from saas.billing.documents.states import DocumentKind
 from saas.extensions import db
 from saas.portal import links
 from saas.tenants import scoping
-from tests.browser.conftest import TIMEOUT_MS, sign_in
+from tests.browser.conftest import fresh_page, sign_in
 from tests.browser.portal_documents import issued_to_a_portal_contact
 
 pytestmark = pytest.mark.browser
@@ -45,13 +45,8 @@ def audited_page(chromium, live_server):
         if os.environ.get("CI") == "true":
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    context = chromium.new_context(base_url=live_server, bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
+    with fresh_page(chromium, live_server, bypass_csp=True) as page:
         yield page
-    finally:
-        context.close()
 
 
 def violations(page) -> list[str]:

@@ -224,8 +224,8 @@ def test_the_sweep_hands_over_what_a_lost_job_left(shop, told):
 
 
 def test_an_unknown_event_name_is_refused(shop):
-    with pytest.raises(ValueError, match="Unknown event 'document.exploded'"):
-        events.record("document.exploded", "document", 1)
+    with pytest.raises(ValueError, match="Unknown events \\['document.exploded'\\]"):
+        events.record_many([("document.exploded", "document", 1, {})])
 
 
 def test_a_backlog_is_handed_over_in_batches_by_one_job(shop, monkeypatch):
