@@ -46,6 +46,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """URLs of a migrated throwaway database: owner (migrations) and app role."""
+    yield from migrated_database(tmp_path_factory)
+
+
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Make a throwaway database, migrate it, yield its URLs, drop it afterwards."""
     if ON_POSTGRES:
         owner_url, app_url, name = create_database(TEST_DATABASE_URL)
     else:
@@ -100,10 +105,15 @@ def make_url_redis_db(url: str, index: int) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return make_test_app(database_urls, tmp_path_factory)
+
+
+def make_test_app(database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+                  **extra: object) -> Flask:
+    """The app over the given database, with an outbox folder and an emptied Redis database."""
     outbox = tmp_path_factory.mktemp("outbox")
-    application = create_app(
-        _test_config(database_urls["owner"], database_urls["app"], OUTBOX_DIR=str(outbox))
-    )
+    application = create_app(_test_config(database_urls["owner"], database_urls["app"],
+                                          OUTBOX_DIR=str(outbox), **extra))
     if application.config["REDIS_URL"]:
         from saas.queue import redis_connection
 

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
-from saas.billing.payments import references
 from saas.billing.payments import services as payment_services
 from saas.billing.payments.bank import booking, services
 from saas.billing.payments.bank.services import BankImportError
@@ -27,7 +26,7 @@ from saas.billing.payments.models import (
 from saas.events.models import DomainEvent
 from saas.extensions import db
 from saas.tenants import scoping
-from saas.tenants.models import AuditEntry, BankAccount, Tenant
+from saas.tenants.models import AuditEntry, BankAccount
 from tests.factories import BankAccountFactory, CustomerFactory, TenantFactory
 from tests.factories_bank import SAMPLES, camt, credit, invoice, open_invoice
 
@@ -363,23 +362,3 @@ def test_a_payment_booked_set_wise_is_undone_like_any(db_session, monkeypatch):
         assert debit == credit_sum
     assert (invoice(tenant, paid).status.value, invoice(tenant, paid).paid_total) == (
         "issued", D("0"))
-
-
-def test_the_demo_statement_shows_automatic_matches_and_the_queue(db_session):
-    from saas import demo
-
-    demo.seed()
-    demo.seed()  # once
-    for slug in (demo.NORDLYS.slug, demo.CLIENTS[0].slug):
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-        with scoping.tenant_context(tenant.id):
-            [statement] = db.session.scalars(select(BankStatement)).all()
-            lines = db.session.scalars(select(BankLine).where(
-                BankLine.statement_id == statement.id).order_by(BankLine.position)).all()
-            assert [(line.status.value, line.matched_automatically) for line in lines] == [
-                ("matched", True)] * 3 + [("unmatched", False), ("ignored", False)]
-            assert [line.match_note.split(" ")[0] for line in lines[:3]] == [
-                "Payment", "Invoice", "Amount"]
-            reference = lines[0].structured_reference  # made at issue, or typed (invoice no.)
-            assert (references.is_valid_kid(reference, "MOD10") if slug == "nordlys"
-                    else references.is_valid_rf(reference)), reference

@@ -383,38 +383,6 @@ def test_settings_and_legal_path_pages_refuse_bad_input_naming_the_field(app, fi
     )
 
 
-def test_the_demo_bureau_has_a_case_with_a_broken_promise_a_late_contact_and_a_stage(
-    app, db_session, outbox
-):
-    from saas import demo
-    from saas.billing.dunning import queries
-    from saas.billing.dunning.rules import TodoKind
-    from saas.tenants.models import Tenant, User
-
-    demo.seed()
-    run_jobs(app)  # the reminders go out (in-process in `make run`)
-    demo.seed()
-    demo.seed()  # again: nothing twice
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == demo.BUREAU.slug))
-    collector_id = db.session.scalar(select(User.id).where(User.email == "collector@biuro.example"))
-    with scoping.tenant_context(tenant.id):
-        [case] = db.session.scalars(select(CollectionCase)).all()
-        assert (case.status, case.collector_id) == (CaseStatus.OPEN, collector_id)
-        assert case.legal_stage.name == "Pre-legal demand"
-        assert [stage.name for stage in case.legal_path.stages] == [
-            "Pre-legal demand",
-            "Court filing",
-            "Judgment",
-            "Enforcement",
-        ]
-        [note] = db.session.scalars(select(ContactNote)).all()
-        assert note.promise_amount > 0
-        today = clock.today_in(tenant.timezone)
-        kinds = {item.todo.kind for item in queries.work_list(today, collector_id)}
-        assert kinds == {TodoKind.BROKEN_PROMISE, TodoKind.CONTACT}
-        assert db.session.scalar(select(func.count()).select_from(CaseDocument)) == 1
-
-
 @pytest.mark.postgres
 def test_a_statement_booked_set_wise_closes_the_case_too(app, firm, monkeypatch):
     from saas.billing.payments.bank import booking

@@ -451,19 +451,3 @@ def test_the_staff_page_shows_the_online_answer(app, shop, client, outbox, make_
     staff = make_client(member(shop.tenant, Role.STAFF))
     page = staff.get(f"/t/{shop.slug}/documents/{shop.quote_a.id}").text
     assert "Accepted online by <strong>Anna Alfa</strong>" in page
-
-
-
-# --- the demo -------------------------------------------------------------------------------
-
-
-def test_the_demo_seed_prints_a_sign_in_link_that_works(app, db_session):
-    result = app.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    [path] = SIGN_IN_LINK.findall(result.output)
-    assert "as Per Havik of Havbris Hotell AS" in result.output
-    visitor = app.test_client()
-    assert visitor.post(path).status_code == 302
-    page = visitor.get("/p/nordlys/documents")
-    assert "Havbris Hotell AS" in page.text and 'lang="nb"' in page.text
-    assert "Venter på svar" in page.text  # the demo quote waits for an answer

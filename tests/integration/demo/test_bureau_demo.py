@@ -21,8 +21,6 @@ def _user(email: str) -> User:
 
 
 def test_the_demo_bureau_serves_three_clients_with_work_and_fees(make_client, db_session):
-    demo.seed()
-    demo.seed()  # again: nothing twice
     bureau = db.session.scalar(select(Tenant).where(Tenant.slug == demo.BUREAU.slug))
     served = db.session.scalars(select(Tenant).where(Tenant.bureau_id == bureau.id)
                                 .order_by(Tenant.slug)).all()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from saas import demo
 from saas.billing.work import netting, protocols
 from saas.billing.work.models import BillableItem, CostRate, ItemStatus
 from saas.billing.work.netting_rules import Outcome
@@ -17,8 +16,6 @@ from saas.tenants.models import Tenant
 
 
 def test_the_demo_field_work_can_be_invoiced_and_netted(db_session):
-    demo.seed()
-    demo.seed()  # running it again adds nothing
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "sokol"))
     with scoping.tenant_context(tenant.id):
         assert db.session.scalar(select(GuardingPeriod.hours)) > 500  # a month, day and night
