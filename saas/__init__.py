@@ -41,7 +41,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _import_models()
 
+    from saas import input_guard
     from saas.tenants import access, session_timeouts
+
+    input_guard.init_app(app)  # first: no view, nor the tenant look-up, sees a NUL
 
     access.init_app(app)
     session_timeouts.init_app(app)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import cache
 from zoneinfo import available_timezones
 
+import wtforms
 from babel import Locale
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -58,3 +59,20 @@ def check(field, check, *args: str) -> None:
         field.data = check(field.data, *args)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+
+
+class IntegerField(wtforms.IntegerField):
+    """A whole number of a sensible size: days, months, counts.
+
+    WTForms' own reads any number of digits, and its NumberRange then fails on one too
+    large for a float (an OverflowError, a 500) — and a database integer column would
+    refuse far smaller ones. Past 15 digits the field says so, as it says "not a number".
+    """
+
+    MAX_DIGITS = 15
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError(self.gettext("Too large a number."))
+        super().process_formdata(valuelist)

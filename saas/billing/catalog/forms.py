@@ -129,8 +129,19 @@ def text_field(label: str, max_length: int, required: bool = True) -> StringFiel
                                    Length(max=max_length)])
 
 
+# Ids are PostgreSQL integers: a larger number typed into a select (or a probe) names no
+# object, and would make the look-up of "the one already chosen" fail in the database.
+MAX_ID = 2**31 - 1
+
+
 def optional_id(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None
+    """A select's object id, or None for "none chosen"; an impossible id is not a choice."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)  # ValueError: the field says "Invalid Choice: could not coerce."
+    if not 0 < number <= MAX_ID:
+        raise ValueError("not an id")
+    return number
 
 
 def optional_code(value: object) -> str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -29,7 +29,7 @@ from saas.billing.contracts.models import ContractType
 from saas.billing.contracts.proration import BillingPeriod
 from saas.billing.documents.forms import LineForm
 from saas.extensions import db
-from saas.forms import choices, strip
+from saas.forms import IntegerField, choices, strip
 
 
 def type_choices() -> list[SelectChoice]:

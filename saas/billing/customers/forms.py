@@ -10,9 +10,7 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -27,10 +25,19 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from saas.billing.catalog.forms import DecimalText, optional_id
 from saas.billing.catalog.models import PriceList, Product
 from saas.billing.customers.models import CustomerCategory, DeliveryPreference
 from saas.extensions import db
-from saas.forms import LANGUAGES, check, choices, country_choices, currency_choices, strip
+from saas.forms import (
+    LANGUAGES,
+    IntegerField,
+    check,
+    choices,
+    country_choices,
+    currency_choices,
+    strip,
+)
 from saas.tenants import validation
 
 NONE_CHOICE = SelectChoice("", "—")
@@ -39,10 +46,6 @@ NONE_CHOICE = SelectChoice("", "—")
 def _text(label: str, max_length: int = 200, required: bool = False) -> StringField:
     validators = [DataRequired()] if required else [Optional()]
     return StringField(label, filters=[strip], validators=[*validators, Length(max=max_length)])
-
-
-def _optional_id(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None
 
 
 class CustomerForm(FlaskForm):
@@ -68,10 +71,10 @@ class CustomerForm(FlaskForm):
         validators=[DataRequired(message="Give the payment terms in days."),
                     NumberRange(min=0, max=365, message="Use 0 to 365 days.")],
     )
-    category_id = SelectField("Category", coerce=_optional_id)
-    price_list_id = SelectField("Price list", coerce=_optional_id)
-    discount_percent = DecimalField(
-        "Discount %", default=Decimal("0"), places=None,
+    category_id = SelectField("Category", coerce=optional_id)
+    price_list_id = SelectField("Price list", coerce=optional_id)
+    discount_percent = DecimalText(
+        "Discount %", default=Decimal("0"),
         validators=[Optional(), NumberRange(min=0, max=100, message="Use 0 to 100 %%.")],
     )
     delivery_preference = SelectField(
@@ -102,7 +105,7 @@ class CustomerForm(FlaskForm):
         if field.data:
             check(field, validation.org_number, self.country.data)
 
-    def validate_discount_percent(self, field: DecimalField) -> None:
+    def validate_discount_percent(self, field: DecimalText) -> None:
         if field.data is not None and field.data.as_tuple().exponent < -2:
             raise ValidationError("Use at most 2 decimals.")
 
@@ -167,9 +170,9 @@ class SiteForm(FlaskForm):
 class PriceCheckForm(FlaskForm):
     """Ask the pricing engine what a customer pays (no state change: no CSRF token)."""
 
-    product_id = SelectField("Product", coerce=_optional_id,
+    product_id = SelectField("Product", coerce=optional_id,
                              validators=[DataRequired(message="Choose a product.")])
-    quantity = DecimalField("Quantity", default=Decimal("1"), places=None,
+    quantity = DecimalText("Quantity", default=Decimal("1"),
                             validators=[DataRequired(message="Give a quantity."),
                                         NumberRange(min=0, message="Use 0 or more.")])
     on = DateField("Date", default=date.today, validators=[DataRequired()])

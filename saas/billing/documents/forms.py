@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -26,7 +26,7 @@ from saas.billing.customers.models import Site
 from saas.billing.documents.numbering import RESETS
 from saas.billing.payments import references
 from saas.extensions import db
-from saas.forms import LANGUAGES, choices, strip
+from saas.forms import LANGUAGES, IntegerField, choices, strip
 
 
 class HeaderForm(CatalogForm):
@@ -53,7 +53,7 @@ class LineForm(CatalogForm):
     unit = text_field("Unit", 20, required=False)
     unit_price = money_field("Unit price", required=False)
     discount_percent = DecimalText("Discount %", [
-        Optional(), max_decimals(2), NumberRange(min=0, max=100, message="Use 0 to 100 %.")])
+        Optional(), max_decimals(2), NumberRange(min=0, max=100, message="Use 0 to 100 %%.")])
     vat_rate_id = id_field("VAT rate")
     site_id = id_field("Site")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from saas.billing.catalog.forms import (
@@ -16,7 +16,7 @@ from saas.billing.catalog.forms import (
     text_field,
 )
 from saas.billing.dunning.models import Channel, Outcome, StageDocument
-from saas.forms import choices, strip
+from saas.forms import IntegerField, choices, strip
 
 
 class SettingsForm(CatalogForm):
@@ -32,7 +32,7 @@ class SettingsForm(CatalogForm):
         [
             InputRequired(),
             max_decimals(4),
-            NumberRange(min=0, max=100, message="Use 0 to 100 (% a year)."),
+            NumberRange(min=0, max=100, message="Use 0 to 100 (%% a year)."),
         ],
         min_places=2,
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from saas.billing.catalog.forms import CatalogForm
 from saas.billing.recurring.schedule import Ending, Unit
-from saas.forms import choices, strip
+from saas.forms import IntegerField, choices, strip
 
 
 class RecurringForm(CatalogForm):

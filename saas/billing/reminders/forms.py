@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from saas.billing.catalog.forms import (
@@ -14,14 +14,14 @@ from saas.billing.catalog.forms import (
     text_field,
 )
 from saas.billing.reminders.models import FeeKind, Tone
-from saas.forms import choices, strip
+from saas.forms import IntegerField, choices, strip
 
 
 class PolicyForm(CatalogForm):
     enabled = BooleanField("Send reminders automatically")
     interest_rate = DecimalText("Statutory interest, % a year", [
         InputRequired(), max_decimals(4),
-        NumberRange(min=0, max=100, message="Use 0 to 100 (% a year).")], min_places=2)
+        NumberRange(min=0, max=100, message="Use 0 to 100 (%% a year).")], min_places=2)
     min_days_between = IntegerField("Days between two reminders of an invoice", validators=[
         InputRequired(), NumberRange(min=1, max=90, message="Use 1 to 90 days.")])
     notify_after_days = IntegerField("Tell us this many days after the last level", validators=[
