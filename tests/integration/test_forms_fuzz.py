@@ -6,9 +6,9 @@ column can hold, is refused for every request before any view sees it."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-import pkgutil
 from datetime import date
 from decimal import Decimal
 
