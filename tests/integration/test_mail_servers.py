@@ -7,19 +7,24 @@ Real SMTP servers on loopback (aiosmtpd): the tenant's requires logging in, the 
 from __future__ import annotations
 
 import html
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from saas.billing.reminders import services as reminders
+from saas.billing.reminders.sweep import sweep
 from saas.encryption import decrypt
 from saas.extensions import db
 from saas.mail import Mail, queue_email
 from saas.tenants import scoping
 from saas.tenants.access import STAFF_BLUEPRINTS
 from saas.tenants.models import AuditEntry, MailServer, Role
-from tests.factories import member
+from tests.factories import ContactFactory, CustomerFactory, TenantFactory, VatRateFactory, member
 from tests.helpers import errors_in, run_jobs
 from tests.integration.test_portal import ask_for_link, make_shop
+from tests.integration.test_reminders import DUE, make_invoice
 from tests.run import free_port
 
 USER, PASSWORD = "nordlys-mailer", "Tr0ub4dor&3-long-enough"
@@ -202,6 +207,27 @@ def test_a_tenants_mail_goes_through_its_own_server_and_another_tenants_through_
     assert ("Note of " + other.slug) in [subject for _, subject in platform]
     assert {m["To"] for m in own_inbox.messages} >= {"anna@alfa.example"}
     assert {m["To"] for m in smtp.messages} >= {"anna@alfa.example"}
+
+
+def test_reminders_go_through_the_tenants_own_server(app, own_server, smtp, make_client):
+    own_inbox, port = own_server
+    tenant = TenantFactory(name="Ochrona Kasia Sp. z o.o.", country="PL", currency="PLN")
+    owner = make_client(member(tenant, Role.OWNER))
+    assert owner.post(f"/t/{tenant.slug}/settings/email", data=form(port)).status_code == 302
+    with scoping.tenant_context(tenant.id):
+        customer = CustomerFactory(tenant=tenant, language="pl", currency="PLN")
+        ContactFactory(tenant=tenant, customer=customer, email="faktury@lodz.example",
+                       receives_invoices=True)
+        reminders.adopt_suggested_policy()
+        make_invoice(customer.id, VatRateFactory(tenant=tenant).id, Decimal("1000"))
+        db.session.commit()
+
+    assert sweep(DUE - timedelta(days=3), [tenant.id]).claimed == 1  # the friendly note
+    run_jobs(app)
+
+    [note] = own_inbox.messages
+    assert note["To"] == "faktury@lodz.example" and note["From"].addresses[0].addr_spec == FROM
+    assert smtp.messages == []
 
 
 def test_the_password_appears_on_no_staff_page(app, shop, owner, own_server):
