@@ -155,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     from saas.portal.stripe_webhook import bp as stripe_webhook_bp
     from saas.portal.views import bp as portal_bp
     from saas.tenants.auth import bp as auth_bp
+    from saas.tenants.mail_settings import bp as mail_settings_bp
     from saas.tenants.views import bp as tenant_bp
 
     app.register_blueprint(auth_bp)
@@ -182,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp)
     app.register_blueprint(portal_staff_bp)
     app.register_blueprint(payment_settings_bp)
+    app.register_blueprint(mail_settings_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stripe_webhook_bp)

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask demo seed`, `flask db-roles`."""
+"""Command-line tools: `flask demo seed`, `flask db-roles`, and each domain's group."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from saas.billing.payments.cli import payments
 from saas.billing.recurring.cli import recurring
 from saas.billing.reminders.cli import reminders
 from saas.billing.reports.cli import reports
+from saas.encryption_cli import secrets
 from saas.events.cli import events
 from saas.extensions import db
 from saas.outsourced_service.cli import bureau
@@ -82,3 +83,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(exports)
     app.cli.add_command(webhooks)
     app.cli.add_command(automations)
+    app.cli.add_command(secrets)

@@ -90,8 +90,11 @@ def from_environment() -> dict[str, object]:
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
-        # Fernet keys (comma separated; the first encrypts) for tenants' own Stripe keys.
+        # Fernet keys (comma separated, newest first: it encrypts, all decrypt) for the
+        # secrets stored at rest: tenants' Stripe keys, webhook secrets, SMTP passwords
+        # (saas/encryption.py). STRIPE_KEYS_ENCRYPTION_KEY is the old name, still read.
         # Unset, a key is derived from SECRET_KEY: fine for development, not production.
+        "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS") or None,
         "STRIPE_KEYS_ENCRYPTION_KEY": os.environ.get("STRIPE_KEYS_ENCRYPTION_KEY") or None,
         # A failed webhook event is tried again after these minutes, then given up.
         "STRIPE_EVENT_RETRY_MINUTES": tuple(

@@ -3,6 +3,10 @@
 ``postman()`` opens one SMTP connection for many messages (a reminder batch); ``send_now``
 sends one. A Mail may carry its own Message-ID: a delivery fixes it when it claims the
 message, so a retry after a crash resends the same message, which mail clients show once.
+
+Inside a tenant, mail goes through the tenant's own server when it has set one (Settings →
+E-mail sending, ``saas.tenants.mail_servers``), from its own address; otherwise through
+the platform's. ``queue_email`` hands the current tenant to the job for that reason.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 
 from saas.queue import MAIL_QUEUE, enqueue, job, mail_retry
+from saas.tenants import scoping
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,57 @@ def build_message(mail: Mail, sender: str) -> bytes:
     return message.as_bytes(policy=SMTP_LINES)
 
 
+SMTP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to hand mail over: host, port, protection and (optional) login."""
+
+    host: str
+    port: int
+    security: str = "none"  # starttls, ssl or none (SmtpSecurity's values)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = SMTP_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        """The platform's server from SMTP_URL: smtp[s]://user:pass@host:port?starttls=1."""
+        parts = urlsplit(url)
+        options = parse_qs(parts.query)
+        if parts.scheme == "smtps":
+            security = "ssl"
+        elif options.get("starttls", ["0"])[0] in {"1", "true"}:
+            security = "starttls"
+        else:
+            security = "none"
+        return cls(parts.hostname or "localhost", parts.port or (465 if security == "ssl" else 25),
+                   security, unquote(parts.username or ""), unquote(parts.password or ""))
+
+    def connect(self) -> smtplib.SMTP:
+        """An open connection, protected as configured and logged in (closed on failure)."""
+        if self.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+
 class Postman:
     """Sends messages through one SMTP connection (opened on first use), or to the outbox."""
 
-    def __init__(self, smtp_url: str | None, sender: str, outbox: str) -> None:
-        self.smtp_url, self.sender, self.outbox = smtp_url, sender, Path(outbox)
+    def __init__(self, server: SmtpServer | None, sender: str, outbox: str) -> None:
+        self.server, self.sender, self.outbox = server, sender, Path(outbox)
         self._client: smtplib.SMTP | None = None
 
     def send(self, mail: Mail) -> str:
@@ -97,7 +148,7 @@ class Postman:
             mail = replace(mail, message_id=make_msgid(
                 domain=self.sender.rpartition("@")[2] or "localhost"))
         data = build_message(mail, self.sender)
-        if self.smtp_url:
+        if self.server:
             try:
                 self._connection().sendmail(self.sender, [mail.to], data)
             except (smtplib.SMTPServerDisconnected, OSError):
@@ -113,7 +164,7 @@ class Postman:
 
     def _connection(self) -> smtplib.SMTP:
         if self._client is None:
-            self._client = _connect(self.smtp_url or "")
+            self._client = self.server.connect()
         return self._client
 
     def _reset(self) -> None:
@@ -133,11 +184,30 @@ class Postman:
             self._client = None
 
 
+def platform_postman() -> Postman:
+    """A Postman for the platform's server (SMTP_URL) and address (MAIL_FROM)."""
+    config = current_app.config
+    url = config.get("SMTP_URL")
+    return Postman(SmtpServer.from_url(url) if url else None, config["MAIL_FROM"],
+                   config["OUTBOX_DIR"])
+
+
+def current_postman() -> Postman:
+    """The current tenant's own server and address when it set one, else the platform's."""
+    if scoping.current_tenant_id() is not None:
+        from saas.tenants.mail_servers import outgoing_of_current_tenant
+
+        own = outgoing_of_current_tenant()
+        if own is not None:
+            server, sender = own
+            return Postman(server, sender, current_app.config["OUTBOX_DIR"])
+    return platform_postman()
+
+
 @contextmanager
 def postman() -> Iterator[Postman]:
-    """One Postman for a block of sends, closed at the end."""
-    config = current_app.config
-    carrier = Postman(config.get("SMTP_URL"), config["MAIL_FROM"], config["OUTBOX_DIR"])
+    """One Postman for a block of sends (the current tenant's server), closed at the end."""
+    carrier = current_postman()
     try:
         yield carrier
     finally:
@@ -153,21 +223,6 @@ def send_now(mail: Mail) -> str:
         return carrier.send(mail)
 
 
-def _connect(url: str) -> smtplib.SMTP:
-    parts = urlsplit(url)
-    options = parse_qs(parts.query)
-    host = parts.hostname or "localhost"
-    if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, parts.port or 465, timeout=30)
-    else:
-        client = smtplib.SMTP(host, parts.port or 25, timeout=30)
-    if options.get("starttls", ["0"])[0] in {"1", "true"}:
-        client.starttls(context=ssl.create_default_context())
-    if parts.username:
-        client.login(unquote(parts.username), unquote(parts.password or ""))
-    return client
-
-
 @job
 def deliver_email(mail: Mail) -> None:
     """Background job: send one e-mail."""
@@ -175,5 +230,9 @@ def deliver_email(mail: Mail) -> None:
 
 
 def queue_email(mail: Mail, job_id: str | None = None) -> None:
-    """Send mail after the current transaction commits, retrying SMTP failures."""
-    enqueue(deliver_email, mail, queue=MAIL_QUEUE, job_id=job_id, retry=mail_retry())
+    """Send mail after the current transaction commits, retrying SMTP failures.
+
+    The job runs in the current tenant (if any), so the tenant's own server sends it.
+    """
+    tenant = {"tenant_id": tenant_id} if (tenant_id := scoping.current_tenant_id()) else {}
+    enqueue(deliver_email, mail, queue=MAIL_QUEUE, job_id=job_id, retry=mail_retry(), **tenant)

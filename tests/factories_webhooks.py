@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 
 from saas.api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from saas.portal.stripe_connections import encrypt
+from saas.encryption import encrypt
 from tests.factories import TenantScopedFactory
 
 SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u"

@@ -3,7 +3,7 @@
 A manager connects payments on the settings page (``settings/payments.html``):
 
 - **Own keys**: the tenant's own Stripe account. The secret key and the webhook signing
-  secret are stored encrypted (Fernet, with STRIPE_KEYS_ENCRYPTION_KEY) and never shown
+  secret are stored encrypted (``saas.encryption``, ENCRYPTION_KEYS) and never shown
   again: the page shows their last four characters and when they were saved. Stripe sends
   that account's events to the tenant's own endpoint, ``/stripe/webhook/<slug>``, verified
   with the tenant's signing secret.
@@ -20,16 +20,14 @@ settings page, on documents' portal panel and on the customer's pay page.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 
 import stripe
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 from sqlalchemy import select
 
 from saas import clock
+from saas.encryption import SecretUnreadable, decrypt, encrypt
 from saas.extensions import db
 from saas.portal import stripe_keys
 from saas.portal.models import ConnectionKind, StripeConnection
@@ -47,41 +45,8 @@ class ConnectionRefused(ServiceError):
         self.field = field
 
 
-class KeysUnreadable(RuntimeError):
-    """Stored keys that the configured encryption key cannot decrypt (it was changed)."""
-
-
-# --- encryption -----------------------------------------------------------------------------
-
-
-def _fernet() -> MultiFernet:
-    """The keys' cipher: the first configured key encrypts, every one decrypts (rotation).
-
-    STRIPE_KEYS_ENCRYPTION_KEY holds one or more Fernet keys, comma separated. Without it
-    (development, the demo) a key is derived from SECRET_KEY; production sets its own, so
-    that a leaked SECRET_KEY does not also open the tenants' Stripe keys.
-    """
-    configured = current_app.config.get("STRIPE_KEYS_ENCRYPTION_KEY") or ""
-    keys = [key.strip() for key in configured.split(",") if key.strip()]
-    if not keys:
-        digest = hashlib.sha256(
-            ("stripe-keys:" + current_app.config["SECRET_KEY"]).encode()
-        ).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
-
-
-def decrypt(token: str) -> str:
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise KeysUnreadable(
-            "The stored Stripe keys cannot be decrypted with STRIPE_KEYS_ENCRYPTION_KEY."
-        ) from exc
+# Stored keys that no configured encryption key decrypts (a key was removed or changed).
+KeysUnreadable = SecretUnreadable
 
 
 # --- the account a tenant pays through ------------------------------------------------------

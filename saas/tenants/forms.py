@@ -158,3 +158,20 @@ class BrandingForm(FlaskForm):
 
     def validate_primary_color(self, field: StringField) -> None:
         check(field, validation.color)
+
+
+class MailServerForm(FlaskForm):
+    """Settings → E-mail sending. Checked in ``mail_servers`` (one place, with the test)."""
+
+    host = StringField("Server (host name)", filters=[strip])
+    port = StringField("Port", filters=[strip], render_kw={"inputmode": "numeric"})
+    security = SelectField("Encryption", choices=choices([
+        ("starttls", "STARTTLS (usually port 587)"),
+        ("ssl", "SSL/TLS from the start (usually port 465)"),
+        ("none", "None (a relay on your own network, port 25)"),
+    ]))
+    username = StringField("User name", filters=[strip], render_kw={"autocomplete": "off"})
+    # Write-only: never sent back to the browser, not even on error; not the browser's to
+    # fill in ("new-password": not a sign-in to this site).
+    password = PasswordField("Password", render_kw={"autocomplete": "new-password"})
+    from_address = EmailField("From address", filters=[strip])

@@ -1,4 +1,5 @@
-"""Tenants, users, memberships, invitations, branding, bank accounts and the audit log."""
+"""Tenants, users, memberships, invitations, branding, bank accounts, the outgoing mail
+server and the audit log."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -185,6 +187,40 @@ class Branding(TenantScoped, db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class SmtpSecurity(enum.StrEnum):
+    """How the connection to a mail server is protected."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    SSL = "ssl"  # TLS from the first byte (SMTPS, port 465)
+    NONE = "none"  # no encryption (a relay on the local network; port 25)
+
+
+class MailServer(TenantScoped, db.Model):
+    """The tenant's own outgoing mail server: when set, all its mail is sent through it.
+
+    The password is stored encrypted (``saas.encryption``) and never shown again: the page
+    shows its last characters and when it was saved. Without a row the tenant's mail goes
+    through the platform's server (SMTP_URL) from MAIL_FROM.
+    """
+
+    __tablename__ = "mail_servers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        CheckConstraint("port BETWEEN 1 AND 65535", name="port_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    security: Mapped[SmtpSecurity] = mapped_column(string_enum(SmtpSecurity))
+    username: Mapped[str] = mapped_column(String(255), default="")
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    password_last4: Mapped[str] = mapped_column(String(4), default="")
+    from_address: Mapped[str] = mapped_column(String(254))
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class BankAccount(TenantScoped, db.Model):

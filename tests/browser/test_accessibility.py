@@ -33,7 +33,7 @@ STAFF_PAGES = [
     "payments/", "bank/", "reminders/", "contracts/", "recurring/", "work/items",
     "collection/", "reports/sales", "reports/unpaid", "reports/ageing", "todos/",
     "settings", "settings/branding", "settings/bank-accounts", "settings/payments",
-    "members", "imports", "audit",
+    "settings/email", "members", "imports", "audit",
 ]
 
 

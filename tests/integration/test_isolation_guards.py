@@ -84,6 +84,7 @@ from tests.factories_collection import (
     collection_rows,
 )
 from tests.factories_exports import AccountantExportFactory, ExportChunkFactory
+from tests.factories_mail import MailServerFactory
 from tests.factories_webhooks import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.factories_work import (
     ActivityFactory,
@@ -214,6 +215,7 @@ ONE_OF_EACH = (
     lambda t: WebhookDeliveryFactory(tenant=t),  # and its webhook endpoint
     lambda t: api_idempotency_key(t),  # and its API token
     lambda t: automation_rows(t),  # rules, actions, runs, templates, generated documents
+    lambda t: MailServerFactory(tenant=t),
 )
 
 # --- (b) every URL with an object id -------------------------------------------------------

@@ -15,9 +15,9 @@ from saas import clock
 from saas.api.webhooks import signing
 from saas.api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from saas.api.webhooks.services import message_body
+from saas.encryption import encrypt
 from saas.events.models import DomainEvent
 from saas.extensions import db
-from saas.portal.stripe_connections import encrypt
 from saas.tenants import scoping
 from saas.tenants.models import Tenant
 

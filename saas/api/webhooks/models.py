@@ -27,7 +27,7 @@ class WebhookEndpoint(TenantScoped, db.Model):
     description: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list] = mapped_column(JSON, default=list)  # names from EVENT_NAMES
     active: Mapped[bool] = mapped_column(default=True)
-    # Readable to sign, so encrypted (not hashed), with the cipher of the Stripe keys.
+    # Readable to sign, so encrypted (not hashed): saas.encryption, rotated with the rest.
     secret_encrypted: Mapped[str] = mapped_column(Text)
     secret_rotated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -21,9 +21,9 @@ from saas.api.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from saas.encryption import SecretUnreadable, decrypt, encrypt
 from saas.events import EVENT_NAMES, DomainEvent, consumer
 from saas.extensions import db
-from saas.portal.stripe_connections import KeysUnreadable, decrypt, encrypt
 from saas.queue import EVENTS_QUEUE, enqueue, job
 from saas.tenants import audit, scoping
 from saas.tenants.models import Tenant
@@ -118,7 +118,7 @@ def secret_of(endpoint: WebhookEndpoint) -> str:
     """The endpoint's signing secret, decrypted to sign with."""
     try:
         return decrypt(endpoint.secret_encrypted)
-    except KeysUnreadable as exc:
+    except SecretUnreadable as exc:
         raise ServiceError("The endpoint's signing secret cannot be decrypted (the"
                            " installation's encryption key changed): rotate the secret.") from exc
 
