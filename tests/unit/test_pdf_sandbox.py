@@ -65,7 +65,7 @@ def local_server():
     server.server_close()
 
 
-@pytest.mark.parametrize("src", ["/etc/passwd", "/etc/hostname", "file:///etc/passwd",
+@pytest.mark.parametrize("src", ["/etc/passwd", "file:///etc/passwd",
                                  "../../../../etc/passwd"])
 def test_an_image_tag_naming_a_server_file_is_refused(src):
     with pytest.raises(OSError, match="refused"):
