@@ -34,6 +34,16 @@ MESSAGES = {
     429: "Too many attempts. Wait a minute and try again.",
 }
 
+def _too_large(app: Flask) -> str:
+    """The 413 message, naming the limit (MAX_CONTENT_LENGTH) so the user knows what fits."""
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    if not limit:
+        return MESSAGES[413]
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return (f"The upload is too large: a request may carry at most {size}. Nothing was "
+            "saved. Split the file, or make it smaller, and try again.")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
@@ -45,8 +55,10 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         if error.code is None or error.code < 400:
             return error
-        response = error_response(error.code, error.name,
-                                  MESSAGES.get(error.code, error.description or error.name))
+        message = MESSAGES.get(error.code, error.description or error.name)
+        if error.code == 413:
+            message = _too_large(app)
+        response = error_response(error.code, error.name, message)
         if error.code == 429 and getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response

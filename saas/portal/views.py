@@ -446,7 +446,12 @@ def logo() -> Response:
     branding = services.branding_of_current_tenant()
     if not branding.logo:
         abort(404)
-    return _cached(Response(branding.logo, mimetype=branding.logo_mime), branding)
+    # Only the image types an upload is checked to be (services.check_logo): stored bytes
+    # are never served as anything a browser would run, whatever the row says.
+    mime = branding.logo_mime if branding.logo_mime in services.LOGO_FORMATS.values() else None
+    response = Response(branding.logo, mimetype=mime or "application/octet-stream")
+    response.headers["Content-Disposition"] = "inline" if mime else "attachment"
+    return _cached(response, branding)
 
 
 @bp.route("/brand.css")

@@ -84,6 +84,9 @@ def load_visitor() -> Visitor:
     if contact_id is not None:
         age = clock.now().timestamp() - float(state.get("at", 0))
         contact = db.session.get(Contact, contact_id)
+        # get() may answer from the identity map, which the tenant filter does not see.
+        if contact is not None and contact.tenant_id != g.tenant.id:
+            contact = None
         if age < current_app.config["PORTAL_SESSION_HOURS"] * 3600 and may_use_portal(contact):
             visitor.contact = contact
     link_ids = [i for i in state.get("links", []) if isinstance(i, int)]

@@ -370,6 +370,7 @@ class InvalidLogo(ServiceError):
 
 
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+LOGO_MAX_PIXELS = 4000  # a side
 
 
 def check_logo(data: bytes) -> str:
@@ -379,16 +380,21 @@ def check_logo(data: bytes) -> str:
         raise InvalidLogo(f"The logo is {len(data) // 1024} KB; the limit is {limit // 1024} KB.")
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
+            # Format and size come from the header: both are checked before decoding, so a
+            # small file claiming a huge image (a decompression bomb) is never unpacked.
+            if image.format not in LOGO_FORMATS:
+                raise InvalidLogo(f"The logo is a {image.format} image; use PNG or JPEG.")
+            if image.width > LOGO_MAX_PIXELS or image.height > LOGO_MAX_PIXELS:
+                raise InvalidLogo("The logo is larger than 4000×4000 pixels.")
             image.load()  # decode fully: a truncated or forged file fails here
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidLogo("The logo is not a readable PNG or JPEG image.") from exc
-    if image_format not in LOGO_FORMATS:
-        raise InvalidLogo(f"The logo is a {image_format} image; use PNG or JPEG.")
-    if width > 4000 or height > 4000:
-        raise InvalidLogo("The logo is larger than 4000×4000 pixels.")
-    return LOGO_FORMATS[image_format]
+            return LOGO_FORMATS[image.format]
+    except InvalidLogo:
+        raise
+    except Image.DecompressionBombError as exc:  # so large Pillow will not even open it
+        raise InvalidLogo("The logo is larger than 4000×4000 pixels.") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InvalidLogo("The logo is not a readable PNG or JPEG image: upload the logo as"
+                          " a .png or .jpg picture (not a PDF, SVG or web page).") from exc
 
 
 def update_branding(

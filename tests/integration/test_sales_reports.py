@@ -307,3 +307,19 @@ def test_the_table_shows_the_first_rows_and_the_exports_all(shop, clients, monke
     assert "The first 1 of 2 rows" in page.text and "Fjord Bakeri AS</th>" not in page.text
     rows = list(csv.reader(io.StringIO(clients[Role.ACCOUNTANT].get(base + "&format=csv").text)))
     assert [row[0] for row in rows[1:]] == ["Havbris Hotell AS", "Fjord Bakeri AS", "Total"]
+
+
+def test_the_monthly_pack_prints_names_typed_like_markup_literally(shop):
+    """The pack's title and its rows carry the tenant's and the customers' names as typed
+    (tests/unit/test_pdf_escaping does the same for every other PDF builder)."""
+    company, customer = "Nordlys <b>Service</b> & Co", "Fjord <i>B</i> & <br/> AS"
+    with _in(shop):
+        shop["tenant"].name = company
+        db.session.scalar(select(Customer).where(Customer.name == "Fjord Bakeri AS")).name = (
+            customer)
+        db.session.commit()
+    body = pack.build_report_pack(shop["tenant"].id, "2026-10")
+    text = " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).split())
+    assert f"Monthly reports 2026-10 — {company}" in text
+    assert customer in text

@@ -49,6 +49,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Image as ImageFlowable
 
+from saas.billing.documents import pdf_sandbox
 from saas.billing.documents.pdf_content import (  # noqa: F401 - part of this API
     DEFAULT_COLOR,
     QR_SIZE,
@@ -101,11 +102,14 @@ def fonts_dir() -> Path:
 
 @cache
 def register_fonts() -> None:
-    """Register Source Sans Pro Regular and Bold with ReportLab, once per process."""
+    """Register Source Sans Pro Regular and Bold with ReportLab, once per process, after
+    confining what ReportLab may read (``pdf_sandbox``): every PDF builder calls this first."""
     # Binary streams instead of ASCII85 text: ReportLab encodes ASCII85 in pure Python
     # without its optional accelerator (several ms a document for the fonts and images),
     # and the PDF is a fifth smaller. Process-wide, as every ReportLab setting is.
     rl_config.useA85 = 0
+    # From here ReportLab reads only the fonts and the app's static files, and no URL.
+    pdf_sandbox.confine(fonts_dir(), pdf_sandbox.static_dir())
     for name, filename in FONT_FILES.items():
         pdfmetrics.registerFont(TTFont(name, str(fonts_dir() / filename)))
     # No italic is printed: <i> falls back to the upright faces rather than failing.

@@ -122,7 +122,14 @@ def _upload_page(accounts: list[BankAccount], problem: str = "",
     return render("bank/upload.html", status=422 if problem else 200, accounts=accounts,
                   problem=problem, selected=account, formats=statements.FORMAT_LABELS,
                   chosen_format=request.form.get("format", ""), mapped=mapped,
-                  max_megabytes=statements.MAX_BYTES // (1024 * 1024))
+                  max_megabytes=_max_upload_bytes() // (1024 * 1024))
+
+
+def _max_upload_bytes() -> int:
+    """What a statement may weigh: the parser's limit, or the request's when that is less
+    (a larger request is refused whole, with the 413 page)."""
+    request_limit = current_app.config.get("MAX_CONTENT_LENGTH") or statements.MAX_BYTES
+    return min(statements.MAX_BYTES, request_limit)
 
 
 def _start_job(data: bytes, file_name: str, account: BankAccount, fmt: str,

@@ -49,13 +49,30 @@ def _parser() -> etree.XMLParser:
                            remove_comments=True, remove_pis=True, huge_tree=False)
 
 
+# A document type declaration, in the encodings an XML file may come in.
+_DOCTYPE = tuple("<!DOCTYPE".encode(encoding) for encoding in ("utf-8", "utf-16-le",
+                                                               "utf-16-be"))
+NO_DTD = ("The file declares a document type (<!DOCTYPE ...>) with its own entities; a "
+          "camt.053 bank statement has none. Nothing in it was read: export the statement "
+          "from the bank again.")
+
+
 def parse_camt053(data: bytes) -> list[ParsedStatement]:
-    """Read a camt.053 message: one ParsedStatement per ``<Stmt>``."""
+    """Read a camt.053 message: one ParsedStatement per ``<Stmt>``.
+
+    A DTD is refused before parsing, by name: the parser would neither load nor expand it
+    (``_parser``), but an entity left unexpanded reads as a field that is missing, and an
+    expansion bomb as lxml's own words about amplification.
+    """
+    if any(doctype in data[:65536] for doctype in _DOCTYPE):
+        raise StatementParseError(NO_DTD)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno and exc.lineno > 0 else None
         raise StatementParseError(f"The XML is not well-formed: {exc.msg}.", line) from None
+    if root.getroottree().docinfo.internalDTD is not None:  # further in than looked above
+        raise StatementParseError(NO_DTD)
     reader = _Reader(root)
     statements_root = root.find(reader.q("BkToCstmrStmt"))
     if statements_root is None:
