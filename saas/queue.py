@@ -128,6 +128,17 @@ def _forget_after_rollback(session: Session, previous_transaction: SessionTransa
 
 def mail_retry(app: Flask | None = None) -> Retry:
     """Retries with backoff for e-mail jobs: JOB_RETRY_INTERVALS seconds apart (10, 60, 300)."""
+    return job_retry(app)
+
+
+def job_retry(app: Flask | None = None) -> Retry:
+    """Retries for a job that is safe to run again, JOB_RETRY_INTERVALS seconds apart.
+
+    Without one, a job whose work horse was killed (SIGKILL, out of memory, a worker
+    restarted) is failed for good; with one, RQ runs it again: at once from the worker
+    that saw its horse die, or from the first worker's registry cleanup to find it
+    abandoned when the whole worker died.
+    """
     intervals = list((app or current_app).config["JOB_RETRY_INTERVALS"])
     return Retry(max=len(intervals), interval=intervals)
 

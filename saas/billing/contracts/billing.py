@@ -37,7 +37,7 @@ from saas.billing.documents.services import DocumentError, create_document, reca
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.tax import line_net
 from saas.extensions import db
-from saas.queue import BILLING_QUEUE, enqueue, job
+from saas.queue import BILLING_QUEUE, enqueue, job, job_retry
 from saas.tenants import audit, scoping
 
 # Invoices per commit of a run: fewer commits, and a commit expires every loaded object.
@@ -244,8 +244,9 @@ def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool
                  f"Billing run {run.id} as on {run_date}"
                  f"{' (issued)' if issue else ' (drafts)'}", user_id=user_id)
     if queued:
+        # Retried when its worker dies: the run goes on from its last commit (carry_out).
         enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(),
-                queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}")
+                queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}", retry=job_retry())
     return run
 
 
@@ -262,8 +263,10 @@ def carry_out(run_id: int, progress: Callable[[int, int], None] | None = None) -
     savepoint by a few set-wise statements (``bulk.write_chunk``) and committed with the
     progress. A chunk that meets a period billed meanwhile (another run) is made invoice
     by invoice instead, each skipping what is taken. A run killed between two commits
-    loses the uncommitted chunk, and started again makes exactly that. ``progress`` is
-    told (contracts done in the chunk, contracts in all) after each commit.
+    loses the uncommitted chunk, and carried out again (its job retried by RQ) makes
+    exactly that and what follows; a run that ended (done or failed) is not carried out
+    again, so a retry of a job that died after the run's last commit does nothing.
+    ``progress`` is told (contracts done in the chunk, contracts in all) after each commit.
     """
     with _loaded_across_commits():
         return _carry_out(run_id, progress)
@@ -285,6 +288,8 @@ def _loaded_across_commits() -> Iterator[None]:
 
 def _carry_out(run_id: int, progress: Callable[[int, int], None] | None) -> int:
     run = db.session.get(BillingRun, run_id)
+    if run is None or run.status != RunStatus.RUNNING:
+        return 0
     made = 0
     try:
         planned = plan(run.run_date, run.contract_type_id, consolidate=run.consolidate,
