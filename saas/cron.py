@@ -9,6 +9,7 @@ from rq import cron
 from saas.api.idempotency import sweep_idempotency_keys
 from saas.api.webhooks.services import run_webhook_retries
 from saas.automations.runs import run_runs_sweep
+from saas.billing.contracts.billing import run_stalled_runs_sweep
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
 from saas.billing.recurring.services import run_recurring
@@ -46,3 +47,7 @@ cron.register(sweep_idempotency_keys, queue_name="billing", cron="50 * * * *",
 # Every ten minutes: automation runs whose job was lost (they go on where they stopped).
 cron.register(run_runs_sweep, queue_name="default", cron="*/10 * * * *",
               name="automation-runs-sweep")
+# Every ten minutes: billing runs whose worker died and whose job RQ will not retry (they
+# go on from their last commit).
+cron.register(run_stalled_runs_sweep, queue_name="billing", cron="*/10 * * * *",
+              name="billing-runs-sweep")

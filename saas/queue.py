@@ -19,7 +19,8 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -141,6 +142,29 @@ def job_retry(app: Flask | None = None) -> Retry:
     """
     intervals = list((app or current_app).config["JOB_RETRY_INTERVALS"])
     return Retry(max=len(intervals), interval=intervals)
+
+
+# What RQ still runs or will run: a started job whose worker died stays "started" until a
+# worker's registry cleanup finds it abandoned, and is then retried or failed.
+_ALIVE = {JobStatus.CREATED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+          JobStatus.DEFERRED, JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE}
+
+
+def job_is_lost(job_id: str, app: Flask | None = None) -> bool:
+    """Whether RQ will not run the job (again): it has none of the id, or the job ended
+    (failed with its retries used up, stopped, finished). An ended job is deleted, so the
+    job can be asked for again under its id (unique ids refuse a second one)."""
+    connection = redis_connection(app)
+    if connection is None:
+        return True
+    try:
+        found = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return True
+    if found.get_status(refresh=False) in _ALIVE:
+        return False
+    found.delete()
+    return True
 
 
 def redis_connection(app: Flask | None = None) -> Redis | None:

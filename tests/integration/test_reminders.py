@@ -372,6 +372,7 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
     from saas.api.idempotency import sweep_idempotency_keys
     from saas.api.webhooks.services import run_webhook_retries
     from saas.automations.runs import run_runs_sweep
+    from saas.billing.contracts.billing import run_stalled_runs_sweep
     from saas.billing.dunning.sweep import run_collection_sweep
     from saas.billing.events import run_overdue_sweep
     from saas.billing.recurring.services import run_recurring
@@ -392,7 +393,8 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         "overdue-events": (EVENTS_QUEUE, "50 * * * *", run_overdue_sweep),
         "webhook-retries": (EVENTS_QUEUE, "* * * * *", run_webhook_retries),
         "api-idempotency-keys": (BILLING_QUEUE, "50 * * * *", sweep_idempotency_keys),
-        "automation-runs-sweep": ("default", "*/10 * * * *", run_runs_sweep)}
+        "automation-runs-sweep": ("default", "*/10 * * * *", run_runs_sweep),
+        "billing-runs-sweep": (BILLING_QUEUE, "*/10 * * * *", run_stalled_runs_sweep)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today
