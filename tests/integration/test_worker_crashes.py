@@ -16,16 +16,16 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
+from saas import clock
 from saas.billing.catalog.models import VatRate
 from saas.billing.contracts import billing
 from saas.billing.contracts import services as contracts
@@ -48,6 +48,7 @@ from tests.factories import (
     member,
 )
 from tests.factories_bank import camt, credit, open_invoice
+from tests.helpers import heartbeat_runs_out
 from tests.integration.test_documents_cli import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,14 +112,6 @@ def run_worker(app, database_urls, crash_at: str, *, whole: bool = False,
     if crash and not whole:
         assert "Work-horse terminated unexpectedly" in finished.stdout  # its horse died
     return finished
-
-
-def heartbeat_runs_out(app, queue: str) -> None:
-    """Time passes: the dead worker's jobs outlive their heartbeat in the started registry
-    (the next worker's maintenance, run as it starts, takes them for abandoned)."""
-    registry = StartedJobRegistry(queue, connection=redis_connection(app))
-    for entry in redis_connection(app).zrange(registry.key, 0, -1):
-        redis_connection(app).zadd(registry.key, {entry: 1})
 
 
 def job_status(app, job_id: str) -> JobStatus:
@@ -219,6 +212,32 @@ def test_a_billing_run_whose_whole_worker_dies_is_finished_by_the_next_worker(
     assert after["chain"] == []
     shown = owner.get(page, headers={"HX-Request": "true"}).text
     assert "3 of 3 contracts · 3 invoices issued" in shown and "every 1s" not in shown
+
+
+def test_a_billing_run_whose_job_redis_lost_is_resumed_by_the_sweep(
+    app, database_urls, committed
+):
+    tenant = committed("Vaktselskapet Tapt AS")
+    contracts_to_bill(tenant)
+    run_id = start_run(tenant)
+    run_worker(app, database_urls, "billing-run-chunk", whole=True)
+    assert billed(tenant, run_id)["run"] == (RunStatus.RUNNING, 1, 3, 1)
+    resume = app.test_cli_runner()
+    assert resume.invoke(args=["contracts", "resume-runs"]).output == "0 billing runs resumed.\n"
+    later = clock.now() + billing.STALLED_AFTER + timedelta(minutes=1)
+    with clock.frozen(later):
+        assert billing.resume_stalled_runs() == {}  # quiet, but its job is RQ's to retry
+        redis_connection(app).flushdb()  # Redis restarted with nothing: the job is lost
+        assert resume.invoke(args=["contracts", "resume-runs"]).output == (
+            "1 billing runs resumed.\n")
+        assert billing.resume_stalled_runs() == {}  # asked for once: the job is queued
+    run_worker(app, database_urls, "billing-run-chunk", crash=False)
+    after = billed(tenant, run_id)
+    assert after["run"] == (RunStatus.DONE, 3, 3, 3)
+    assert after["numbers"] == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003"]
+    assert after["chain"] == []
+    with clock.frozen(later):
+        assert billing.resume_stalled_runs() == {}
 
 
 def test_a_billing_run_retried_after_it_ended_makes_nothing(app, database_urls, committed):
