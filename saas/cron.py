@@ -12,6 +12,7 @@ from saas.automations.runs import run_runs_sweep
 from saas.billing.contracts.billing import run_stalled_runs_sweep
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
+from saas.billing.payments.bank.jobs import run_lost_imports_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
 from saas.events.services import run_event_sweep
@@ -51,3 +52,6 @@ cron.register(run_runs_sweep, queue_name="default", cron="*/10 * * * *",
 # go on from their last commit).
 cron.register(run_stalled_runs_sweep, queue_name="billing", cron="*/10 * * * *",
               name="billing-runs-sweep")
+# Every ten minutes: bank imports whose job is lost end, telling the user to upload again.
+cron.register(run_lost_imports_sweep, queue_name="default", cron="*/10 * * * *",
+              name="bank-imports-sweep")

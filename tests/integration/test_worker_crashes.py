@@ -34,6 +34,7 @@ from saas.billing.customers.models import Customer
 from saas.billing.documents import chain
 from saas.billing.documents.models import Document
 from saas.billing.imports.models import ImportRun, ImportStatus
+from saas.billing.payments.bank import jobs
 from saas.billing.payments.models import BankLine, BankLineStatus, BankStatement, Payment
 from saas.extensions import db
 from saas.queue import BILLING_QUEUE, DEFAULT_QUEUE, get_queue, redis_connection
@@ -298,7 +299,8 @@ def imported(shop) -> dict:
         return {
             "statements": count(BankStatement), "payments": count(Payment),
             "lines": sorted(db.session.execute(select(BankLine.position, BankLine.status)).all()),
-            "run": db.session.scalar(select(ImportRun.status)),
+            "run": db.session.scalar(select(ImportRun.status).order_by(ImportRun.id.desc())
+                                     .limit(1)),  # the latest
             "invoices": [db.session.get(Document, i).status.value for i in shop["invoices"]],
         }
 
@@ -343,12 +345,35 @@ def test_a_bank_import_whose_whole_worker_dies_is_imported_once_by_the_next_work
     assert not get_queue(DEFAULT_QUEUE, app).count  # nothing left to run
 
 
+def test_a_bank_import_whose_job_redis_lost_ends_and_the_file_uploaded_again_books_once(
+    app, database_urls, committed, monkeypatch
+):
+    shop = bank_shop(app, committed("Bank Tapt AS"))
+    page = upload_large(app, shop, monkeypatch)
+    run_worker(app, database_urls, "bank-booking", whole=True)
+    later = clock.now() + jobs.LOST_AFTER + timedelta(minutes=1)
+    with clock.frozen(later):
+        assert jobs.end_lost_imports() == {}  # its job is RQ's to retry
+        redis_connection(app).flushdb()  # Redis restarted with nothing: the job is lost
+        assert jobs.end_lost_imports() == {shop["tenant"].id: 1}
+    shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
+    assert "The import failed." in shown and "every 1s" not in shown
+    assert "Nothing was imported: the import stopped before it ended. Upload the file again." \
+        in shown
+    assert imported(shop) == {"statements": 0, "payments": 0, "lines": [],
+                              "run": ImportStatus.FAILED, "invoices": ["issued", "issued"]}
+
+    again = upload_large(app, shop, monkeypatch)  # not refused as imported before
+    run_worker(app, database_urls, "bank-booking", crash=False)
+    assert imported(shop) == BOOKED_ONCE
+    assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shop["client"].get(
+        again, headers={"HX-Request": "true"}).text
+
+
 def test_a_bank_import_job_finds_a_live_job_at_its_run_and_leaves_it(
     app, committed, monkeypatch
 ):
     """Two jobs for one run at once (a retry while the first still runs): one imports."""
-    from saas.billing.payments.bank import jobs
-
     shop = bank_shop(app, committed("Bank Samtidig AS"))
     queued = []
     monkeypatch.setattr("saas.billing.payments.bank.views.enqueue",

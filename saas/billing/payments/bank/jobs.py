@@ -7,24 +7,33 @@ it ends with the transaction, so a run marked running whose lock is free is one 
 died, and the next job takes it over; a run whose lock is held is being imported, and a
 second job for it does nothing. The run's status and progress are written on connections
 of their own, so the page polling it sees them while the import's transaction is open.
+An import whose job is lost for good is ended by a sweep, its page asking for the file
+again (``end_lost_imports``).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from saas import clock
 from saas.billing.imports.models import ImportRun, ImportStatus
 from saas.billing.payments.bank.services import BankImportError, import_statement
 from saas.billing.payments.models import BankStatement
 from saas.extensions import db
-from saas.queue import job
+from saas.queue import job, job_is_lost
 from saas.rows import on_postgresql
+from saas.tenants import scoping
 from saas.tenants.models import BankAccount, utcnow
+from saas.tenants.services import tenants_and_zones
 
 # An ImportRun has no link to what it made: a bank import's kind carries the start of the
 # file's SHA-256, by which its page finds the statement (unique per tenant).
 BANK_RUN_KIND = "bank:"
+# A bank import queued or running this long with no job left to run it is over.
+LOST_AFTER = timedelta(minutes=15)
 # The first key of the runs' advisory locks (the second is the run's id): "bank" in ASCII.
 LOCK_SPACE = 0x62616E6B
 
@@ -63,6 +72,38 @@ def run_statement_import(run_id: int, data: bytes, file_name: str, bank_account_
     run.status = ImportStatus.FAILED if failed else ImportStatus.DONE
     run.message, run.finished_at = message[:500], utcnow()
     run.done = 0 if failed else run.total
+
+
+def end_lost_imports() -> dict[int, int]:
+    """End the imports no job will carry out any more, saying so on their page.
+
+    An import queued or running for ``LOST_AFTER`` whose job RQ will not run again (its
+    worker died each time it was tried, or Redis lost it) and that no job holds is over:
+    nothing of it was saved, and the user is asked to upload the file again (the file
+    was only in the job). How many ended, per tenant.
+    """
+    since, ended = clock.now() - LOST_AFTER, {}
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            waiting = db.session.scalars(select(ImportRun).where(
+                ImportRun.kind.startswith(BANK_RUN_KIND), ImportRun.created_at < since,
+                ImportRun.status.in_((ImportStatus.QUEUED, ImportStatus.RUNNING)))).all()
+            lost = [run for run in waiting
+                    if job_is_lost(f"bank-import-{run.id}") and _locked(run.id)]
+            for run in lost:
+                run.status, run.done, run.finished_at = ImportStatus.FAILED, 0, utcnow()
+                run.message = ("Nothing was imported: the import stopped before it ended."
+                               " Upload the file again.")
+            if lost:
+                ended[tenant_id] = len(lost)
+            db.session.commit()
+    return ended
+
+
+@job
+def run_lost_imports_sweep() -> int:
+    """Scheduler job: end bank imports no job will carry out; how many."""
+    return sum(end_lost_imports().values())
 
 
 def _claim(run_id: int) -> ImportRun | None:
