@@ -9,8 +9,10 @@ from rq import cron
 from saas.api.idempotency import sweep_idempotency_keys
 from saas.api.webhooks.services import run_webhook_retries
 from saas.automations.runs import run_runs_sweep
+from saas.billing.contracts.billing import run_stalled_runs_sweep
 from saas.billing.dunning.sweep import run_collection_sweep
 from saas.billing.events import run_overdue_sweep
+from saas.billing.payments.bank.jobs import run_lost_imports_sweep
 from saas.billing.recurring.services import run_recurring
 from saas.billing.reminders.sweep import run_sweep
 from saas.events.services import run_event_sweep
@@ -46,3 +48,10 @@ cron.register(sweep_idempotency_keys, queue_name="billing", cron="50 * * * *",
 # Every ten minutes: automation runs whose job was lost (they go on where they stopped).
 cron.register(run_runs_sweep, queue_name="default", cron="*/10 * * * *",
               name="automation-runs-sweep")
+# Every ten minutes: billing runs whose worker died and whose job RQ will not retry (they
+# go on from their last commit).
+cron.register(run_stalled_runs_sweep, queue_name="billing", cron="*/10 * * * *",
+              name="billing-runs-sweep")
+# Every ten minutes: bank imports whose job is lost end, telling the user to upload again.
+cron.register(run_lost_imports_sweep, queue_name="default", cron="*/10 * * * *",
+              name="bank-imports-sweep")

@@ -19,7 +19,8 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -128,8 +129,42 @@ def _forget_after_rollback(session: Session, previous_transaction: SessionTransa
 
 def mail_retry(app: Flask | None = None) -> Retry:
     """Retries with backoff for e-mail jobs: JOB_RETRY_INTERVALS seconds apart (10, 60, 300)."""
+    return job_retry(app)
+
+
+def job_retry(app: Flask | None = None) -> Retry:
+    """Retries for a job that is safe to run again, JOB_RETRY_INTERVALS seconds apart.
+
+    Without one, a job whose work horse was killed (SIGKILL, out of memory, a worker
+    restarted) is failed for good; with one, RQ runs it again: at once from the worker
+    that saw its horse die, or from the first worker's registry cleanup to find it
+    abandoned when the whole worker died.
+    """
     intervals = list((app or current_app).config["JOB_RETRY_INTERVALS"])
     return Retry(max=len(intervals), interval=intervals)
+
+
+# What RQ still runs or will run: a started job whose worker died stays "started" until a
+# worker's registry cleanup finds it abandoned, and is then retried or failed.
+_ALIVE = {JobStatus.CREATED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+          JobStatus.DEFERRED, JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE}
+
+
+def job_is_lost(job_id: str, app: Flask | None = None) -> bool:
+    """Whether RQ will not run the job (again): it has none of the id, or the job ended
+    (failed with its retries used up, stopped, finished). An ended job is deleted, so the
+    job can be asked for again under its id (unique ids refuse a second one)."""
+    connection = redis_connection(app)
+    if connection is None:
+        return True
+    try:
+        found = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return True
+    if found.get_status(refresh=False) in _ALIVE:
+        return False
+    found.delete()
+    return True
 
 
 def redis_connection(app: Flask | None = None) -> Redis | None:

@@ -10,8 +10,18 @@ from pathlib import Path
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.registry import StartedJobRegistry
 
 from saas.queue import QUEUES, get_queue, redis_connection
+
+
+def heartbeat_runs_out(app: Flask, queue: str) -> None:
+    """Time passes after a worker died whole: its started jobs outlive their heartbeat in
+    the started registry, so the next worker's maintenance (run as it starts) takes them
+    for abandoned and retries them."""
+    registry = StartedJobRegistry(queue, connection=redis_connection(app))
+    for entry in redis_connection(app).zrange(registry.key, 0, -1):
+        redis_connection(app).zadd(registry.key, {entry: 1})
 
 
 def run_jobs(app: Flask) -> None:

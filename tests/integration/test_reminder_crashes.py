@@ -25,10 +25,11 @@ from saas.billing.reminders import services as reminders
 from saas.billing.reminders.models import Reminder, ReminderStatus
 from saas.billing.reminders.sweep import sweep
 from saas.extensions import db
-from saas.queue import redis_connection
+from saas.queue import MAIL_QUEUE, redis_connection
 from saas.tenants import scoping
 from tests.conftest import _test_config
 from tests.factories import ContactFactory, CustomerFactory, TenantFactory, VatRateFactory
+from tests.helpers import heartbeat_runs_out
 from tests.integration.test_documents_cli import delete_tenant
 from tests.integration.test_reminders import DUE, make_invoice
 
@@ -71,25 +72,33 @@ def committed_invoice(committed_shops):
     return committed_shops(1)[0]
 
 
-def run_crashing_worker(app, database_urls, crash_at: str) -> None:
+def run_crashing_worker(app, database_urls, crash_at: str, *, whole: bool = False,
+                        crash: bool = True) -> None:
+    """A worker process whose horse dies at crash_at (whole: the worker with it)."""
     config = _test_config(database_urls["owner"], database_urls["app"],
                           REDIS_URL=app.config["REDIS_URL"], SMTP_URL=app.config["SMTP_URL"],
                           JOB_RETRY_INTERVALS=[0, 0], OUTBOX_DIR=app.config["OUTBOX_DIR"])
-    redis_connection(app).set("crash-once", "1")
+    if crash:
+        redis_connection(app).set("crash-once", "1")
     env = {**os.environ, "TEST_APP_CONFIG": json.dumps(config), "CRASH_AT": crash_at,
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "CRASH_WHOLE": "1" if whole else ""}
     finished = subprocess.run([sys.executable, "tests/support/crashing_worker.py"], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=120)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    assert "Work-horse terminated unexpectedly" in finished.stdout  # it did die
+    assert finished.returncode == (-9 if whole else 0), finished.stderr[-3000:]
+    if crash and not whole:
+        assert "Work-horse terminated unexpectedly" in finished.stdout  # it did die
     assert not redis_connection(app).exists("crash-once")
 
 
-def sweep_and_crash(app, database_urls, committed_invoice, monkeypatch, crash_at: str):
+def sweep_and_crash(app, database_urls, committed_invoice, monkeypatch, crash_at: str, *,
+                    whole: bool = False):
     monkeypatch.setitem(app.config, "JOB_RETRY_INTERVALS", (0, 0))
     with app.app_context():
         assert sweep(DUE + timedelta(days=7), [committed_invoice["tenant"]]).claimed == 1
-    run_crashing_worker(app, database_urls, crash_at)
+    run_crashing_worker(app, database_urls, crash_at, whole=whole)
+    if whole:  # the next worker to start finds the job abandoned once its heartbeat ran out
+        heartbeat_runs_out(app, MAIL_QUEUE)
+        run_crashing_worker(app, database_urls, crash_at, crash=False)
     with app.app_context(), scoping.tenant_context(committed_invoice["tenant"]):
         delivery = db.session.scalar(select(Delivery))
         reminder = db.session.scalar(select(Reminder))
@@ -120,6 +129,18 @@ def test_killed_after_the_server_took_it_the_retry_resends_the_same_message_id(
     first, second = smtp.messages  # at least once: the outcome was never recorded
     assert first["Message-ID"] == second["Message-ID"] == delivery["message_id"]
     assert delivery["status"] == DeliveryStatus.SENT and delivery["attempts"] == 2
+    assert reminder == ReminderStatus.SENT
+
+
+@pytest.mark.postgres
+def test_killed_with_its_whole_worker_the_next_worker_sends_one_message(
+    app, database_urls, committed_invoice, smtp, monkeypatch
+):
+    delivery, reminder, _ = sweep_and_crash(app, database_urls, committed_invoice,
+                                            monkeypatch, "before-send", whole=True)
+    [message] = smtp.messages
+    assert delivery == {"status": DeliveryStatus.SENT, "attempts": 2,
+                        "message_id": message["Message-ID"]}
     assert reminder == ReminderStatus.SENT
 
 

@@ -372,8 +372,10 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
     from saas.api.idempotency import sweep_idempotency_keys
     from saas.api.webhooks.services import run_webhook_retries
     from saas.automations.runs import run_runs_sweep
+    from saas.billing.contracts.billing import run_stalled_runs_sweep
     from saas.billing.dunning.sweep import run_collection_sweep
     from saas.billing.events import run_overdue_sweep
+    from saas.billing.payments.bank.jobs import run_lost_imports_sweep
     from saas.billing.recurring.services import run_recurring
     from saas.events.services import run_event_sweep
     from saas.outsourced_service.fees import record_last_month
@@ -392,7 +394,9 @@ def test_the_scheduler_enqueues_the_hourly_sweep_which_a_worker_runs(app, shop, 
         "overdue-events": (EVENTS_QUEUE, "50 * * * *", run_overdue_sweep),
         "webhook-retries": (EVENTS_QUEUE, "* * * * *", run_webhook_retries),
         "api-idempotency-keys": (BILLING_QUEUE, "50 * * * *", sweep_idempotency_keys),
-        "automation-runs-sweep": ("default", "*/10 * * * *", run_runs_sweep)}
+        "automation-runs-sweep": ("default", "*/10 * * * *", run_runs_sweep),
+        "billing-runs-sweep": (BILLING_QUEUE, "*/10 * * * *", run_stalled_runs_sweep),
+        "bank-imports-sweep": ("default", "*/10 * * * *", run_lost_imports_sweep)}
     cron_job = jobs["reminder-sweep"]
     cron_job.enqueue(redis_connection(app))  # what the scheduler does at five past
     with clock.frozen(DUE + timedelta(days=7)):  # each tenant's own today

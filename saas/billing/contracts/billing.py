@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -37,11 +37,14 @@ from saas.billing.documents.services import DocumentError, create_document, reca
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.tax import line_net
 from saas.extensions import db
-from saas.queue import BILLING_QUEUE, enqueue, job
+from saas.queue import BILLING_QUEUE, enqueue, job, job_is_lost, job_retry
 from saas.tenants import audit, scoping
+from saas.tenants.services import tenants_and_zones
 
 # Invoices per commit of a run: fewer commits, and a commit expires every loaded object.
 COMMIT_EVERY = 200
+# A running run with no commit for this long lost its worker (a chunk takes seconds).
+STALLED_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -244,9 +247,47 @@ def start_run(run_date: date, contract_type_id: int | None, *, consolidate: bool
                  f"Billing run {run.id} as on {run_date}"
                  f"{' (issued)' if issue else ' (drafts)'}", user_id=user_id)
     if queued:
-        enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(),
-                queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}")
+        ask_for_run(run)
     return run
+
+
+def ask_for_run(run: BillingRun) -> None:
+    """Ask for the run's job after commit, on the billing queue.
+
+    Retried by RQ when its worker dies: the run goes on from its last commit (carry_out).
+    """
+    enqueue(execute_run, run.id, tenant_id=scoping.require_tenant_id(),
+            queue=BILLING_QUEUE, job_id=f"billing-run-{run.id}", retry=job_retry())
+
+
+def resume_stalled_runs() -> dict[int, int]:
+    """Ask again for the job of every run its worker left running and RQ will not retry.
+
+    A run is stalled when it has shown no sign of life (``heartbeat_at``, set at each
+    commit) for ``STALLED_AFTER`` and RQ has no job of it to run: its retries were used
+    up (a worker killed each time), or Redis lost it. A run carried out by the CLI has no
+    job but commits often, so it is not taken for stalled while it lives. How many runs
+    were asked for, per tenant.
+    """
+    since, asked = clock.now() - STALLED_AFTER, {}
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            quiet = db.session.scalars(select(BillingRun).where(
+                BillingRun.status == RunStatus.RUNNING,
+                func.coalesce(BillingRun.heartbeat_at, BillingRun.created_at) < since)).all()
+            stalled = [run for run in quiet if job_is_lost(f"billing-run-{run.id}")]
+            for run in stalled:
+                ask_for_run(run)
+            if stalled:
+                asked[tenant_id] = len(stalled)
+            db.session.commit()
+    return asked
+
+
+@job
+def run_stalled_runs_sweep() -> int:
+    """Scheduler job: resume billing runs whose worker died for good; how many."""
+    return sum(resume_stalled_runs().values())
 
 
 @job
@@ -262,8 +303,10 @@ def carry_out(run_id: int, progress: Callable[[int, int], None] | None = None) -
     savepoint by a few set-wise statements (``bulk.write_chunk``) and committed with the
     progress. A chunk that meets a period billed meanwhile (another run) is made invoice
     by invoice instead, each skipping what is taken. A run killed between two commits
-    loses the uncommitted chunk, and started again makes exactly that. ``progress`` is
-    told (contracts done in the chunk, contracts in all) after each commit.
+    loses the uncommitted chunk, and carried out again (its job retried by RQ) makes
+    exactly that and what follows; a run that ended (done or failed) is not carried out
+    again, so a retry of a job that died after the run's last commit does nothing.
+    ``progress`` is told (contracts done in the chunk, contracts in all) after each commit.
     """
     with _loaded_across_commits():
         return _carry_out(run_id, progress)
@@ -285,6 +328,10 @@ def _loaded_across_commits() -> Iterator[None]:
 
 def _carry_out(run_id: int, progress: Callable[[int, int], None] | None) -> int:
     run = db.session.get(BillingRun, run_id)
+    if run is None or run.status != RunStatus.RUNNING:
+        return 0
+    run.heartbeat_at = clock.now()
+    db.session.commit()  # alive, before the plan (which may take a while)
     made = 0
     try:
         planned = plan(run.run_date, run.contract_type_id, consolidate=run.consolidate,
@@ -303,6 +350,7 @@ def _carry_out(run_id: int, progress: Callable[[int, int], None] | None) -> int:
             contracts = sum(len(p.contracts) for p in chunk)
             run.done += contracts
             run.invoices += len(ids)
+            run.heartbeat_at = clock.now()
             made += len(ids)
             if run.issue and ids:
                 enqueue(store_pdfs, ids, tenant_id=scoping.require_tenant_id(),

@@ -1,4 +1,5 @@
-"""`flask contracts bill`: a billing run from the command line, with a progress bar."""
+"""`flask contracts bill`: a billing run from the command line, with a progress bar;
+`flask contracts resume-runs`: runs whose worker died, asked for again."""
 
 from __future__ import annotations
 
@@ -58,3 +59,10 @@ def bill_command(day: str | None, slug: str, type_name: str | None, per_contract
                    f" {run.invoices} invoices." + (f" {run.error}" if run.error else ""))
         if run.error:
             raise SystemExit(1)
+
+
+@contracts.command("resume-runs")
+def resume_runs_command() -> None:
+    """Resume billing runs whose worker died and whose job will not be retried."""
+    asked = billing.resume_stalled_runs()
+    click.echo(f"{sum(asked.values())} billing runs resumed.")

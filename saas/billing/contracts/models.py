@@ -217,6 +217,9 @@ class BillingRun(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set as the run starts and at each commit: a running run without one for long lost
+    # its worker (billing.resume_stalled_runs).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     contract_type: Mapped[ContractType | None] = relationship()
 

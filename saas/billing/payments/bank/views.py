@@ -38,7 +38,7 @@ from saas.billing.payments.statements.bank_csv import FIELDS
 from saas.extensions import db
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.pagination import paginate
-from saas.queue import enqueue
+from saas.queue import enqueue, job_retry
 from saas.tenants.access import MANAGERS, current_tenant, get_or_404, requires, staff_blueprint
 from saas.tenants.models import BankAccount, Role
 
@@ -139,8 +139,9 @@ def _start_job(data: bytes, file_name: str, account: BankAccount, fmt: str,
                     created_by_id=current_user.id)
     db.session.add(run)
     db.session.flush()
+    # Retried when its worker dies: the killed import left nothing, the retry imports it.
     enqueue(run_statement_import, run.id, data, file_name, account.id, fmt, current_user.id,
-            tenant_id=current_tenant().id, job_id=f"bank-import-{run.id}")
+            tenant_id=current_tenant().id, job_id=f"bank-import-{run.id}", retry=job_retry())
     db.session.commit()
     return redirect_to(url_for("bank.import_run", import_run_id=run.id))
 
