@@ -1,7 +1,7 @@
 """A billing run's last sign of life, by which a run whose worker died is found
 
 Revision ID: 0033_faults
-Revises: 0029_deferred_jobs
+Revises: 0032_tenant_smtp
 
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0033_faults"
-down_revision = "0029_deferred_jobs"
+down_revision = "0032_tenant_smtp"
 branch_labels = None
 depends_on = None
 
