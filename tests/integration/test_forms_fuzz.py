@@ -37,7 +37,7 @@ VALUES = st.one_of(st.sampled_from(EDGES), st.text(max_size=40),
                    st.decimals(allow_nan=True, allow_infinity=True).map(str),
                    st.integers().map(str), st.dates().map(date.isoformat))
 BIGINT = 2**63 - 1
-FUZZ = settings(max_examples=25, deadline=None,
+FUZZ = settings(max_examples=10, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
