@@ -24,6 +24,7 @@ DAY = date(2026, 10, 1)
 PAGES = [
     "/t/{slug}/",
     "/t/{slug}/documents/invoices/",
+    "/t/{slug}/documents/invoices/?totals=1",  # with its sums, as a page without htmx
     "/t/{slug}/customers/",
     "/t/{slug}/payments/",
     "/t/{slug}/reports/unpaid",
