@@ -33,8 +33,8 @@ Pages (``invoice_list``, ``invoice_sums``, ``document``, ``portal``, ``api_list`
 ``plain``): the invoice list ``/t/<slug>/documents/invoices/``, the sums that list page
 asks for when it is shown (the htmx fragment: ``?totals=1``, target ``document-sums``),
 an invoice's page ``/t/<slug>/documents/<id>``, the portal's document list
-``/p/<slug>/documents``, the JSON API's document list (``api_list_request``: a read token's first page of invoices),
-and the plain endpoint.
+``/p/<slug>/documents``, the JSON API's document list (``api_list_request``: a read
+token's first page of invoices), and the plain endpoint.
 
 ``python bench/load.py N`` seeds N invoices instead, for a quick look (load_N.json).
 
