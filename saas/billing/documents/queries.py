@@ -103,6 +103,12 @@ def document_list(filters: ListFilters, today: date) -> Select[Any]:
         *LIST_ORDER)
 
 
+def document_ids(filters: ListFilters, today: date) -> Select[Any]:
+    """The ids of the matching documents: the list's pager counts these (from an index
+    alone when unfiltered) rather than whole rows."""
+    return _filtered(filters, today, Document.id)
+
+
 def document_sums_statement(filters: ListFilters, today: date) -> Select[Any]:
     """Currency, count, net and gross of the matching documents, a row per currency.
 

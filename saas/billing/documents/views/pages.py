@@ -81,7 +81,8 @@ def index(kind: str) -> Response:
     if target == "document-sums" and with_sums:
         return render("documents/list.html", block="sums", **context)
     context["page"] = paginate(queries.document_list(filters, today),
-                               request.args.get("page", 1, type=int), PAGE_SIZE)
+                               request.args.get("page", 1, type=int), PAGE_SIZE,
+                               count_from=queries.document_ids(filters, today))
     if target == "document-results":
         return render("documents/list.html", block="results", **context)
     return render("documents/list.html", **context)
