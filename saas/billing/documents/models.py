@@ -87,7 +87,12 @@ class Document(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "kind", "number"),
         UniqueConstraint("public_id"),
-        Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status"),
+        # Per status, covering what the list's sums add up (read from the index alone).
+        Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status", "currency",
+              postgresql_include=["net_total", "gross_total"]),
+        # The list's order (drafts on top, newest first), read backwards by its pages.
+        Index("ix_documents_list_order", "tenant_id", "kind", text("(number IS NULL)"),
+              "issue_date", "id"),
         Index("ix_documents_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_documents_tenant_source", "tenant_id", "source_id"),
         # The sales reports read the documents of a period by issue date.
