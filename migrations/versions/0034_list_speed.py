@@ -1,7 +1,7 @@
 """Document list speed: an index in the list's order, and the per-status index covers the sums
 
-Revision ID: 0030_list_speed
-Revises: 0029_deferred_jobs
+Revision ID: 0034_list_speed
+Revises: 0033_faults
 
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0030_list_speed"
-down_revision = "0029_deferred_jobs"
+revision = "0034_list_speed"
+down_revision = "0033_faults"
 branch_labels = None
 depends_on = None
 
