@@ -1,0 +1,56 @@
+"""Bank import speed: a statement's lines and the journal's lines checked against their
+parent only (a composite foreign key with the tenant, instead of two keys), and indexes
+of columns a bank receipt leaves empty made partial
+
+Revision ID: 0031_bank_speed2
+Revises: 0029_deferred_jobs
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0031_bank_speed2"
+down_revision = "0029_deferred_jobs"
+branch_labels = None
+depends_on = None
+
+# (child, parent, the child's column referring to the parent)
+COMPOSITE = (("bank_lines", "bank_statements", "statement_id"),
+             ("journal_lines", "journal_entries", "entry_id"))
+# (table, column): indexed (tenant_id, column) only where the column is set
+PARTIAL = (("journal_entries", "document_id"), ("journal_lines", "customer_id"),
+           ("allocations", "credit_note_id"), ("documents", "source_id"))
+INDEX = {"journal_entries": "ix_journal_entries_tenant_document",
+         "journal_lines": "ix_journal_lines_tenant_customer",
+         "allocations": "ix_allocations_tenant_credit_note",
+         "documents": "ix_documents_tenant_source"}
+
+
+def upgrade():
+    # A line's (tenant_id, parent) must be its parent's: the parent's tenant exists (its
+    # own key), and deleting the tenant deletes the parent, which deletes the lines.
+    for child, parent, column in COMPOSITE:
+        op.create_unique_constraint(f"uq_{parent}_tenant_id_id", parent, ["tenant_id", "id"])
+        op.drop_constraint(f"fk_{child}_tenant_id_tenants", child, type_="foreignkey")
+        op.drop_constraint(f"fk_{child}_{column}_{parent}", child, type_="foreignkey")
+        op.create_foreign_key(f"fk_{child}_tenant_id_{parent}", child, parent,
+                              ["tenant_id", column], ["tenant_id", "id"], ondelete="CASCADE")
+    for table, column in PARTIAL:
+        op.drop_index(INDEX[table], table_name=table)
+        op.create_index(INDEX[table], table, ["tenant_id", column],
+                        postgresql_where=sa.text(f"{column} IS NOT NULL"))
+
+
+def downgrade():
+    for table, column in PARTIAL:
+        op.drop_index(INDEX[table], table_name=table)
+        op.create_index(INDEX[table], table, ["tenant_id", column])
+    for child, parent, column in COMPOSITE:
+        op.drop_constraint(f"fk_{child}_tenant_id_{parent}", child, type_="foreignkey")
+        op.create_foreign_key(f"fk_{child}_{column}_{parent}", child, parent, [column], ["id"],
+                              ondelete="CASCADE")
+        op.create_foreign_key(f"fk_{child}_tenant_id_tenants", child, "tenants", ["tenant_id"],
+                              ["id"], ondelete="CASCADE")
+        op.drop_constraint(f"uq_{parent}_tenant_id_id", parent, type_="unique")
