@@ -1,6 +1,7 @@
 """Bank import speed: a statement's lines and the journal's lines checked against their
-parent only (a composite foreign key with the tenant, instead of two keys), and indexes
-of columns a bank receipt leaves empty made partial
+parent only (a composite foreign key with the tenant, instead of two keys); indexes of
+columns a bank receipt leaves empty made partial; the events' subject index only for the
+overdue sweep's events
 
 Revision ID: 0031_bank_speed2
 Revises: 0029_deferred_jobs
@@ -27,6 +28,8 @@ INDEX = {"journal_entries": "ix_journal_entries_tenant_document",
          "allocations": "ix_allocations_tenant_credit_note",
          "documents": "ix_documents_tenant_source"}
 
+OVERDUE = "name = 'document.overdue'"
+
 
 def upgrade():
     # A line's (tenant_id, parent) must be its parent's: the parent's tenant exists (its
@@ -41,9 +44,16 @@ def upgrade():
         op.drop_index(INDEX[table], table_name=table)
         op.create_index(INDEX[table], table, ["tenant_id", column],
                         postgresql_where=sa.text(f"{column} IS NOT NULL"))
+    # Its only reader, the overdue sweep, asks for the document.overdue events' subjects.
+    op.drop_index("ix_domain_events_subject", table_name="domain_events")
+    op.create_index("ix_domain_events_overdue", "domain_events", ["tenant_id", "subject_id"],
+                    postgresql_where=sa.text(OVERDUE), sqlite_where=sa.text(OVERDUE))
 
 
 def downgrade():
+    op.drop_index("ix_domain_events_overdue", table_name="domain_events")
+    op.create_index("ix_domain_events_subject", "domain_events",
+                    ["tenant_id", "subject_type", "subject_id"])
     for table, column in PARTIAL:
         op.drop_index(INDEX[table], table_name=table)
         op.create_index(INDEX[table], table, ["tenant_id", column])
