@@ -35,15 +35,19 @@ def upgrade():
     # A line's (tenant_id, parent) must be its parent's: the parent's tenant exists (its
     # own key), and deleting the tenant deletes the parent, which deletes the lines.
     for child, parent, column in COMPOSITE:
-        op.create_unique_constraint(f"uq_{parent}_tenant_id_id", parent, ["tenant_id", "id"])
-        op.drop_constraint(f"fk_{child}_tenant_id_tenants", child, type_="foreignkey")
-        op.drop_constraint(f"fk_{child}_{column}_{parent}", child, type_="foreignkey")
-        op.create_foreign_key(f"fk_{child}_tenant_id_{parent}", child, parent,
-                              ["tenant_id", column], ["tenant_id", "id"], ondelete="CASCADE")
+        with op.batch_alter_table(parent, schema=None) as batch_op:
+            batch_op.create_unique_constraint(f"uq_{parent}_tenant_id_id", ["tenant_id", "id"])
+        with op.batch_alter_table(child, schema=None) as batch_op:
+            batch_op.drop_constraint(f"fk_{child}_tenant_id_tenants", type_="foreignkey")
+            batch_op.drop_constraint(f"fk_{child}_{column}_{parent}", type_="foreignkey")
+            batch_op.create_foreign_key(f"fk_{child}_tenant_id_{parent}", parent,
+                                        ["tenant_id", column], ["tenant_id", "id"],
+                                        ondelete="CASCADE")
     for table, column in PARTIAL:
         op.drop_index(INDEX[table], table_name=table)
         op.create_index(INDEX[table], table, ["tenant_id", column],
-                        postgresql_where=sa.text(f"{column} IS NOT NULL"))
+                        postgresql_where=sa.text(f"{column} IS NOT NULL"),
+                        sqlite_where=sa.text(f"{column} IS NOT NULL"))
     # Its only reader, the overdue sweep, asks for the document.overdue events' subjects.
     op.drop_index("ix_domain_events_subject", table_name="domain_events")
     op.create_index("ix_domain_events_overdue", "domain_events", ["tenant_id", "subject_id"],
@@ -58,9 +62,11 @@ def downgrade():
         op.drop_index(INDEX[table], table_name=table)
         op.create_index(INDEX[table], table, ["tenant_id", column])
     for child, parent, column in COMPOSITE:
-        op.drop_constraint(f"fk_{child}_tenant_id_{parent}", child, type_="foreignkey")
-        op.create_foreign_key(f"fk_{child}_{column}_{parent}", child, parent, [column], ["id"],
-                              ondelete="CASCADE")
-        op.create_foreign_key(f"fk_{child}_tenant_id_tenants", child, "tenants", ["tenant_id"],
-                              ["id"], ondelete="CASCADE")
-        op.drop_constraint(f"uq_{parent}_tenant_id_id", parent, type_="unique")
+        with op.batch_alter_table(child, schema=None) as batch_op:
+            batch_op.drop_constraint(f"fk_{child}_tenant_id_{parent}", type_="foreignkey")
+            batch_op.create_foreign_key(f"fk_{child}_{column}_{parent}", parent, [column],
+                                        ["id"], ondelete="CASCADE")
+            batch_op.create_foreign_key(f"fk_{child}_tenant_id_tenants", "tenants",
+                                        ["tenant_id"], ["id"], ondelete="CASCADE")
+        with op.batch_alter_table(parent, schema=None) as batch_op:
+            batch_op.drop_constraint(f"uq_{parent}_tenant_id_id", type_="unique")

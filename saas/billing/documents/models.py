@@ -92,7 +92,8 @@ class Document(TenantScoped, db.Model):
         # Only documents made from another (an order from a quote, a credit note) have a
         # source: the others are not indexed (an invoice paid is written anew in each).
         Index("ix_documents_tenant_source", "tenant_id", "source_id",
-              postgresql_where=text("source_id IS NOT NULL")),
+              postgresql_where=text("source_id IS NOT NULL"),
+              sqlite_where=text("source_id IS NOT NULL")),
         # The sales reports read the documents of a period by issue date.
         Index("ix_documents_tenant_issue_date", "tenant_id", "issue_date"),
         # The reminder sweep reads open invoices by due date.

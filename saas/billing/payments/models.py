@@ -111,7 +111,8 @@ class Allocation(TenantScoped, db.Model):
         Index("ix_allocations_tenant_payment", "tenant_id", "payment_id"),
         # A payment's allocations (most) have no credit note: not indexed.
         Index("ix_allocations_tenant_credit_note", "tenant_id", "credit_note_id",
-              postgresql_where=text("credit_note_id IS NOT NULL")),
+              postgresql_where=text("credit_note_id IS NOT NULL"),
+              sqlite_where=text("credit_note_id IS NOT NULL")),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("(payment_id IS NULL) <> (credit_note_id IS NULL)",
                         name="from_payment_or_credit_note"),
@@ -143,7 +144,8 @@ class JournalEntry(TenantScoped, db.Model):
         Index("ix_journal_entries_tenant_posted", "tenant_id", "posted_on"),
         # Receipts (most entries) have no document: not indexed.
         Index("ix_journal_entries_tenant_document", "tenant_id", "document_id",
-              postgresql_where=text("document_id IS NOT NULL")),
+              postgresql_where=text("document_id IS NOT NULL"),
+              sqlite_where=text("document_id IS NOT NULL")),
         Index("ix_journal_entries_tenant_payment", "tenant_id", "payment_id"),
         # What the lines' foreign key (tenant_id, entry_id) refers to.
         UniqueConstraint("tenant_id", "id"),
@@ -183,7 +185,8 @@ class JournalLine(TenantScoped, db.Model):
         Index("ix_journal_lines_tenant_account", "tenant_id", "account"),
         # Only the lines of a customer's account have one: the others are not indexed.
         Index("ix_journal_lines_tenant_customer", "tenant_id", "customer_id",
-              postgresql_where=text("customer_id IS NOT NULL")),
+              postgresql_where=text("customer_id IS NOT NULL"),
+              sqlite_where=text("customer_id IS NOT NULL")),
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0 OR credit = 0)",
                         name="debit_or_credit"),
     )

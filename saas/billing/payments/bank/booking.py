@@ -65,10 +65,11 @@ class AutoBooking:
     match: Match
 
 
-def books_as_set(count: int) -> bool:
+def books_as_set(count: int, postgresql: bool | None = None) -> bool:
     """Whether that many bookings are written set-wise (their lines may be saved as
-    matched already, see ``book_automatic``)."""
-    return count >= BULK_FROM and on_postgresql()
+    matched already, see ``book_automatic``). ``postgresql``: whether the database is,
+    when the caller knows (asked while another thread uses the session)."""
+    return count >= BULK_FROM and (on_postgresql() if postgresql is None else postgresql)
 
 
 def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = None,
