@@ -316,14 +316,19 @@ def _save_and_book(lines: list[statements.ParsedLine], part: range, sure: dict[i
                    user_id: int | None, customers: set[int], marked: bool,
                    rows: list[dict[str, Any]] | PreparedInsert) -> int:
     """Save a part of the statement's lines and book its sure matches; how many booked."""
-    line_ids = rows.execute() if isinstance(rows, PreparedInsert) else insert_rows(BankLine,
-                                                                                   rows)
+    line_ids = save_lines(rows)
     return book_automatic(
         [AutoBooking(line_ids[position - part.start], lines[position - 1].booked_on,
                      lines[position - 1].amount, lines[position - 1].currency,
                      _payment_reference(lines[position - 1]), match)
          for position, match in sure.items()],
         user_id=user_id, lines_marked=marked, customers=customers)
+
+
+def save_lines(rows: list[dict[str, Any]] | PreparedInsert) -> list[int]:
+    """Insert a part of the statement's lines (rows, or their INSERT made ready); their
+    ids, in order."""
+    return rows.execute() if isinstance(rows, PreparedInsert) else insert_rows(BankLine, rows)
 
 
 def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
