@@ -199,7 +199,7 @@ def check(tenant_id: int, kinds: dict[str, int], line_count: int) -> dict[str, o
 
 
 PHASES = (("read_statement", "parse_s"), ("load_candidates", "candidates_s"),
-          ("match_credits", "match_s"), ("insert_rows", "save_lines_s"),
+          ("match_credits", "match_s"), ("save_lines", "save_lines_s"),
           ("book_automatic", "book_s"))
 
 

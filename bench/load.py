@@ -29,11 +29,12 @@ prints its latency percentiles (from its own histogram) as JSON. Per page, a
 measured: ``rps`` (requests / duration), ``p50_ms``, ``p95_ms``; socket and HTTP errors
 must be 0. Each page is first checked to answer 200 with its content for that cookie.
 
-Pages (``invoice_list``, ``document``, ``portal``, ``api_list``, ``plain``):
-the invoice list ``/t/<slug>/documents/invoices/``, an invoice's page
-``/t/<slug>/documents/<id>``, the portal's document list ``/p/<slug>/documents``, the
-JSON API's document list (``api_list_request``: a read token's first page of invoices),
-and the plain endpoint.
+Pages (``invoice_list``, ``invoice_sums``, ``document``, ``portal``, ``api_list``,
+``plain``): the invoice list ``/t/<slug>/documents/invoices/``, the sums that list page
+asks for when it is shown (the htmx fragment: ``?totals=1``, target ``document-sums``),
+an invoice's page ``/t/<slug>/documents/<id>``, the portal's document list
+``/p/<slug>/documents``, the JSON API's document list (``api_list_request``: a read
+token's first page of invoices), and the plain endpoint.
 
 ``python bench/load.py N`` seeds N invoices instead, for a quick look (load_N.json).
 
@@ -151,6 +152,10 @@ def pages(app: Flask, shop: dict) -> dict[str, Page | None]:
     portal = {"Cookie": session_cookie(app, portal_values(shop), f"/p/{slug}/documents")}
     return {
         "invoice_list": Page(f"/t/{slug}/documents/invoices/", staff, "INV-"),
+        # The list's sums, which the list page asks for apart (htmx, on load).
+        "invoice_sums": Page(f"/t/{slug}/documents/invoices/?totals=1",
+                             {**staff, "HX-Request": "true", "HX-Target": "document-sums"},
+                             "invoices in"),
         "document": Page(f"/t/{slug}/documents/{shop['invoice']}", staff, shop["number"]),
         "portal": Page(f"/p/{slug}/documents", portal, "INV-"),
         "api_list": api_list_request(app, shop),

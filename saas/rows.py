@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, false, insert, text
+from sqlalchemy import ARRAY, JSON, Table, TextClause, any_, bindparam, false, insert, text
 from sqlalchemy.dialects import postgresql
 
 from saas.extensions import db
@@ -60,9 +61,12 @@ def new_ids(table: str, count: int) -> list[int]:
     """Ids for rows about to be inserted, from the table's sequence."""
     if count <= 0:
         return []
+    # The sequence looked up once (in the subquery), not for each id: the lookup, from a
+    # name to the sequence, costs many times what nextval does.
     return list(db.session.scalars(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
-             " FROM generate_series(1, :count)"), {"table": table, "count": count}))
+        text("SELECT nextval(q.sequence) FROM (SELECT CAST(pg_get_serial_sequence(:table,"
+             " 'id') AS regclass) AS sequence OFFSET 0) AS q, generate_series(1, :count)"),
+        {"table": table, "count": count}))
 
 
 @cache
@@ -94,17 +98,37 @@ def insert_rows(model: type, rows: Sequence[dict[str, Any]]) -> list[int]:
     if not on_postgresql():
         return list(db.session.scalars(
             insert(model).returning(model.id, sort_by_parameter_order=True), list(rows)))
+    return prepare_insert(model, rows, new_ids(model.__table__.name, len(rows))).execute()
+
+
+@dataclass(frozen=True)
+class PreparedInsert:
+    """An INSERT of rows made ready (``prepare_insert``), to run later, on PostgreSQL."""
+
+    statement: TextClause
+    values: dict[str, Any]
+    ids: list[int]
+
+    def execute(self) -> list[int]:
+        """Insert the rows; their ids, in order."""
+        db.session.execute(self.statement, self.values)
+        return self.ids
+
+
+def prepare_insert(model: type, rows: Sequence[dict[str, Any]],
+                   ids: Sequence[int]) -> PreparedInsert:
+    """The INSERT of the rows (the same keys in each) in the current tenant, with these ids
+    (``new_ids``), made without the database: the rows' JSON can be made on one thread
+    while another uses the session."""
     table: Table = model.__table__
     rows = [dict(row) for row in rows]
     names = _with_defaults(table, rows)
-    ids = new_ids(table.name, len(rows))
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
     names = ["id", *names]
     columns = ", ".join(f"{name} {_sql_type(table, name)}" for name in names)
-    db.session.execute(text(
+    return PreparedInsert(text(
         f"INSERT INTO {table.name} (tenant_id, {', '.join(names)})"
         f" SELECT :tenant_id, {', '.join(names)}"
         f" FROM json_to_recordset(CAST(:rows AS json)) AS r({columns})"),
-        {"tenant_id": scoping.require_tenant_id(), "rows": as_json(rows)})
-    return ids
+        {"tenant_id": scoping.require_tenant_id(), "rows": as_json(rows)}, list(ids))

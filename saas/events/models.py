@@ -34,7 +34,11 @@ class DomainEvent(TenantScoped, db.Model):
         Index("ix_domain_events_pending", "tenant_id", "id",
               postgresql_where=text("dispatched_at IS NULL"),
               sqlite_where=text("dispatched_at IS NULL")),
-        Index("ix_domain_events_subject", "tenant_id", "subject_type", "subject_id"),
+        # What the overdue sweep looks for: the invoices told overdue already. Only those
+        # events are indexed: a bank statement records tens of thousands of others.
+        Index("ix_domain_events_overdue", "tenant_id", "subject_id",
+              postgresql_where=text("name = 'document.overdue'"),
+              sqlite_where=text("name = 'document.overdue'")),
     )
 
     def __repr__(self) -> str:

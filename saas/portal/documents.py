@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
@@ -39,30 +41,47 @@ class Listing:
     limit: int = LIST_LIMIT
 
 
+def _section() -> Any:
+    """Which list a document is shown in (by SECTIONS' keys; "open" for open invoices)."""
+    return case(
+        (and_(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATES)), "open"),
+        (Document.kind == K.INVOICE, "settled"),
+        (Document.kind == K.PROFORMA, "proformas"),
+        (Document.kind == K.CREDIT_NOTE, "credit_notes"),
+        (Document.kind == K.QUOTE, "quotes"),
+        (Document.kind == K.ORDER, "orders"),
+        else_="",
+    )
+
+
 def customer_documents(customer_id: int) -> Listing:
-    """The customer's issued documents: open invoices, then each other list."""
+    """The customer's issued documents: open invoices, then each other list.
 
-    def issued(*conditions) -> list[Document]:
-        return list(db.session.scalars(
-            select(Document).where(Document.customer_id == customer_id,
-                                   Document.number.is_not(None), *conditions)
-            .order_by(Document.issue_date.desc(), Document.id.desc())))
-
-    open_invoices = issued(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATES))
-    open_invoices.sort(key=lambda d: (d.due_date or date.max, d.id))
+    One statement for all the lists: each document is numbered within its list, newest
+    first, and only the first LIST_LIMIT of each list are read (every open invoice is).
+    """
+    section = _section()
+    place = func.row_number().over(partition_by=section,
+                                   order_by=(Document.issue_date.desc(), Document.id.desc()))
+    ranked = (select(Document, section.label("section"), place.label("place"))
+              .where(Document.customer_id == customer_id, Document.number.is_not(None))
+              .subquery())
+    document = aliased(Document, ranked)
+    rows = db.session.execute(
+        select(document, ranked.c.section)
+        .where(ranked.c.section != "", or_(ranked.c.section == "open",
+                                           ranked.c.place <= LIST_LIMIT))
+        .order_by(ranked.c.section, ranked.c.place)).all()
+    lists: dict[str, list[Document]] = {}
+    for found, key in rows:
+        lists.setdefault(key, []).append(found)
+    open_invoices = sorted(lists.get("open", []), key=lambda d: (d.due_date or date.max, d.id))
     totals: dict[str, Decimal] = {}
     for invoice in open_invoices:
         totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.open_amount
-    lists = {
-        "settled": (Document.kind == K.INVOICE, Document.status.not_in(OPEN_STATES)),
-        "proformas": (Document.kind == K.PROFORMA,),
-        "credit_notes": (Document.kind == K.CREDIT_NOTE,),
-        "quotes": (Document.kind == K.QUOTE,),
-        "orders": (Document.kind == K.ORDER,),
-    }
-    sections = [(heading, issued(*lists[key])[:LIST_LIMIT]) for key, heading in SECTIONS]
     return Listing(open_invoices=open_invoices, open_totals=sorted(totals.items()),
-                   sections=[(heading, docs) for heading, docs in sections if docs])
+                   sections=[(heading, lists[key]) for key, heading in SECTIONS
+                             if lists.get(key)])
 
 
 def quote_is_open(document: Document, today: date) -> bool:

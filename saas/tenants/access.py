@@ -31,7 +31,7 @@ ALL_ROLES = frozenset(Role)
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 STAFF_BLUEPRINTS: set[str] = set()
 # Request state kept on g; "_login_user" is Flask-Login's cache of the signed-in user.
-REQUEST_STATE = ("tenant", "membership", "branding", "acting_tenant_id", "_login_user")
+REQUEST_STATE = ("tenant", "membership", "brandings", "acting_tenant_id", "_login_user")
 
 
 def requires(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
@@ -108,11 +108,9 @@ def has_role(*roles: Role) -> bool:
 
 def tenant_branding() -> Any:
     """The current tenant's branding, loaded once per request (for templates)."""
-    if "branding" not in g:
-        from saas.tenants.services import branding_of_current_tenant
+    from saas.tenants.services import branding_of_current_tenant
 
-        g.branding = branding_of_current_tenant()
-    return g.branding
+    return branding_of_current_tenant()
 
 
 def _require_membership() -> Any:

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from functools import cache
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Table, event, text
+from sqlalchemy import ForeignKey, Integer, Table, event, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -59,12 +59,22 @@ class TenantScoped:
     and serve every lookup by tenant, and each index more is one more to write on every
     insert. A table with no index led by ``tenant_id`` sets ``tenant_id_indexed = True``
     (its ``ix_<table>_tenant_id``).
+
+    ``tenant_fk = False``: ``tenant_id`` is not a foreign key of its own, because the
+    table's rows hang from a parent row of the same tenant through a composite foreign
+    key (``tenant_id``, parent) with ON DELETE CASCADE (the model declares it): that key
+    checks the tenant too (the parent's, which exists), and the tenant's deletion reaches
+    the rows through the parent. One check per row written instead of two, for tables
+    written by the ten thousand (a bank statement's lines, the journal's).
     """
 
     tenant_id_indexed: ClassVar[bool] = False
+    tenant_fk: ClassVar[bool] = True
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy passes the class
+        if not cls.tenant_fk:
+            return mapped_column(Integer, nullable=False, index=cls.tenant_id_indexed)
         return mapped_column(
             ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False,
             index=cls.tenant_id_indexed,

@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 
@@ -356,8 +356,24 @@ def delete_bank_account(account: BankAccount) -> None:
     db.session.delete(account)
 
 
+def stored_branding() -> Branding | None:
+    """The current tenant's branding row, if it has one.
+
+    In a request it is read once per tenant: a page shows it in its header, prints with it
+    (the e-invoice check) and colours the portal with it. Keyed by tenant, since a bureau's
+    request can work in several tenants' scopes; outside requests (jobs) it is read afresh.
+    """
+    if not has_request_context():
+        return db.session.scalar(select(Branding))
+    read: dict[int | None, Branding | None] = g.setdefault("brandings", {})
+    tenant_id = scoping.current_tenant_id()
+    if tenant_id not in read:
+        read[tenant_id] = db.session.scalar(select(Branding))
+    return read[tenant_id]
+
+
 def branding_of_current_tenant() -> Branding:
-    branding = db.session.scalar(select(Branding))
+    branding = stored_branding()
     if branding is None:  # tenants created before branding existed
         branding = Branding()
         db.session.add(branding)

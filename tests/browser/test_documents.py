@@ -76,3 +76,14 @@ def test_quote_to_order_to_invoice_issued_and_downloaded(
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     assert path.read_bytes().startswith(b"%PDF")
+
+    # The list shows its sums once they arrive (asked for apart, on load), and asks again
+    # for the narrowed list's when a filter changes it.
+    page.goto(f"{signed_in_owner.home}documents/invoices/")
+    sums = page.locator("#document-sums")
+    expect(sums).to_contain_text("1 invoice in NOK")
+    expect(sums).to_contain_text("2,500.00 NOK")
+    page.get_by_label("Status").select_option("draft")
+    expect(page.locator("#document-results")).to_contain_text("Nothing matches.")
+    expect(sums).not_to_contain_text("Show totals")  # the new list's sums have arrived
+    expect(sums).not_to_contain_text("in NOK")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
@@ -362,3 +363,55 @@ def test_a_payment_booked_set_wise_is_undone_like_any(db_session, monkeypatch):
         assert debit == credit_sum
     assert (invoice(tenant, paid).status.value, invoice(tenant, paid).paid_total) == (
         "issued", D("0"))
+
+
+# --- the lines' keys: (tenant, statement) and (tenant, journal entry) ------------------------
+
+
+def as_owner(database_urls, tenant_id: int, statement: str, values: dict) -> None:
+    """One statement as the owner (no app checks), in the tenant (row-level security)."""
+    engine = create_engine(database_urls["owner"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"),
+                               {"t": str(tenant_id)})
+            connection.execute(text(statement), values)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_line_is_of_its_statements_and_its_entrys_tenant(db_session, database_urls):
+    """Bank lines and journal lines have no key to the tenant of their own: the key with
+    their parent (tenant_id, parent id) refuses a line of another tenant's parent."""
+    mine, other = TenantFactory(), TenantFactory()
+    account_id = BankAccountFactory(tenant=mine).id
+    customer_id = CustomerFactory(tenant=mine).id
+    open_invoice(mine, customer_id, "1000.00", reference=KID)
+    import_file(mine, camt(credit("1000.00", reference=KID)), account_id)
+    statement_id = rows(mine, BankLine)[0].statement_id
+    entry_id = next(e.id for e in rows(mine, JournalEntry) if e.payment_id is not None)
+    db.session.commit()
+    with pytest.raises(IntegrityError, match="fk_bank_lines_tenant_id_bank_statements"):
+        as_owner(database_urls, other.id,
+                 "INSERT INTO bank_lines (tenant_id, statement_id, position, booked_on, amount,"
+                 " currency, counterparty_name, counterparty_account, structured_reference,"
+                 " remittance_text, bank_reference, status, matched_automatically, match_note)"
+                 " VALUES (:t, :s, 2, '2026-11-02', 1, 'NOK', '', '', '', '', '', 'unmatched',"
+                 " false, '')", {"t": other.id, "s": statement_id})
+    with pytest.raises(IntegrityError, match="fk_journal_lines_tenant_id_journal_entries"):
+        as_owner(database_urls, other.id,
+                 "INSERT INTO journal_lines (tenant_id, entry_id, account, debit, credit,"
+                 " vat_code) VALUES (:t, :e, '1920', 1, 0, '')", {"t": other.id, "e": entry_id})
+
+
+@pytest.mark.postgres
+def test_deleting_a_statement_deletes_its_lines_through_the_key_with_the_tenant(shop):
+    tenant, account_id, _, _ = shop
+    import_file(tenant, camt(credit("77.00", text="Gave"), credit("-5.00", text="Gebyr")),
+                account_id)
+    assert count(tenant, BankLine) == 2
+    with scoping.tenant_context(tenant.id):
+        db.session.execute(delete(BankStatement))
+        db.session.commit()
+    assert count(tenant, BankLine) == 0

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from saas import clock
 from saas.billing.customers.models import Contact, Customer
@@ -20,6 +20,7 @@ from saas.billing.documents.states import DocumentKind, DocumentStatus
 from saas.billing.payments import services as payments
 from saas.billing.todos.models import Todo, TodoKind
 from saas.extensions import db
+from saas.portal import documents as portal_documents
 from saas.portal.links import aware
 from saas.portal.models import LinkPurpose, PortalLink, QuoteDecision, QuoteResponse
 from saas.tenants import scoping
@@ -250,6 +251,40 @@ def test_the_list_shows_the_customers_issued_documents_with_open_amounts(
     assert "250,00" in open_section  # 2 × 100 + 25 % VAT, the open amount, Polish format
     assert shop.invoice_b.number not in html  # another customer's
     assert shop.draft_a.public_id not in html  # drafts are never shown
+
+
+def test_each_list_shows_its_newest_up_to_the_limit_and_every_open_invoice(
+    shop, monkeypatch
+):
+    """The lists come from one statement that reads at most LIST_LIMIT of each list."""
+    monkeypatch.setattr(portal_documents, "LIST_LIMIT", 1)
+    with in_tenant(shop):
+        first = db.session.get(Document, shop.invoice_a.id)
+        customer, vat_id = first.customer, first.lines[0].vat_rate_id
+        second_open = _document(K.INVOICE, customer.id, vat_id)
+        paid_later = _document(K.INVOICE, customer.id, vat_id, price="30")
+        paid = db.session.get(Document, paid_later.id)
+        payments.record_payment(customer, paid.gross_total, paid.issue_date,
+                                allocations=[(paid, paid.gross_total)])
+        db.session.flush()
+        statements = []
+        engine = db.session.get_bind().engine
+
+        def note(conn, cursor, statement, *args) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            listing = portal_documents.customer_documents(customer.id)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert len(statements) == 1
+    # Every open invoice, whatever the limit; the other lists only their newest (same day:
+    # the later issued), and no draft.
+    assert sorted(d.id for d in listing.open_invoices) == [shop.invoice_a.id, second_open.id]
+    assert [(heading, [d.id for d in docs]) for heading, docs in listing.sections] == [
+        ("Paid and credited invoices", [paid_later.id]), ("Quotes", [shop.quote_a.id])]
+    assert listing.open_totals == [(first.currency, Decimal("500.00"))]
 
 
 def test_a_contact_cannot_open_another_customers_document(app, shop, client, outbox):

@@ -24,6 +24,7 @@ DAY = date(2026, 10, 1)
 PAGES = [
     "/t/{slug}/",
     "/t/{slug}/documents/invoices/",
+    "/t/{slug}/documents/invoices/?totals=1",  # with its sums, as a page without htmx
     "/t/{slug}/customers/",
     "/t/{slug}/payments/",
     "/t/{slug}/reports/unpaid",
@@ -91,3 +92,14 @@ def test_list_pages_run_as_many_statements_for_thirty_rows_as_for_three(shop, ma
     many = counts()
     grew = {page: (few[page], many[page]) for page in PAGES if many[page] > few[page]}
     assert grew == {}, f"statements per page grew with the data (3 rows → 30 rows): {grew}"
+
+
+def test_the_tenants_branding_is_read_once_a_page(shop, make_client):
+    """The header, the e-invoice check and the e-mail form all use it; one read serves all."""
+    client = make_client(shop["user"])
+    shop["grow"](1)
+    for page in ("/t/{slug}/documents/{invoice}", "/t/{slug}/documents/invoices/"):
+        url = page.format(slug=shop["tenant"].slug, invoice=shop["invoice"])
+        with counted() as statements:
+            assert client.get(url).status_code == 200, url
+        assert sum("FROM brandings" in statement for statement in statements) == 1, url

@@ -42,6 +42,7 @@ from saas.mail import Mail, Postman, new_message_id, postman
 from saas.queue import MAIL_QUEUE, enqueue, job, mail_retry
 from saas.tenants import audit, scoping
 from saas.tenants.models import Branding
+from saas.tenants.services import stored_branding
 
 # A claim older than this is taken to be from a job that died; longer than any mail job runs.
 CLAIM_TIMEOUT = timedelta(minutes=15)
@@ -215,7 +216,7 @@ def _claimed_elsewhere(delivery: Delivery, worker: str) -> bool:
 
 def current_branding() -> Branding | None:
     """The current tenant's branding (sender name, reply-to, colour), if it has one."""
-    return db.session.scalar(select(Branding))
+    return stored_branding()
 
 
 def _composer(delivery: Delivery) -> Callable[[Delivery], Mail] | None:

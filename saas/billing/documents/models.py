@@ -87,9 +87,18 @@ class Document(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "kind", "number"),
         UniqueConstraint("public_id"),
-        Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status"),
+        # Per status, covering what the list's sums add up (read from the index alone).
+        Index("ix_documents_tenant_kind_status", "tenant_id", "kind", "status", "currency",
+              postgresql_include=["net_total", "gross_total"]),
+        # The list's order (drafts on top, newest first), read backwards by its pages.
+        Index("ix_documents_list_order", "tenant_id", "kind", text("(number IS NULL)"),
+              "issue_date", "id"),
         Index("ix_documents_tenant_customer", "tenant_id", "customer_id"),
-        Index("ix_documents_tenant_source", "tenant_id", "source_id"),
+        # Only documents made from another (an order from a quote, a credit note) have a
+        # source: the others are not indexed (an invoice paid is written anew in each).
+        Index("ix_documents_tenant_source", "tenant_id", "source_id",
+              postgresql_where=text("source_id IS NOT NULL"),
+              sqlite_where=text("source_id IS NOT NULL")),
         # The sales reports read the documents of a period by issue date.
         Index("ix_documents_tenant_issue_date", "tenant_id", "issue_date"),
         # The reminder sweep reads open invoices by due date.

@@ -14,7 +14,7 @@ from saas.billing.documents.states import DocumentKind
 from saas.billing.money import quantize_money
 from saas.extensions import db
 from saas.queue import job
-from saas.tenants.models import Branding
+from saas.tenants.services import stored_branding
 
 K = DocumentKind
 
@@ -34,7 +34,7 @@ def printable(document: Document) -> p.Printable:
     """The document as printed. Drafts (previews) use today's customer and tenant data."""
     seller = document.seller or snapshot_seller(document.currency)
     buyer = document.buyer or snapshot_buyer(document.customer)
-    branding = db.session.scalar(select(Branding))
+    branding = stored_branding()
     totals = document_totals(document)
     references = []
     if document.source is not None and document.source.number:

@@ -28,11 +28,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,7 +109,10 @@ class Allocation(TenantScoped, db.Model):
     __table_args__ = (
         Index("ix_allocations_tenant_invoice", "tenant_id", "invoice_id"),
         Index("ix_allocations_tenant_payment", "tenant_id", "payment_id"),
-        Index("ix_allocations_tenant_credit_note", "tenant_id", "credit_note_id"),
+        # A payment's allocations (most) have no credit note: not indexed.
+        Index("ix_allocations_tenant_credit_note", "tenant_id", "credit_note_id",
+              postgresql_where=text("credit_note_id IS NOT NULL"),
+              sqlite_where=text("credit_note_id IS NOT NULL")),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("(payment_id IS NULL) <> (credit_note_id IS NULL)",
                         name="from_payment_or_credit_note"),
@@ -137,8 +142,13 @@ class JournalEntry(TenantScoped, db.Model):
     __tablename__ = "journal_entries"
     __table_args__ = (
         Index("ix_journal_entries_tenant_posted", "tenant_id", "posted_on"),
-        Index("ix_journal_entries_tenant_document", "tenant_id", "document_id"),
+        # Receipts (most entries) have no document: not indexed.
+        Index("ix_journal_entries_tenant_document", "tenant_id", "document_id",
+              postgresql_where=text("document_id IS NOT NULL"),
+              sqlite_where=text("document_id IS NOT NULL")),
         Index("ix_journal_entries_tenant_payment", "tenant_id", "payment_id"),
+        # What the lines' foreign key (tenant_id, entry_id) refers to.
+        UniqueConstraint("tenant_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,23 +167,32 @@ class JournalEntry(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     lines: Mapped[list[JournalLine]] = relationship(
-        back_populates="entry", cascade="all, delete-orphan", order_by="JournalLine.id")
+        back_populates="entry", cascade="all, delete-orphan", order_by="JournalLine.id",
+        primaryjoin="JournalEntry.id == JournalLine.entry_id",
+        foreign_keys="JournalLine.entry_id")
 
 
 class JournalLine(TenantScoped, db.Model):
     """A debit or a credit to one account, for one customer where it concerns one."""
 
     __tablename__ = "journal_lines"
+    tenant_fk = False  # the entry's tenant: (tenant_id, entry_id) is the foreign key
     __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "entry_id"],
+                             ["journal_entries.tenant_id", "journal_entries.id"],
+                             ondelete="CASCADE"),
         Index("ix_journal_lines_tenant_entry", "tenant_id", "entry_id"),
         Index("ix_journal_lines_tenant_account", "tenant_id", "account"),
-        Index("ix_journal_lines_tenant_customer", "tenant_id", "customer_id"),
+        # Only the lines of a customer's account have one: the others are not indexed.
+        Index("ix_journal_lines_tenant_customer", "tenant_id", "customer_id",
+              postgresql_where=text("customer_id IS NOT NULL"),
+              sqlite_where=text("customer_id IS NOT NULL")),
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0 OR credit = 0)",
                         name="debit_or_credit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column()
     account: Mapped[str] = mapped_column(String(10))
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="RESTRICT"))
@@ -181,7 +200,9 @@ class JournalLine(TenantScoped, db.Model):
     credit: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     vat_code: Mapped[str] = mapped_column(String(20), default="")
 
-    entry: Mapped[JournalEntry] = relationship(back_populates="lines")
+    entry: Mapped[JournalEntry] = relationship(
+        back_populates="lines", primaryjoin="JournalEntry.id == JournalLine.entry_id",
+        foreign_keys=[entry_id])
 
 
 class StatementFormat(enum.StrEnum):
@@ -194,7 +215,11 @@ class BankStatement(TenantScoped, db.Model):
     """An imported bank statement file: imported once (its SHA-256 is unique)."""
 
     __tablename__ = "bank_statements"
-    __table_args__ = (UniqueConstraint("tenant_id", "file_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "file_sha256"),
+        # What the lines' foreign key (tenant_id, statement_id) refers to.
+        UniqueConstraint("tenant_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_account_id: Mapped[int | None] = mapped_column(
@@ -216,7 +241,9 @@ class BankStatement(TenantScoped, db.Model):
         ForeignKey("users.id", ondelete="SET NULL"))
 
     lines: Mapped[list[BankLine]] = relationship(
-        back_populates="statement", cascade="all, delete-orphan", order_by="BankLine.position")
+        back_populates="statement", cascade="all, delete-orphan", order_by="BankLine.position",
+        primaryjoin="BankStatement.id == BankLine.statement_id",
+        foreign_keys="BankLine.statement_id")
 
 
 class BankLineStatus(enum.StrEnum):
@@ -229,14 +256,17 @@ class BankLine(TenantScoped, db.Model):
     """One booked transaction of a statement: credits are positive, debits negative."""
 
     __tablename__ = "bank_lines"
+    tenant_fk = False  # the statement's tenant: (tenant_id, statement_id) is the foreign key
     __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "statement_id"],
+                             ["bank_statements.tenant_id", "bank_statements.id"],
+                             ondelete="CASCADE"),
         Index("ix_bank_lines_tenant_status", "tenant_id", "status"),
         Index("ix_bank_lines_tenant_statement", "tenant_id", "statement_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    statement_id: Mapped[int] = mapped_column(
-        ForeignKey("bank_statements.id", ondelete="CASCADE"))
+    statement_id: Mapped[int] = mapped_column()
     position: Mapped[int] = mapped_column()
     booked_on: Mapped[date] = mapped_column(Date)
     value_date: Mapped[date | None] = mapped_column(Date)
@@ -254,7 +284,9 @@ class BankLine(TenantScoped, db.Model):
     matched_automatically: Mapped[bool] = mapped_column(default=False)
     match_note: Mapped[str] = mapped_column(String(300), default="")
 
-    statement: Mapped[BankStatement] = relationship(back_populates="lines")
+    statement: Mapped[BankStatement] = relationship(
+        back_populates="lines", primaryjoin="BankStatement.id == BankLine.statement_id",
+        foreign_keys=[statement_id])
 
 
 class BankCsvMapping(TenantScoped, db.Model):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import format_decimal, parse_pattern
 from flask import flash, g, make_response, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -39,12 +41,23 @@ DUPLICATES = {
 }
 
 
+# Parsed once: a list shows two amounts a row, and parsing the pattern and the locale
+# name took four fifths of each amount's formatting.
+MONEY_PATTERN = parse_pattern("#,##0.00##")
+
+
+@cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
 def money(value: Decimal | None, currency: str = "") -> str:
     """Show an amount with 2 decimals (up to 4 when it has them) and its currency code."""
     if value is None:
         return "—"
     tenant = g.get("tenant")
-    amount = format_decimal(value, format="#,##0.00##", locale=tenant.locale if tenant else "en")
+    amount = format_decimal(value, format=MONEY_PATTERN,
+                            locale=_locale(tenant.locale if tenant else "en"))
     return f"{amount} {currency}".rstrip()
 
 

@@ -26,6 +26,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import ARRAY, Integer, any_, bindparam, select, text
 
+from saas import clock
 from saas.billing.customers.models import Customer
 from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind as K
@@ -37,7 +38,6 @@ from saas.billing.payments.matching import Match
 from saas.billing.payments.models import (
     BankLine,
     BankLineStatus,
-    Payment,
     PaymentKind,
     PaymentMethod,
 )
@@ -65,10 +65,11 @@ class AutoBooking:
     match: Match
 
 
-def books_as_set(count: int) -> bool:
+def books_as_set(count: int, postgresql: bool | None = None) -> bool:
     """Whether that many bookings are written set-wise (their lines may be saved as
-    matched already, see ``book_automatic``)."""
-    return count >= BULK_FROM and on_postgresql()
+    matched already, see ``book_automatic``). ``postgresql``: whether the database is,
+    when the caller knows (asked while another thread uses the session)."""
+    return count >= BULK_FROM and (on_postgresql() if postgresql is None else postgresql)
 
 
 def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = None,
@@ -142,6 +143,7 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
               "acting": audit.acting_tenant_id(),
               "plan": as_json(payments), "shares": as_json(shares),
               "settled": as_json(settled), "moved": as_json(moved),
+              "events": as_json(_document_events(moved, invoices)), "occurred": clock.now(),
               "method": PaymentMethod.BANK.value, "method_label": PaymentMethod.BANK.label,
               "received": PaymentKind.RECEIVED.value, "matched": BankLineStatus.MATCHED.value,
               "allocated_to": f"Payment allocated to {K.INVOICE.label} "}
@@ -149,48 +151,53 @@ def _book_set(bookings: Sequence[AutoBooking], user_id: int | None,
         if not (lines_marked and name == "lines"):
             db.session.execute(statement, values)
     db.session.expire_all()  # the ORM's copies of the rows written here are stale
-    _record_events(payments, moved, invoices)
+    events.schedule_dispatch(values["t"])
     return {invoices[share["invoice"]]["customer_id"] for share in shares}
 
 
-def _record_events(payments: list[dict[str, Any]], moved: list[dict[str, Any]],
-                   invoices: dict[int, dict[str, Any]]) -> None:
-    """The domain events of a booked set, as the flush hook records them one by one
-    (billing/events.py): each payment received, each invoice's change of state."""
-    lines = [payment["line"] for payment in payments]
-    ids = dict(db.session.execute(
-        select(Payment.bank_line_id, Payment.id)
-        .where(Payment.bank_line_id == any_(bindparam("lines", lines, type_=ARRAY(Integer)))))
-        .all())
-    rows = [("payment.received", "payment", ids[p["line"]], {
-        "payment_id": ids[p["line"]], "customer_id": p["customer"], "amount": p["amount"],
-        "currency": p["currency"], "method": PaymentMethod.BANK, "received_on": p["day"],
-        "reference": p["reference"]}) for p in payments if p["line"] in ids]
+def _document_events(moved: list[dict[str, Any]], invoices: dict[int, dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+    """The invoices' events of a booked set, as the flush hook records them one by one
+    (billing/events.py): each change of state, and each invoice paid. Their data is
+    written as JSON as it is (``events.plain``'s forms: text for decimals, dates, states),
+    made here directly rather than made plain value by value."""
+    rows = []
     for move in moved:
         invoice = invoices[move["id"]]
-        data = {"document_id": invoice["id"], "kind": invoice["kind"],
+        due = invoice["due_date"]
+        data = {"document_id": invoice["id"], "kind": invoice["kind"].value,
                 "number": invoice["number"], "customer_id": invoice["customer_id"],
                 "currency": invoice["currency"],
-                "gross_total": quantize_money(invoice["gross_total"], invoice["currency"]),
-                "issue_date": invoice["issue_date"], "due_date": invoice["due_date"],
+                "gross_total": str(quantize_money(invoice["gross_total"], invoice["currency"])),
+                "issue_date": invoice["issue_date"].isoformat(),
+                "due_date": due.isoformat() if due is not None else None,
                 "public_id": invoice["public_id"]}
-        rows.append(("document.status_changed", "document", invoice["id"],
-                     {**data, "from": move["from"], "to": move["to"]}))
+        rows.append({"name": "document.status_changed", "id": invoice["id"],
+                     "data": {**data, "from": move["from"].value, "to": move["to"].value}})
         if move["to"] == S.PAID:
-            rows.append(("document.paid", "document", invoice["id"], data))
-    events.record_many(rows)
+            rows.append({"name": "document.paid", "id": invoice["id"], "data": data})
+    return rows
 
 
 _AUDIT = ("INSERT INTO audit_entries (tenant_id, at, user_id, acting_tenant_id, action,"
           " object_type, object_id, summary, details)")
+_EVENTS = ("INSERT INTO domain_events (tenant_id, name, subject_type, subject_id, data,"
+           " occurred_at, attempts)")
+# The events a booked set records (checked once, as events.record_many checks its rows).
+_EVENT_NAMES = {"payment.received", "document.status_changed", "document.paid"}
 
 
 @cache
 def _statements() -> dict[str, Any]:
     """The SQL of a booked set: the payments, their receipts (one journal entry each),
-    allocations and audit in one statement (each INSERT in a CTE takes the ids the one
-    before returned), then the invoices and the lines. The journal lines are ``ledger``'s
-    own receipt postings."""
+    allocations, audit and payment.received events in one statement (each INSERT in a CTE
+    takes the ids the one before returned), then the invoices, the lines, and the
+    invoices' audit and events. The journal lines are ``ledger``'s own receipt postings.
+    The payments' events are made here, in SQL, with the data the flush hook gives them
+    (billing/events.py): it needs the payments' ids, and 8,000 JSON objects made and
+    written in Python cost more than the rest of the booking's Python."""
+    if not _EVENT_NAMES <= events.EVENT_NAMES.keys():
+        raise ValueError(f"Unknown events {sorted(_EVENT_NAMES - events.EVENT_NAMES.keys())}.")
     booked = (
         "WITH plan AS (SELECT * FROM json_to_recordset(CAST(:plan AS json)) AS p(line int,"
         " customer int, day date, amount text, currency text, reference text,"
@@ -216,9 +223,14 @@ def _statements() -> dict[str, Any]:
         " 'Payment', CAST(pay.id AS text), left('Payment of ' || plan.amount || ' ' ||"
         " plan.currency || ' from ' || c.name || ' (' || :method_label || ')', 500), '{}'"
         " FROM pay JOIN plan ON plan.line = pay.bank_line_id JOIN customers AS c"
-        " ON c.id = pay.customer_id ORDER BY pay.id RETURNING 1)"
+        " ON c.id = pay.customer_id ORDER BY pay.id RETURNING 1),"
+        f" received AS ({_EVENTS} SELECT :t, 'payment.received', 'payment', pay.id,"
+        " json_build_object('payment_id', pay.id, 'customer_id', pay.customer_id, 'amount',"
+        " plan.amount, 'currency', plan.currency, 'method', :method, 'received_on', plan.day,"
+        " 'reference', plan.reference), :occurred, 0 FROM pay JOIN plan"
+        " ON plan.line = pay.bank_line_id ORDER BY pay.id RETURNING 1)"
         " SELECT (SELECT count(*) FROM pay_lines), (SELECT count(*) FROM alloc),"
-        " (SELECT count(*) FROM audit)")
+        " (SELECT count(*) FROM audit), (SELECT count(*) FROM received)")
     return {name: text(sql) for name, sql in (
         ("booked", booked),
         ("invoices", "UPDATE documents AS d SET paid_total = x.paid, status = x.status FROM"
@@ -228,9 +240,11 @@ def _statements() -> dict[str, Any]:
          " true, match_note = p.note, confidence = p.confidence FROM"
          " json_to_recordset(CAST(:plan AS json)) AS p(line int, note text, confidence"
          " numeric) WHERE b.id = p.line AND b.tenant_id = :t"),
-        ("moved", f"{_AUDIT} SELECT :t, :now, :user, :acting, 'documents.status', 'Document',"
-         " CAST(m.id AS text), m.summary, '{}' FROM json_to_recordset(CAST(:moved AS json))"
-         " AS m(id int, summary text) ORDER BY m.id"),
+        ("moved", f"WITH moved AS ({_AUDIT} SELECT :t, :now, :user, :acting,"
+         " 'documents.status', 'Document', CAST(m.id AS text), m.summary, '{}' FROM"
+         " json_to_recordset(CAST(:moved AS json)) AS m(id int, summary text) ORDER BY m.id"
+         f" RETURNING 1) {_EVENTS} SELECT :t, e.name, 'document', e.id, e.data, :occurred, 0"
+         " FROM json_to_recordset(CAST(:events AS json)) AS e(name text, id int, data json)"),
     )}
 
 

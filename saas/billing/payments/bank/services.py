@@ -46,7 +46,14 @@ from saas.billing.payments.models import (
 from saas.billing.payments.services import PaymentError, record_payment, reverse_payment
 from saas.billing.payments.statements import CsvLayout, ParsedStatement, StatementParseError
 from saas.extensions import db
-from saas.rows import insert_rows, on_postgresql, one_of
+from saas.rows import (
+    PreparedInsert,
+    insert_rows,
+    new_ids,
+    on_postgresql,
+    one_of,
+    prepare_insert,
+)
 from saas.tenants import audit
 from saas.tenants.models import BankAccount
 from saas.tenants.services import ServiceError
@@ -248,18 +255,22 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
     matcher = matcher_for(credits)
     customers: set[int] = set()
     booked = 0
+    postgresql = on_postgresql()
+    # On PostgreSQL, the lines' ids are taken at once, before the thread starts: a part's
+    # rows (and their JSON) are then made on this thread, the thread only writes them.
+    line_ids = new_ids(BankLine.__tablename__, len(lines)) if postgresql else None
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-import")
-          if on_postgresql() else nullcontext()) as pool:
+          if postgresql else nullcontext()) as pool:
         pending: Future[int] | None = None
         for start in range(0, len(lines), PART):
             part = range(start + 1, min(start + PART, len(lines)) + 1)
             matches = match_credits([c for c in credits if c.key in part], matcher)
+            work = _part_work(statement_id, lines, part, matches, user_id, customers,
+                              line_ids, postgresql)
             if pending is not None:
                 booked += pending.result()
                 if progress:
                     progress(part.start - 1)
-            work = partial(_save_and_book, statement_id, lines, part, matches, user_id,
-                           customers)
             if pool is None:
                 booked += work()
             else:  # the thread sees this one's tenant, app and session (context variables)
@@ -279,22 +290,45 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
     return result
 
 
-def _save_and_book(statement_id: int, lines: list[statements.ParsedLine], part: range,
-                   matches: dict[int, Match], user_id: int | None,
-                   customers: set[int]) -> int:
-    """Save a part of the statement's lines and book its sure matches; how many booked."""
+def _part_work(statement_id: int, lines: list[statements.ParsedLine], part: range,
+               matches: dict[int, Match], user_id: int | None, customers: set[int],
+               line_ids: list[int] | None, postgresql: bool) -> Callable[[], int]:
+    """Saving a part of the statement's lines and booking its sure matches, to run (on
+    the import's thread, on PostgreSQL); it returns how many lines it booked.
+
+    The rows are made here, without the database, when the lines' ids are known already
+    (``line_ids``, on PostgreSQL): that Python is done while the thread writes the part
+    before, not between that part's statements and this one's.
+    """
     sure = {position: match for position, match in matches.items() if match.automatic}
     # Booked set-wise, the lines are saved matched at once (booking.book_automatic).
-    marked = books_as_set(len(sure))
-    line_ids = insert_rows(BankLine, [
-        _line_row(statement_id, position, lines[position - 1], matches.get(position), marked)
-        for position in part])
+    marked = books_as_set(len(sure), postgresql)
+    rows = [_line_row(statement_id, position, lines[position - 1], matches.get(position),
+                      marked) for position in part]
+    if line_ids is None:
+        return partial(_save_and_book, lines, part, sure, user_id, customers, marked, rows)
+    ids = line_ids[part.start - 1:part.stop - 1]
+    return partial(_save_and_book, lines, part, sure, user_id, customers, marked,
+                   prepare_insert(BankLine, rows, ids))
+
+
+def _save_and_book(lines: list[statements.ParsedLine], part: range, sure: dict[int, Match],
+                   user_id: int | None, customers: set[int], marked: bool,
+                   rows: list[dict[str, Any]] | PreparedInsert) -> int:
+    """Save a part of the statement's lines and book its sure matches; how many booked."""
+    line_ids = save_lines(rows)
     return book_automatic(
         [AutoBooking(line_ids[position - part.start], lines[position - 1].booked_on,
                      lines[position - 1].amount, lines[position - 1].currency,
                      _payment_reference(lines[position - 1]), match)
          for position, match in sure.items()],
         user_id=user_id, lines_marked=marked, customers=customers)
+
+
+def save_lines(rows: list[dict[str, Any]] | PreparedInsert) -> list[int]:
+    """Insert a part of the statement's lines (rows, or their INSERT made ready); their
+    ids, in order."""
+    return rows.execute() if isinstance(rows, PreparedInsert) else insert_rows(BankLine, rows)
 
 
 def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
