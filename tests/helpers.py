@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import os
 import re
+import subprocess
+import sys
 from email.message import Message
 from pathlib import Path
 
@@ -52,3 +56,30 @@ def link_in(message: Message) -> str:
 def errors_in(html: str) -> list[str]:
     """Field error messages shown on a page."""
     return re.findall(r'class="error"[^>]*>([^<]+)<', html)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_crashing_worker(app: Flask, database_urls: dict[str, str], crash_at: str, *,
+                        whole: bool = False, crash: bool = True, **config: object) -> None:
+    """Run tests/support/crashing_worker.py, a burst worker process over the test database.
+
+    With crash, its first horse to reach crash_at dies (SIGKILL); with whole, the worker
+    itself with it. ``config`` adds to the app's test settings (an SMTP server, say).
+    """
+    from tests.conftest import _test_config
+
+    settings = _test_config(database_urls["owner"], database_urls["app"],
+                            REDIS_URL=app.config["REDIS_URL"], JOB_RETRY_INTERVALS=[0, 0],
+                            OUTBOX_DIR=app.config["OUTBOX_DIR"], **config)
+    if crash:
+        redis_connection(app).set("crash-once", "1")
+    env = {**os.environ, "TEST_APP_CONFIG": json.dumps(settings), "CRASH_AT": crash_at,
+           "PYTHONPATH": str(ROOT), "CRASH_WHOLE": "1" if whole else ""}
+    finished = subprocess.run([sys.executable, "tests/support/crashing_worker.py"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == (-9 if whole else 0), finished.stderr[-3000:]
+    if crash and not whole:
+        assert "Work-horse terminated unexpectedly" in finished.stdout  # its horse died
+    assert not redis_connection(app).exists("crash-once")  # a horse reached the point

@@ -9,13 +9,8 @@ Message-ID, so the customer's mail program shows one.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,13 +22,10 @@ from saas.billing.reminders.sweep import sweep
 from saas.extensions import db
 from saas.queue import MAIL_QUEUE, redis_connection
 from saas.tenants import scoping
-from tests.conftest import _test_config
 from tests.factories import ContactFactory, CustomerFactory, TenantFactory, VatRateFactory
-from tests.helpers import heartbeat_runs_out
+from tests.helpers import heartbeat_runs_out, run_crashing_worker
 from tests.integration.test_documents_cli import delete_tenant
 from tests.integration.test_reminders import DUE, make_invoice
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -72,33 +64,17 @@ def committed_invoice(committed_shops):
     return committed_shops(1)[0]
 
 
-def run_crashing_worker(app, database_urls, crash_at: str, *, whole: bool = False,
-                        crash: bool = True) -> None:
-    """A worker process whose horse dies at crash_at (whole: the worker with it)."""
-    config = _test_config(database_urls["owner"], database_urls["app"],
-                          REDIS_URL=app.config["REDIS_URL"], SMTP_URL=app.config["SMTP_URL"],
-                          JOB_RETRY_INTERVALS=[0, 0], OUTBOX_DIR=app.config["OUTBOX_DIR"])
-    if crash:
-        redis_connection(app).set("crash-once", "1")
-    env = {**os.environ, "TEST_APP_CONFIG": json.dumps(config), "CRASH_AT": crash_at,
-           "PYTHONPATH": str(ROOT), "CRASH_WHOLE": "1" if whole else ""}
-    finished = subprocess.run([sys.executable, "tests/support/crashing_worker.py"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
-    assert finished.returncode == (-9 if whole else 0), finished.stderr[-3000:]
-    if crash and not whole:
-        assert "Work-horse terminated unexpectedly" in finished.stdout  # it did die
-    assert not redis_connection(app).exists("crash-once")
-
-
 def sweep_and_crash(app, database_urls, committed_invoice, monkeypatch, crash_at: str, *,
                     whole: bool = False):
     monkeypatch.setitem(app.config, "JOB_RETRY_INTERVALS", (0, 0))
     with app.app_context():
         assert sweep(DUE + timedelta(days=7), [committed_invoice["tenant"]]).claimed == 1
-    run_crashing_worker(app, database_urls, crash_at, whole=whole)
+    run_crashing_worker(app, database_urls, crash_at, whole=whole,
+                        SMTP_URL=app.config["SMTP_URL"])
     if whole:  # the next worker to start finds the job abandoned once its heartbeat ran out
         heartbeat_runs_out(app, MAIL_QUEUE)
-        run_crashing_worker(app, database_urls, crash_at, crash=False)
+        run_crashing_worker(app, database_urls, crash_at, crash=False,
+                            SMTP_URL=app.config["SMTP_URL"])
     with app.app_context(), scoping.tenant_context(committed_invoice["tenant"]):
         delivery = db.session.scalar(select(Delivery))
         reminder = db.session.scalar(select(Reminder))

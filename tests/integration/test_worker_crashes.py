@@ -14,13 +14,8 @@ asked for again, a bank import ends asking for the file again.
 from __future__ import annotations
 
 import io
-import json
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -42,7 +37,7 @@ from saas.extensions import db
 from saas.queue import BILLING_QUEUE, DEFAULT_QUEUE, get_queue, redis_connection
 from saas.tenants import scoping
 from saas.tenants.models import Role
-from tests.conftest import ON_POSTGRES, _test_config
+from tests.conftest import ON_POSTGRES
 from tests.factories import (
     BankAccountFactory,
     CustomerFactory,
@@ -51,10 +46,9 @@ from tests.factories import (
     member,
 )
 from tests.factories_bank import camt, credit, open_invoice
-from tests.helpers import heartbeat_runs_out, run_jobs
+from tests.helpers import heartbeat_runs_out, run_crashing_worker, run_jobs
 from tests.integration.test_documents_cli import tamper
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN_DAY = date(2026, 4, 15)
 
 pytestmark = pytest.mark.postgres
@@ -94,29 +88,6 @@ def signed_in(app, user) -> FlaskClient:
     with client.session_transaction() as session:
         session["_user_id"], session["_fresh"] = str(user.id), True
     return client
-
-
-def run_worker(app, database_urls, crash_at: str, *, whole: bool = False,
-               crash: bool = True) -> subprocess.CompletedProcess:
-    """Run a burst worker process; with crash, its first horse to reach crash_at dies."""
-    config = _test_config(database_urls["owner"], database_urls["app"],
-                          REDIS_URL=app.config["REDIS_URL"], JOB_RETRY_INTERVALS=[0, 0],
-                          OUTBOX_DIR=app.config["OUTBOX_DIR"])
-    if crash:
-        redis_connection(app).set("crash-once", "1")
-    env = {**os.environ, "TEST_APP_CONFIG": json.dumps(config), "CRASH_AT": crash_at,
-           "PYTHONPATH": str(ROOT), "CRASH_WHOLE": "1" if whole else ""}
-    finished = subprocess.run([sys.executable, "tests/support/crashing_worker.py"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
-    if crash:
-        assert not redis_connection(app).exists("crash-once")  # a horse reached the point
-    if whole:
-        assert finished.returncode == -9, finished.stderr[-3000:]  # killed with its horse
-    else:
-        assert finished.returncode == 0, finished.stderr[-3000:]
-    if crash and not whole:
-        assert "Work-horse terminated unexpectedly" in finished.stdout  # its horse died
-    return finished
 
 
 def job_status(app, job_id: str) -> JobStatus:
@@ -176,7 +147,7 @@ def test_a_billing_run_whose_horse_is_killed_half_way_is_retried_from_its_last_c
     tenant = committed("Vaktselskapet Krasj AS")
     contract_ids = contracts_to_bill(tenant)
     run_id = start_run(tenant)
-    run_worker(app, database_urls, "billing-run-chunk")
+    run_crashing_worker(app, database_urls, "billing-run-chunk")
     after = billed(tenant, run_id)
     assert after["run"] == (RunStatus.DONE, 3, 3, 3)
     # Each contract's April once; the second invoice's number, taken by the chunk that
@@ -197,7 +168,7 @@ def test_a_billing_run_whose_whole_worker_dies_is_finished_by_the_next_worker(
     db.session.commit()
     run_id = start_run(tenant)
     page = f"/t/{tenant.slug}/contracts/runs/{run_id}"
-    run_worker(app, database_urls, "billing-run-chunk", whole=True)
+    run_crashing_worker(app, database_urls, "billing-run-chunk", whole=True)
 
     stopped = billed(tenant, run_id)
     assert stopped["run"] == (RunStatus.RUNNING, 1, 3, 1)  # the first chunk, committed
@@ -207,7 +178,7 @@ def test_a_billing_run_whose_whole_worker_dies_is_finished_by_the_next_worker(
     assert job_status(app, f"billing-run-{run_id}") == JobStatus.STARTED  # nobody at it
 
     heartbeat_runs_out(app, BILLING_QUEUE)
-    run_worker(app, database_urls, "billing-run-chunk", crash=False)
+    run_crashing_worker(app, database_urls, "billing-run-chunk", crash=False)
     assert job_status(app, f"billing-run-{run_id}") == JobStatus.FINISHED
     after = billed(tenant, run_id)
     assert after["run"] == (RunStatus.DONE, 3, 3, 3)
@@ -225,7 +196,7 @@ def test_a_billing_run_whose_job_redis_lost_is_resumed_by_the_sweep(
     tenant = committed("Vaktselskapet Tapt AS")
     contracts_to_bill(tenant)
     run_id = start_run(tenant)
-    run_worker(app, database_urls, "billing-run-chunk", whole=True)
+    run_crashing_worker(app, database_urls, "billing-run-chunk", whole=True)
     assert billed(tenant, run_id)["run"] == (RunStatus.RUNNING, 1, 3, 1)
     resume = app.test_cli_runner()
     assert resume.invoke(args=["contracts", "resume-runs"]).output == "0 billing runs resumed.\n"
@@ -236,7 +207,7 @@ def test_a_billing_run_whose_job_redis_lost_is_resumed_by_the_sweep(
         assert resume.invoke(args=["contracts", "resume-runs"]).output == (
             "1 billing runs resumed.\n")
         assert billing.resume_stalled_runs() == {}  # asked for once: the job is queued
-    run_worker(app, database_urls, "billing-run-chunk", crash=False)
+    run_crashing_worker(app, database_urls, "billing-run-chunk", crash=False)
     after = billed(tenant, run_id)
     assert after["run"] == (RunStatus.DONE, 3, 3, 3)
     assert after["numbers"] == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003"]
@@ -320,7 +291,7 @@ def test_a_bank_import_whose_horse_is_killed_while_booking_is_imported_once(
 ):
     shop = bank_shop(app, committed("Bank Krasj AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_worker(app, database_urls, "bank-booking")
+    run_crashing_worker(app, database_urls, "bank-booking")
     assert imported(shop) == BOOKED_ONCE
     shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
     assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shown
@@ -332,7 +303,7 @@ def test_a_bank_import_whose_whole_worker_dies_is_imported_once_by_the_next_work
 ):
     shop = bank_shop(app, committed("Bank Omstart AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_worker(app, database_urls, "bank-booking", whole=True)
+    run_crashing_worker(app, database_urls, "bank-booking", whole=True)
 
     # Nothing half saved: the statement, its lines and payments went with the transaction.
     assert imported(shop) == {"statements": 0, "payments": 0, "lines": [],
@@ -341,7 +312,7 @@ def test_a_bank_import_whose_whole_worker_dies_is_imported_once_by_the_next_work
     assert "lines…" in shown and "every 1s" in shown  # still to be imported, it says so
 
     heartbeat_runs_out(app, DEFAULT_QUEUE)
-    run_worker(app, database_urls, "bank-booking", crash=False)
+    run_crashing_worker(app, database_urls, "bank-booking", crash=False)
     assert imported(shop) == BOOKED_ONCE
     shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
     assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shown
@@ -354,7 +325,7 @@ def test_a_bank_import_whose_job_redis_lost_ends_and_the_file_uploaded_again_boo
 ):
     shop = bank_shop(app, committed("Bank Tapt AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_worker(app, database_urls, "bank-booking", whole=True)
+    run_crashing_worker(app, database_urls, "bank-booking", whole=True)
     later = clock.now() + jobs.LOST_AFTER + timedelta(minutes=1)
     with clock.frozen(later):
         assert jobs.end_lost_imports() == {}  # its job is RQ's to retry
@@ -368,7 +339,7 @@ def test_a_bank_import_whose_job_redis_lost_ends_and_the_file_uploaded_again_boo
                               "run": ImportStatus.FAILED, "invoices": ["issued", "issued"]}
 
     again = upload_large(app, shop, monkeypatch)  # not refused as imported before
-    run_worker(app, database_urls, "bank-booking", crash=False)
+    run_crashing_worker(app, database_urls, "bank-booking", crash=False)
     assert imported(shop) == BOOKED_ONCE
     assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shop["client"].get(
         again, headers={"HX-Request": "true"}).text
