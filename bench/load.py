@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 import reports
 from flask import Flask
 from harness import ROOT, throwaway_app, write_results
+from redis import Redis
 from sqlalchemy import event, select
 
 from saas import clock
@@ -75,6 +76,8 @@ INVOICES = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 reports.PER_INVOICE = 3
 reports.LINES = INVOICES * reports.PER_INVOICE
 SECRET_KEY = "bench-load"
+# The page cache's Redis (and the rate limiter's), emptied before and after.
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '12')}"
 GUNICORN = ["-w", "4", "-k", "gthread", "--threads", "2"]
 CLIENTS = 8
 WARM_S, RUN_S = 5, 20
@@ -287,6 +290,63 @@ def targets(results: dict) -> dict[str, bool]:
     return met
 
 
+def fresh_cookies(app: Flask, shop: dict, loads: dict[str, Page | None], base: str) -> None:
+    """New session cookies, kept as a browser keeps them: wrk resends one cookie unchanged,
+    so it must be the one the server last set (a staff session's touch is a minute apart:
+    each page's run is shorter)."""
+    slug = shop["slug"]
+    staff = settled(base, session_cookie(app, staff_values(shop), f"/t/{slug}/documents/invoices/"),
+                    f"/t/{slug}/documents/invoices/")
+    portal = settled(base, session_cookie(app, portal_values(shop), f"/p/{slug}/documents"),
+                     f"/p/{slug}/documents")
+    for name, page in loads.items():
+        if page is not None and "Cookie" in page.headers:
+            page.headers["Cookie"] = portal if name == "portal" else staff
+
+
+def settled(base: str, cookie: str, path: str) -> str:
+    """The cookie after the server stops changing it (the CSRF secret the page adds)."""
+    for _ in range(3):
+        request = urllib.request.Request(base + path, headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            response.read()
+            new = response.headers.get("Set-Cookie")
+        if not new:
+            return cookie
+        cookie = new.split(";", 1)[0]
+    raise RuntimeError(f"{path}: the server changes the session on every request")
+
+
+def served_from_cache(base: str, page: Page) -> bool:
+    """Whether the page, asked for twice more, came from the page cache the second time."""
+    answers = []
+    for _ in range(2):
+        request = urllib.request.Request(base + page.path, headers=page.headers)
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            response.read()
+            answers.append(response.headers.get("X-Page-Cache") == "hit")
+    return answers[-1]
+
+
+def measure_pages(app: Flask, shop: dict, loads: dict[str, Page | None], base: str,
+                  cached: bool) -> dict[str, object]:
+    results: dict[str, object] = {}
+    for name, page in loads.items():
+        if page is None:
+            results[name] = {"available": False,
+                             "reason": "no /api/v1/documents in this checkout"}
+            continue
+        fresh_cookies(app, shop, loads, base)
+        figures = measure(base, page)
+        figures["served_from_cache"] = served_from_cache(base, page)
+        if os.environ.get("BENCH_DEBUG"):
+            redis = Redis.from_url(REDIS_URL)
+            print(name, {k: redis.get(k) for k in redis.keys("pc:v:*")}, flush=True)
+        results[name] = figures
+        print(f"{name}{'' if cached else ' (no page cache)'}: {figures}", flush=True)
+    return results
+
+
 def main() -> None:
     results: dict[str, object] = {
         "invoices": INVOICES, "lines_per_invoice": reports.PER_INVOICE, "clients": CLIENTS,
@@ -303,22 +363,22 @@ def main() -> None:
                               for name, page in loads.items() if page is not None}
         print(f"one request each: {results['profile']}", flush=True)
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-               "SECRET_KEY": SECRET_KEY, "APP_DB_ROLE": "saas_app",
+               "SECRET_KEY": SECRET_KEY, "APP_DB_ROLE": "saas_app", "REDIS_URL": REDIS_URL,
                # The load is the point here, not the per-token limit (600 a minute).
                "API_RATE_LIMIT": "1000000/minute"}
-        for name in ("REDIS_URL", "MIGRATION_DATABASE_URL"):
-            env.pop(name, None)
-        with gunicorn("wsgi:app", env) as base, gunicorn("plain_app:app", env) as plain:
-            for name, page in loads.items():
-                if page is None:
-                    results[name] = {"available": False,
-                                     "reason": "no /api/v1/documents in this checkout"}
-                    print(f"{name}: not available", flush=True)
-                    continue
-                results[name] = measure(base, page)
-                print(f"{name}: {results[name]}", flush=True)
-            results["plain"] = measure(plain, Page("/", expect="Hello"))
-            print(f"plain: {results['plain']}", flush=True)
+        env.pop("MIGRATION_DATABASE_URL", None)
+        redis = Redis.from_url(REDIS_URL)
+        redis.flushdb()
+        try:
+            with gunicorn("wsgi:app", {**env, "PAGE_CACHE": "1"}) as base:
+                results.update(measure_pages(app, shop, loads, base, cached=True))
+            with gunicorn("wsgi:app", {**env, "PAGE_CACHE": "0"}) as base:
+                results["no_page_cache"] = measure_pages(app, shop, loads, base, cached=False)
+            with gunicorn("plain_app:app", env) as plain:
+                results["plain"] = measure(plain, Page("/", expect="Hello"))
+                print(f"plain: {results['plain']}", flush=True)
+        finally:
+            redis.flushdb()
     results["targets"] = {"p95_ms_under": P95_TARGET_MS,
                           "list_pages_rps_at_least": "plain rps / 3"}
     met = targets(results)
@@ -327,7 +387,6 @@ def main() -> None:
     results["load_average_after"] = os.getloadavg()
     # A scaled run writes load_N.json, leaving the issue's figures alone.
     write_results("load" if INVOICES == 100_000 else f"load_{INVOICES}", results)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,8 +25,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
-    _trust_proxies(app)
-
     db.init_app(app)
     _configure_sqlite(app)
     migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
@@ -65,6 +63,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from saas import cli
 
     cli.init_app(app)
+
+    from saas import page_cache
+
+    page_cache.init_app(app)  # wraps the WSGI app; the proxy fix goes around it
+    _trust_proxies(app)
     return app
 
 

@@ -66,6 +66,10 @@ def from_environment() -> dict[str, object]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
+        # The busiest pages kept in Redis until their tenant's data changes
+        # (saas/page_cache.py), at most this many seconds.
+        "PAGE_CACHE": _bool("PAGE_CACHE", True),
+        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", 300)),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "saas"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -93,6 +93,8 @@ def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, obj
         "WEBHOOKS_ALLOW_PRIVATE_HOSTS": True,
         # The tests' session is one connection in a rolled-back transaction: no threads.
         "SWEEP_THREADS": 1,
+        # Pages kept in Redis: on in tests/integration/test_page_cache.py only.
+        "PAGE_CACHE": False,
     }
     config.update(extra)
     return config
