@@ -397,3 +397,19 @@ def test_over_its_rate_limit_the_api_list_answers_429_not_the_kept_page(cache_ap
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert kept(answers[2])
     assert answers[3].get_json()["error"]["code"] == "rate_limited"
+
+
+def test_without_redis_pages_are_rendered_and_writes_still_commit(cache_app, shop, monkeypatch):
+    from redis import Redis
+
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    monkeypatch.setitem(page_cache._stores, cache_app.config["REDIS_URL"], dead)
+    client = staff_client(cache_app, shop["accountant"])
+    for _ in range(2):
+        response = client.get(list_url(shop))
+        assert response.status_code == 200 and not kept(response)
+        assert shop["number"] in response.get_data(as_text=True)
+    with in_tenant(shop), clock.frozen(TODAY):
+        issue_invoice(db.session.get(Customer, shop["alfa"]), shop["vat"], "300", TODAY)
+    db.session.commit()
+    assert "3 in all" in client.get(list_url(shop)).get_data(as_text=True)
