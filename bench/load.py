@@ -13,11 +13,16 @@ accountant) and the portal contact are put in a Flask session with the test clie
 request is made, and the signed ``session`` cookie the app answered with is sent by the
 load generator. The gunicorn processes share the bench's ``SECRET_KEY``.
 
-Two gunicorn servers (the pinned gunicorn) on free loopback ports, with the same fixed
+Gunicorn servers (the pinned gunicorn) on free loopback ports, with the same fixed
 settings ``GUNICORN``: ``-w 4 -k gthread --threads 2`` (8 threads for 8 clients, two
 processes per CPU on this 2-CPU machine), no access log: ``wsgi:app`` with DATABASE_URL =
-the app role's URL and no REDIS_URL (rate limits in memory), and ``plain_app:app``
-(bench/plain_app.py: a Flask view returning a short text), the baseline.
+the app role's URL and REDIS_URL (``BENCH_REDIS_DB``, 12 by default, emptied before and
+after: rate limits and the page cache), as deployed; the same with ``PAGE_CACHE=0``, whose
+figures go under ``no_page_cache``; and ``plain_app:app`` (bench/plain_app.py: a Flask
+view returning a short text), the baseline. Each page's run starts with new session
+cookies, settled as a browser keeps them (wrk resends one cookie: it must be the one the
+server last set), and ends by asking twice more: ``served_from_cache`` says whether the
+second answer came from the page cache.
 
 Load generator: wrk 4.1 (Debian package ``wrk``; not needed by CI, benchmarks are not
 part of it), 8 connections on 2 threads (``-c8 -t2``), a closed loop: each connection
@@ -339,9 +344,6 @@ def measure_pages(app: Flask, shop: dict, loads: dict[str, Page | None], base: s
         fresh_cookies(app, shop, loads, base)
         figures = measure(base, page)
         figures["served_from_cache"] = served_from_cache(base, page)
-        if os.environ.get("BENCH_DEBUG"):
-            redis = Redis.from_url(REDIS_URL)
-            print(name, {k: redis.get(k) for k in redis.keys("pc:v:*")}, flush=True)
         results[name] = figures
         print(f"{name}{'' if cached else ' (no page cache)'}: {figures}", flush=True)
     return results

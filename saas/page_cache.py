@@ -32,7 +32,7 @@ by the middleware, on Flask-Limiter's own counter (same key), and the full path 
 leaves it uncounted: each request counts once, answered from here or not.
 
 Off without Redis, and when ``PAGE_CACHE`` is false (the test suite's default; the page
-cache's own tests turn it on).
+cache's own tests turn it on); versions are raised by every process that has Redis.
 """
 
 from __future__ import annotations
@@ -497,15 +497,21 @@ def _remember_slug(endpoint: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Keep the busiest pages when Redis is there and PAGE_CACHE is on."""
+    """Keep the busiest pages when Redis is there and PAGE_CACHE is on.
+
+    Every process with Redis raises the data versions as it writes, PAGE_CACHE or not: a
+    worker started without it cannot leave a web process's kept pages stale.
+    """
     app.config.setdefault("PAGE_CACHE", True)
     app.config.setdefault("PAGE_CACHE_SECONDS", 300)
-    if not (app.config.get("PAGE_CACHE") and app.config.get("REDIS_URL")):
+    if not app.config.get("REDIS_URL"):
         return
     from saas.queue import redis_connection
 
     _stores[app.config["REDIS_URL"]] = redis_connection(app)
     _listen()
+    if not app.config.get("PAGE_CACHE"):
+        return
     app.after_request(_mark_storable)
     app.wsgi_app = Middleware(app, app.wsgi_app)
 
