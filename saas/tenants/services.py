@@ -378,6 +378,8 @@ def branding_of_current_tenant() -> Branding:
         branding = Branding()
         db.session.add(branding)
         db.session.flush()
+        if has_request_context():  # the request's next look finds this one, not None
+            g.setdefault("brandings", {})[scoping.current_tenant_id()] = branding
     return branding
 
 

@@ -197,3 +197,15 @@ def test_the_portal_shows_the_tenant_in_its_own_branding(tenant, client):
     page = client.get(f"/p/{tenant.slug}/").get_data(as_text=True)
     assert "Settings AS" in page and f"/p/{tenant.slug}/brand.css" in page
     assert client.get("/p/no-such-tenant/").status_code == 404
+
+
+def test_a_tenant_without_branding_gets_one_row_however_often_a_request_asks(tenant, app):
+    from saas.tenants import services
+
+    with scoping.tenant_context(tenant.id):
+        db.session.execute(Branding.__table__.delete())  # made before branding existed
+        with app.test_request_context("/"):
+            first = services.branding_of_current_tenant()
+            second = services.branding_of_current_tenant()
+            assert first is second
+            assert db.session.scalar(select(func.count()).select_from(Branding)) == 1
