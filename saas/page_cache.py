@@ -37,6 +37,7 @@ cache's own tests turn it on); versions are raised by every process that has Red
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -315,14 +316,9 @@ def portal_identity(app: Flask, values: Any) -> str | None:
     return f"portal:{signed_in}:{values.get('csrf_token', '')}"
 
 
-def api_identity(req: Any) -> str | None:
-    """The token (hashed), and the minute: the first request of each minute goes the full
-    way, which keeps the token's "last used" as exact as without the cache."""
-    header = req.headers.get("Authorization", "")
-    if not header:
-        return None
-    minute = int(clock.now().timestamp() // 60)
-    return f"api:{hashlib.sha256(header.encode()).hexdigest()}:{minute}"
+@functools.lru_cache(maxsize=8)
+def _parse_limit(text: str) -> limits.RateLimitItem:
+    return limits.parse(text)
 
 
 def _jobs_delayed(app: Flask) -> bool:
@@ -398,19 +394,19 @@ class Middleware:
         from saas.api import tokens
         from saas.extensions import limiter
 
-        identity = api_identity(req)
         header = req.headers.get("Authorization", "")
         try:
             tenant = str(tokens.tenant_of(header.partition(" ")[2].strip()))
         except tokens.TokenRefused:
             return "", None
-        if identity is None:
-            return "", None
-        item = limits.parse(self.app.config["API_RATE_LIMIT"])
+        digest = hashlib.sha256(header.encode()).hexdigest()
+        # The token, and the minute: the first request of each minute goes the full way,
+        # which keeps the token's "last used" as exact as without the cache.
+        identity = f"api:{digest}:{int(clock.now().timestamp() // 60)}"
+        item = _parse_limit(self.app.config["API_RATE_LIMIT"])
         # The key Flask-Limiter counts a blueprint's limit under: its prefix (read from the
         # extension, which keeps the one it was set up with), the key, the endpoint.
-        args = (limiter._key_prefix,
-                "api:" + hashlib.sha256(header.encode()).hexdigest()[:32], "api.list_documents")
+        args = (limiter._key_prefix, "api:" + digest[:32], "api.list_documents")
         storage = limiter.storage
         if (isinstance(limiter.limiter, FixedWindowRateLimiter)
                 and isinstance(storage, RedisStorage)
