@@ -83,3 +83,19 @@ def run_crashing_worker(app: Flask, database_urls: dict[str, str], crash_at: str
     if crash and not whole:
         assert "Work-horse terminated unexpectedly" in finished.stdout  # its horse died
     assert not redis_connection(app).exists("crash-once")  # a horse reached the point
+
+
+def sessions_waiting_for_a_lock() -> int:
+    """How many sessions of the test database wait for a lock (PostgreSQL), each look fresh.
+
+    A transaction sees one snapshot of the activity statistics, so the look is rolled back.
+    """
+    from sqlalchemy import text
+
+    from saas.extensions import db
+
+    waiting = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND datname = current_database()"))
+    db.session.rollback()
+    return waiting

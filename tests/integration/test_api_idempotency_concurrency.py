@@ -20,6 +20,7 @@ from saas.extensions import db
 from saas.tenants import scoping
 from tests.factories import TenantFactory
 from tests.factories_api import api_token, bearer
+from tests.helpers import sessions_waiting_for_a_lock
 
 WAIT = 20  # seconds at most for the other side; the test takes well under one
 
@@ -46,14 +47,6 @@ def company(app, database_urls) -> Iterator[dict]:
                 connection.execute(text("DELETE FROM tenants WHERE id = :t"),
                                    {"t": made["tenant"]})
             owner.dispose()
-
-
-def _waiting_for_a_lock() -> int:
-    waiting = db.session.scalar(text(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        " AND datname = current_database()"))
-    db.session.rollback()
-    return waiting
 
 
 @pytest.mark.postgres
@@ -86,7 +79,8 @@ def test_two_requests_with_one_key_at_once_do_the_work_once(app, company, monkey
     second.start()
     with app.app_context():
         deadline = time.monotonic() + WAIT
-        while second.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+        while (second.is_alive() and not sessions_waiting_for_a_lock()
+               and time.monotonic() < deadline):
             time.sleep(0.01)
         waited = second.is_alive()
         db.session.remove()

@@ -26,6 +26,7 @@ from saas.extensions import db
 from saas.tenants import scoping
 from tests.books import issue_invoice
 from tests.factories import CustomerFactory, TenantFactory, VatRateFactory
+from tests.helpers import sessions_waiting_for_a_lock
 
 DAY = date(2026, 11, 2)
 WAIT = 20  # seconds at most for the other side; the test takes well under one
@@ -66,15 +67,6 @@ def _delete_tenant(owner_url: str, tenant_id: int) -> None:
     owner.dispose()
 
 
-def _waiting_for_a_lock() -> int:
-    # A transaction sees one snapshot of the activity statistics: each look is its own.
-    waiting = db.session.scalar(text(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        " AND datname = current_database()"))
-    db.session.rollback()
-    return waiting
-
-
 @pytest.mark.postgres
 def test_two_payments_of_the_whole_invoice_at_once_record_one(app, shop):
     first_recorded, go_on = threading.Event(), threading.Event()
@@ -105,7 +97,8 @@ def test_two_payments_of_the_whole_invoice_at_once_record_one(app, shop):
     second.start()
     with app.app_context():
         deadline = time.monotonic() + WAIT
-        while second.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+        while (second.is_alive() and not sessions_waiting_for_a_lock()
+               and time.monotonic() < deadline):
             time.sleep(0.01)
         waited = second.is_alive()
     go_on.set()

@@ -22,6 +22,7 @@ from saas.tenants import scoping
 from saas.tenants.models import Role, User
 from tests.factories import TenantFactory, member
 from tests.factories_work import ProjectFactory, TaskFactory
+from tests.helpers import sessions_waiting_for_a_lock
 
 WAIT = 20  # seconds at most for the other side; the test takes well under one
 
@@ -49,17 +50,6 @@ def desk(app, database_urls) -> Iterator[dict]:
             with owner.begin() as connection:  # the tenant's rows go with it (cascade)
                 connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": desk["tenant"]})
             owner.dispose()
-
-
-def _waiting_for_a_lock() -> int:
-    waiting = db.session.scalar(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND datname = current_database()"
-        )
-    )
-    db.session.rollback()
-    return waiting
 
 
 @pytest.mark.postgres
@@ -92,7 +82,8 @@ def test_two_tabs_starting_timers_at_once_leave_one_running_and_one_queued(app, 
     second.start()
     with app.app_context():
         deadline = time.monotonic() + WAIT
-        while second.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+        while (second.is_alive() and not sessions_waiting_for_a_lock()
+               and time.monotonic() < deadline):
             time.sleep(0.01)
         waited = second.is_alive()
     go_on.set()
