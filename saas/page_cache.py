@@ -116,13 +116,17 @@ def _note_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
 
 def _on_commit(conn: Any) -> None:
     # Just before the database commits: what this transaction wrote waits for the commit.
+    if conn.invalidated:
+        return
     dirty = conn.info.pop(DIRTY, None)
     if dirty:
         conn.info.setdefault(PENDING, set()).update(dirty)
 
 
 def _on_rollback(conn: Any) -> None:
-    conn.info.pop(DIRTY, None)
+    # A connection that died forgets its info with it (and asking would reconnect).
+    if not conn.invalidated:
+        conn.info.pop(DIRTY, None)
 
 
 def _publish_pending(info: dict) -> None:
@@ -136,7 +140,8 @@ def _on_checkin(dbapi_connection: Any, record: Any) -> None:
 
 
 def _on_begin(conn: Any) -> None:
-    _publish_pending(conn.info)
+    if not conn.invalidated:
+        _publish_pending(conn.info)
 
 
 def _session_began(session: Session, transaction: Any, connection: Any) -> None:
