@@ -44,6 +44,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import limits
@@ -231,13 +232,32 @@ def _store(app: Flask) -> Redis | None:
 
 
 _scripts: dict[int, Any] = {}
+# What the code and the settings are: part of every key, so that a deployment or a changed
+# setting never answers a page the old ones rendered (set by init_app).
+_release = ""
+
+
+def release_of(app: Flask) -> str:
+    """A digest of the package's files and the app's plain settings, the same in every
+    process that runs this code with these settings."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".html", ".txt", ".po", ".mo"}:
+            digest.update(str(path.relative_to(package)).encode())
+            digest.update(path.read_bytes())
+    plain = (str, int, float, bool, type(None), tuple)
+    settings = sorted((name, repr(value)) for name, value in app.config.items()
+                      if isinstance(value, plain))
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()
 
 
 def _page_key(req: Any, where: str, identity: str) -> str:
     quarter = int(clock.now().timestamp() // QUARTER_HOUR)
     htmx = "|".join(f"{name}={value}" for name, value in sorted(req.headers.items())
                     if name.lower().startswith("hx-"))
-    material = "\n".join((where, identity, str(quarter), req.full_path, htmx))
+    material = "\n".join((_release, where, identity, str(quarter), req.full_path, htmx))
     return "pc:p:" + hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
 
 
@@ -513,6 +533,8 @@ def init_app(app: Flask) -> None:
     _listen()
     if not app.config.get("PAGE_CACHE"):
         return
+    global _release
+    _release = release_of(app)
     app.after_request(_mark_storable)
     app.wsgi_app = Middleware(app, app.wsgi_app)
 

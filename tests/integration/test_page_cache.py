@@ -413,3 +413,13 @@ def test_without_redis_pages_are_rendered_and_writes_still_commit(cache_app, sho
         issue_invoice(db.session.get(Customer, shop["alfa"]), shop["vat"], "300", TODAY)
     db.session.commit()
     assert "3 in all" in client.get(list_url(shop)).get_data(as_text=True)
+
+
+def test_new_code_or_settings_never_answer_the_old_pages(cache_app, shop, monkeypatch):
+    client = staff_client(cache_app, shop["accountant"])
+    get_twice(client, list_url(shop))
+    assert page_cache._release == page_cache.release_of(cache_app)
+    monkeypatch.setitem(cache_app.config, "PORTAL_SESSION_HOURS", 13)
+    assert page_cache.release_of(cache_app) != page_cache._release
+    monkeypatch.setattr(page_cache, "_release", page_cache.release_of(cache_app))
+    assert not kept(client.get(list_url(shop)))
