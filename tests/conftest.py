@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -130,6 +131,13 @@ def db_session(app: Flask) -> Iterator[scoped_session]:
     Commits by the code under test become savepoint releases, so they are real to that
     code and to the database's constraints, and vanish afterwards.
     """
+    with rolled_back_session(app) as session:
+        yield session
+
+
+@contextmanager
+def rolled_back_session(app: Flask) -> Iterator[scoped_session]:
+    """db_session's work, for any app (tests that make an app of their own use it)."""
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()

@@ -12,9 +12,8 @@ from decimal import Decimal
 import limits
 import pytest
 from flask import Flask
-from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import scoped_session
 
 from saas import clock, page_cache
 from saas.api.models import ApiToken
@@ -27,7 +26,7 @@ from saas.tenants import scoping
 from saas.tenants.models import Role, User
 from saas.tenants.session_timeouts import SEEN, STARTED
 from tests.books import issue_invoice
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, rolled_back_session
 from tests.factories import CustomerFactory, TenantFactory, VatRateFactory, member
 
 TODAY = date(2026, 11, 20)
@@ -43,24 +42,8 @@ def cache_app(database_urls, tmp_path_factory) -> Flask:
 
 @pytest.fixture()
 def cache_session(cache_app: Flask) -> Iterator[scoped_session]:
-    """conftest's db_session, for the app that keeps pages."""
-    with cache_app.app_context():
-        connection = db.engine.connect()
-        transaction = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=_app_ctx_id,
-        )
-        scope = scoping.snapshot()
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            scoping.restore(scope)
-            transaction.rollback()
-            connection.close()
+    with rolled_back_session(cache_app) as session:
+        yield session
 
 
 @pytest.fixture()
