@@ -4,10 +4,10 @@ The busiest pages — the invoice list, a document's page, the portal's document
 the API's document list — are read far more often than the data under them changes. Each
 is kept, as the full path rendered it, under a key made of:
 
-- the tenant's data version and the platform's (``pc:v:<tenant id>``, ``pc:v:*``), which
-  every committed write raises: a write inside a tenant raises that tenant's, a write to a
-  table no tenant owns (users, tenants) or made outside any tenant raises the platform's,
-  which every key contains;
+- the tenant's data version and the platform's (``pc:v:<tenant id>``, ``pc:v:*``, ``pc``
+  being ``PAGE_CACHE_PREFIX``), which every committed write raises: a write inside a
+  tenant raises that tenant's, a write to a table no tenant owns (users, tenants) or made
+  outside any tenant raises the platform's, which every key contains;
 - who asks: the signed-in staff member and the session's CSRF secret, the portal contact
   and when it signed in, or the API token (hashed);
 - the address with its query, the htmx headers, and the quarter of an hour (every time
@@ -44,6 +44,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,18 @@ READS = frozenset({"SELECT", "SHOW", "SET", "BEGIN", "COMMIT", "ROLLBACK", "SAVE
 FIRST_WORD = re.compile(r"\s*(\w+)")
 WRITTEN_TABLE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?", re.I)
 
-# The Redis connections of the apps whose pages are kept (tests make several apps).
-_stores: dict[str, Redis] = {}
+@dataclass(frozen=True)
+class Store:
+    """Where an app keeps its versions and pages: a Redis and a key prefix."""
+
+    redis: Redis
+    prefix: str
+
+
+# Every app's store in this process (tests make several apps), and which engine is whose:
+# a write is published to its own app's store, or to all when its engine is not known.
+_stores: dict[tuple[str, str], Store] = {}
+_engine_stores: dict[int, Store] = {}
 
 # --- knowing what changed -----------------------------------------------------------------
 
@@ -112,7 +123,7 @@ def _note_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         return
     whose = written_in(statement)
     if whose is not None:
-        conn.info.setdefault(DIRTY, set()).add(whose)
+        conn.info.setdefault(DIRTY, set()).add((id(conn.engine), whose))
 
 
 def _on_commit(conn: Any) -> None:
@@ -165,16 +176,24 @@ def _session_rolled_back(session: Session, previous_transaction: Any = None) -> 
         session.info.pop("saas.page_cache.infos", None)
 
 
-def publish(written: Iterable[str]) -> None:
-    """Raise the data versions of these tenants (or the platform's): kept pages expire."""
-    for redis in list(_stores.values()):
+def publish(written: Iterable[tuple[int, str]]) -> None:
+    """Raise the data versions of these tenants (or the platform's): kept pages expire.
+
+    ``written``: (engine id, whose) pairs, as ``_note_write`` marks them.
+    """
+    raised: dict[Store, set[str]] = {}
+    for engine, whose in written:
+        store = _engine_stores.get(engine)
+        for target in [store] if store is not None else list(_stores.values()):
+            raised.setdefault(target, set()).add(whose)
+    for store, names in raised.items():
         try:
-            pipe = redis.pipeline(transaction=False)
-            for whose in written:
-                pipe.incr(f"pc:v:{whose}")
+            pipe = store.redis.pipeline(transaction=False)
+            for whose in names:
+                pipe.incr(f"{store.prefix}:v:{whose}")
             pipe.execute()
         except RedisError:
-            log.warning("page cache: could not raise the data versions of %s", written)
+            log.warning("page cache: could not raise the data versions of %s", names)
 
 
 _listening = False
@@ -199,7 +218,7 @@ def _listen() -> None:
 
 # KEYS[1]: the address's tenant id, KEYS[2]: the page, KEYS[3]: the rate limiter's counter
 # of this token and address (the API; "" for pages). ARGV[1]: the tenant id when known,
-# ARGV[2], ARGV[3]: the limit's window (seconds) and amount.
+# ARGV[2], ARGV[3]: the limit's window (seconds) and amount, ARGV[4]: the keys' prefix.
 # A page is kept with the stamp of the versions it was rendered at ("tenant:mine:platform")
 # and answered only while they are the current ones. The API's request is counted first,
 # as the limits library's fixed window counts it (its incr_expire: INCRBY, EXPIRE when
@@ -217,7 +236,7 @@ if tenant == '' then
   tenant = redis.call('GET', KEYS[1])
   if not tenant then return false end
 end
-local versions = redis.call('MGET', 'pc:v:' .. tenant, 'pc:v:*')
+local versions = redis.call('MGET', ARGV[4] .. ':v:' .. tenant, ARGV[4] .. ':v:*')
 local stamp = tenant .. ':' .. (versions[1] or '0') .. ':' .. (versions[2] or '0') .. '\\n'
 local entry = redis.call('GET', KEYS[2])
 if entry and string.sub(entry, 1, string.len(stamp)) == stamp then
@@ -227,8 +246,8 @@ return {0, stamp, count, ttl}
 """
 
 
-def _store(app: Flask) -> Redis | None:
-    return _stores.get(app.config["REDIS_URL"]) if app.config.get("PAGE_CACHE") else None
+def _store(app: Flask) -> Store | None:
+    return app.extensions.get("saas.page_cache") if app.config.get("PAGE_CACHE") else None
 
 
 _scripts: dict[int, Any] = {}
@@ -253,27 +272,28 @@ def release_of(app: Flask) -> str:
     return digest.hexdigest()
 
 
-def _page_key(req: Any, where: str, identity: str) -> str:
+def _page_key(req: Any, prefix: str, where: str, identity: str) -> str:
     quarter = int(clock.now().timestamp() // QUARTER_HOUR)
     htmx = "|".join(f"{name}={value}" for name, value in sorted(req.headers.items())
                     if name.lower().startswith("hx-"))
     material = "\n".join((_release, where, identity, str(quarter), req.full_path, htmx))
-    return "pc:p:" + hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
+    return f"{prefix}:p:" + hashlib.blake2b(material.encode(), digest_size=20).hexdigest()
 
 
-def _find(redis: Redis, req: Any, slug: str, tenant: str, identity: str,
+def _find(store: Store, req: Any, slug: str, tenant: str, identity: str,
           limit: tuple[str, int, int] = ("", 0, 0)) -> tuple[str, bytes | None]:
     """The page's key and stamp ("key stamp") for storing, and the page when it is current.
 
     ("", None) when the address's tenant is not known yet, or the request is over its
     rate limit (``limit``: the counter's key, window and amount; the API only).
     """
-    script = _scripts.get(id(redis))
+    script = _scripts.get(id(store.redis))
     if script is None:
-        script = _scripts[id(redis)] = redis.register_script(LOOK_UP)
-    key = _page_key(req, slug or tenant, identity)
+        script = _scripts[id(store.redis)] = store.redis.register_script(LOOK_UP)
+    key = _page_key(req, store.prefix, slug or tenant, identity)
     counter, window, amount = limit
-    found = script(keys=[f"pc:slug:{slug}", key, counter], args=[tenant, window, amount])
+    found = script(keys=[f"{store.prefix}:slug:{slug}", key, counter],
+                   args=[tenant, window, amount, store.prefix])
     if not found:
         return "", None
     kept, value, count, ttl = found
@@ -361,11 +381,11 @@ class Middleware:
         self._sessions: dict[str, Any] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        redis = _store(self.app)
-        if redis is None or environ.get("REQUEST_METHOD") != "GET":
+        store = _store(self.app)
+        if store is None or environ.get("REQUEST_METHOD") != "GET":
             return self.wsgi_app(environ, start_response)
         try:
-            key, entry = self._look_up(redis, environ)
+            key, entry = self._look_up(store, environ)
         except RedisError:
             return self.wsgi_app(environ, start_response)
         if entry is not None:
@@ -376,9 +396,9 @@ class Middleware:
             return [body]
         if key:
             environ[ENVIRON_KEY] = key
-        return self._store_after(redis, environ, start_response)
+        return self._store_after(store, environ, start_response)
 
-    def _look_up(self, redis: Redis, environ: dict) -> tuple[str, bytes | None]:
+    def _look_up(self, store: Store, environ: dict) -> tuple[str, bytes | None]:
         """Flask's own URL matching and session cookie, without a request context."""
         if (not environ.get("PATH_INFO", "").startswith(PREFIXES)
                 or _jobs_delayed(self.app)):
@@ -389,7 +409,7 @@ class Middleware:
         except HTTPException:
             return "", None
         if endpoint in API_PAGES:
-            return self._look_up_api(redis, req)
+            return self._look_up_api(store, req)
         slug = args.get("tenant_slug")
         if slug is None or endpoint not in STAFF_PAGES | PORTAL_PAGES:
             return "", None
@@ -398,7 +418,7 @@ class Middleware:
                     else portal_identity(self.app, values))
         if identity is None:
             return "", None
-        return _find(redis, req, slug, "", identity)
+        return _find(store, req, slug, "", identity)
 
     def _session(self, req: Any) -> Any:
         """The session cookie's values, as Flask reads them; each cookie read once."""
@@ -412,7 +432,7 @@ class Middleware:
                 self._sessions[cookie] = values
         return values
 
-    def _look_up_api(self, redis: Redis, req: Any) -> tuple[str, bytes | None]:
+    def _look_up_api(self, store: Store, req: Any) -> tuple[str, bytes | None]:
         """The API's list: counted against the token's rate limit here, as Flask-Limiter
         counts it (the same counter), then looked up; the full path does not count it
         again. Over the limit, the full path answers (429)."""
@@ -437,16 +457,16 @@ class Middleware:
                 and isinstance(storage, RedisStorage)
                 and self.app.config.get("RATELIMIT_STORAGE_URI") == self.app.config["REDIS_URL"]):
             counter = storage.prefixed_key(item.key_for(*args))
-            return _find(redis, req, "", tenant, identity, (counter, item.get_expiry(),
+            return _find(store, req, "", tenant, identity, (counter, item.get_expiry(),
                                                             item.amount))
         # Another strategy or store: counted by the limiter itself (two more round trips).
         if not limiter.limiter.hit(item, *args):
             return "", None
         stats = limiter.limiter.get_window_stats(item, *args)
         _note_limit(req, item.amount, stats.remaining, stats.reset_time)
-        return _find(redis, req, "", tenant, identity)
+        return _find(store, req, "", tenant, identity)
 
-    def _store_after(self, redis: Redis, environ: dict,
+    def _store_after(self, store: Store, environ: dict,
                      start_response: Callable) -> Iterable[bytes]:
         answer: dict[str, Any] = {}
 
@@ -466,7 +486,7 @@ class Middleware:
             body.close()
         key, stamp = stored.split(" ", 1)
         try:
-            redis.set(key, _encode(stamp, answer["headers"], b"".join(chunks)),
+            store.redis.set(key, _encode(stamp, answer["headers"], b"".join(chunks)),
                       ex=self.app.config["PAGE_CACHE_SECONDS"])
         except RedisError:
             log.warning("page cache: could not keep %s", environ.get("PATH_INFO"))
@@ -512,7 +532,8 @@ def _remember_slug(endpoint: str | None) -> None:
     if tenant is None or endpoint not in STAFF_PAGES | PORTAL_PAGES:
         return
     try:
-        _store(current_app).set(f"pc:slug:{tenant.slug}", tenant.id, ex=24 * 3600)
+        store = _store(current_app)
+        store.redis.set(f"{store.prefix}:slug:{tenant.slug}", tenant.id, ex=24 * 3600)
     except RedisError:
         log.warning("page cache: could not note the address of tenant %s", tenant.id)
 
@@ -525,11 +546,18 @@ def init_app(app: Flask) -> None:
     """
     app.config.setdefault("PAGE_CACHE", True)
     app.config.setdefault("PAGE_CACHE_SECONDS", 300)
+    app.config.setdefault("PAGE_CACHE_PREFIX", "pc")
     if not app.config.get("REDIS_URL"):
         return
     from saas.queue import redis_connection
 
-    _stores[app.config["REDIS_URL"]] = redis_connection(app)
+    store = Store(redis_connection(app), app.config["PAGE_CACHE_PREFIX"])
+    _stores[(app.config["REDIS_URL"], store.prefix)] = store
+    app.extensions["saas.page_cache"] = store
+    with app.app_context():
+        from saas.extensions import db
+
+        _engine_stores[id(db.engine)] = store
     _listen()
     if not app.config.get("PAGE_CACHE"):
         return

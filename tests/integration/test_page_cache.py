@@ -5,6 +5,7 @@ session's end."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -34,7 +35,10 @@ TODAY = date(2026, 11, 20)
 
 @pytest.fixture(scope="module")
 def cache_app(database_urls, tmp_path_factory) -> Flask:
-    app = make_test_app(database_urls, tmp_path_factory, PAGE_CACHE=True)
+    # Keys of its own: other apps and processes of the suite (workers, live servers) write
+    # to the same Redis database, and their writes must not expire this app's pages.
+    app = make_test_app(database_urls, tmp_path_factory, PAGE_CACHE=True,
+                        PAGE_CACHE_PREFIX=f"pc-test-{uuid.uuid4().hex[:8]}")
     if not app.config["REDIS_URL"].startswith("redis://"):
         pytest.skip("the page cache needs a Redis server")
     return app
@@ -386,7 +390,10 @@ def test_without_redis_pages_are_rendered_and_writes_still_commit(cache_app, sho
     from redis import Redis
 
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
-    monkeypatch.setitem(page_cache._stores, cache_app.config["REDIS_URL"], dead)
+    store = page_cache.Store(dead, cache_app.extensions["saas.page_cache"].prefix)
+    monkeypatch.setitem(cache_app.extensions, "saas.page_cache", store)
+    with cache_app.app_context():
+        monkeypatch.setitem(page_cache._engine_stores, id(db.engine), store)
     client = staff_client(cache_app, shop["accountant"])
     for _ in range(2):
         response = client.get(list_url(shop))
