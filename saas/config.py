@@ -121,6 +121,8 @@ def from_environment() -> dict[str, object]:
         ),
         "WEBHOOK_DISABLE_AFTER_HOURS": int(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", 72)),
         "WEBHOOKS_ALLOW_PRIVATE_HOSTS": _bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", False),
+        # The same for tenants' own outgoing mail servers (Settings → E-mail sending).
+        "MAIL_SERVERS_ALLOW_PRIVATE_HOSTS": _bool("MAIL_SERVERS_ALLOW_PRIVATE_HOSTS", False),
         # Import files with more rows than this run as a background job with progress.
         "IMPORT_INLINE_ROWS": int(os.environ.get("IMPORT_INLINE_ROWS", 1000)),
         "LOGO_MAX_BYTES": int(os.environ.get("LOGO_MAX_BYTES", 512 * 1024)),

@@ -92,6 +92,7 @@ def _test_config(owner_url: str, app_url: str, **extra: object) -> dict[str, obj
         "SERVER_NAME": None,
         # Webhook receivers in the tests listen on loopback.
         "WEBHOOKS_ALLOW_PRIVATE_HOSTS": True,
+        "MAIL_SERVERS_ALLOW_PRIVATE_HOSTS": True,
         # The tests' session is one connection in a rolled-back transaction: no threads.
         "SWEEP_THREADS": 1,
         # Pages kept in Redis: on in tests/integration/test_page_cache.py only.

@@ -87,6 +87,7 @@ def _checked(settings: MailServerSettings, saved: MailServer | None) -> tuple[Sm
     if not host or any(c.isspace() for c in host) or len(host) > 255:
         raise MailServerRefused("Give the mail server's host name, such as smtp.example.com.",
                                 "host")
+    _check_public(host)
     try:
         security = SmtpSecurity(settings.security)
     except ValueError:
@@ -116,6 +117,24 @@ def _checked(settings: MailServerSettings, saved: MailServer | None) -> tuple[Sm
         raise MailServerRefused(f"The from address is not an e-mail address: {exc}",
                                 "from_address") from None
     return _server(host, port, security, username, password), sender
+
+
+def _check_public(host: str) -> None:
+    """A tenant's mail server is on the internet: not the platform's own network (the test
+    message would tell an admin what answers there). MAIL_SERVERS_ALLOW_PRIVATE_HOSTS lets a
+    single-company installation, or the tests, use one on a private address."""
+    from flask import current_app
+
+    from saas.api.webhooks import policy, sending
+
+    if current_app.config["MAIL_SERVERS_ALLOW_PRIVATE_HOSTS"]:
+        return
+    try:
+        address = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+        policy.check_host(f"smtp://{address}", sending.resolve,
+                          "the mail server must be on a public address on the internet")
+    except policy.UrlRefused as exc:
+        raise MailServerRefused(str(exc), "host") from None
 
 
 def _saved_password(saved: MailServer) -> str:

@@ -245,3 +245,16 @@ def test_the_password_appears_on_no_staff_page(app, shop, owner, own_server):
     refused = html.unescape(owner.post(url(shop), data=form(port, host="")).text)
     assert "Give the mail server's host name" in refused, refused
     assert PASSWORD not in refused, refused
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254",
+                                  "::1"])
+def test_a_private_or_local_host_is_refused_outside_the_tests(shop, owner, app, monkeypatch,
+                                                              host):
+    monkeypatch.setitem(app.config, "MAIL_SERVERS_ALLOW_PRIVATE_HOSTS", False)
+    response = owner.post(url(shop), data=form(2525, host=host))
+    assert response.status_code == 422
+    errors = [html.unescape(error) for error in errors_in(response.text)]
+    assert any(f"The host {host} is a private or local address" in error
+               and "public address" in error for error in errors), errors
+    assert server_of(shop) is None

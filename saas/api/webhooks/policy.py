@@ -53,7 +53,8 @@ def private_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_host(url: str, resolve: Resolver) -> None:
+def check_host(url: str, resolve: Resolver,
+               why: str = "webhooks go only to public addresses on the internet") -> None:
     """Refuse a URL whose host is, or resolves to, a non-public address (SSRF guard)."""
     host = urlsplit(url).hostname or ""
     try:
@@ -65,7 +66,7 @@ def check_host(url: str, resolve: Resolver) -> None:
     refused = sorted({address for address in addresses if private_address(address)})
     if refused:
         raise UrlRefused(f"The host {host} is a private or local address ({', '.join(refused)}):"
-                         " webhooks go only to public addresses on the internet.")
+                         f" {why}.")
 
 
 def _is_ip(host: str) -> bool:
