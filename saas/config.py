@@ -70,6 +70,7 @@ def from_environment() -> dict[str, object]:
         # (saas/page_cache.py), at most this many seconds.
         "PAGE_CACHE": _bool("PAGE_CACHE", True),
         "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", 300)),
+        "PAGE_CACHE_PREFIX": os.environ.get("PAGE_CACHE_PREFIX", "pc"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "saas"),
         "RATELIMIT_HEADERS_ENABLED": True,

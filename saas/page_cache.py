@@ -87,6 +87,7 @@ READS = frozenset({"SELECT", "SHOW", "SET", "BEGIN", "COMMIT", "ROLLBACK", "SAVE
 FIRST_WORD = re.compile(r"\s*(\w+)")
 WRITTEN_TABLE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?", re.I)
 
+
 @dataclass(frozen=True)
 class Store:
     """Where an app keeps its versions and pages: a Redis and a key prefix."""
@@ -487,7 +488,7 @@ class Middleware:
         key, stamp = stored.split(" ", 1)
         try:
             store.redis.set(key, _encode(stamp, answer["headers"], b"".join(chunks)),
-                      ex=self.app.config["PAGE_CACHE_SECONDS"])
+                            ex=self.app.config["PAGE_CACHE_SECONDS"])
         except RedisError:
             log.warning("page cache: could not keep %s", environ.get("PATH_INFO"))
         return chunks
@@ -509,8 +510,8 @@ def _mark_storable(response: Response) -> Response:
 
         ok = (g.get("membership") is not None and g.get("acting_tenant_id") is None
               and current_user.is_authenticated
-              and staff_identity(current_app, session) == f"staff:{current_user.get_id()}:"
-              f"{session.get('csrf_token', '')}")
+              and session.get("_user_id") == current_user.get_id()
+              and staff_identity(current_app, session) is not None)
     elif endpoint in PORTAL_PAGES:
         visitor = g.get("portal_visitor")
         state = session.get("portal", {}).get(str(tenant.id), {})
@@ -544,9 +545,6 @@ def init_app(app: Flask) -> None:
     Every process with Redis raises the data versions as it writes, PAGE_CACHE or not: a
     worker started without it cannot leave a web process's kept pages stale.
     """
-    app.config.setdefault("PAGE_CACHE", True)
-    app.config.setdefault("PAGE_CACHE_SECONDS", 300)
-    app.config.setdefault("PAGE_CACHE_PREFIX", "pc")
     if not app.config.get("REDIS_URL"):
         return
     from saas.queue import redis_connection

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import limits
@@ -185,12 +185,14 @@ def test_a_set_wise_write_shows_at_once_too(cache_app, shop):
 def test_a_write_rolled_back_changes_nothing(cache_app, shop):
     client = staff_client(cache_app, shop["accountant"])
     get_twice(client, list_url(shop))
-    with in_tenant(shop):
-        db.session.get(Customer, shop["alfa"]).name = "Never AS"
-        db.session.flush()
+    with in_tenant(shop), clock.frozen(TODAY):
+        number = issue_invoice(db.session.get(Customer, shop["alfa"]), shop["vat"], "300",
+                               TODAY).number
     db.session.rollback()
     third = client.get(list_url(shop))
-    assert "Never AS" not in third.get_data(as_text=True)
+    # Still the kept page (the rollback raised no version), and no trace of the invoice.
+    assert kept(third) and "2 in all" in third.get_data(as_text=True)
+    assert number not in third.get_data(as_text=True)
 
 
 def test_another_tenants_write_leaves_the_page_kept(cache_app, shop):
@@ -284,9 +286,13 @@ def test_a_flash_message_is_shown_not_a_kept_page(cache_app, shop):
 
 def test_the_next_quarter_hour_renders_again(cache_app, shop):
     client = staff_client(cache_app, shop["accountant"])
-    with clock.frozen(TODAY):
-        get_twice(client, list_url(shop))
-    with clock.frozen(clock.now().replace(year=2026, month=11, day=21)):
+    noon = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    with clock.frozen(noon):
+        _, second = get_twice(client, list_url(shop))
+    assert kept(second)
+    with clock.frozen(noon + timedelta(minutes=14, seconds=59)):
+        assert kept(client.get(list_url(shop)))
+    with clock.frozen(noon + timedelta(minutes=15)):
         assert not kept(client.get(list_url(shop)))
 
 
