@@ -28,6 +28,9 @@ Timed, in the same process:
   of the lines overlap matching the next, so the phases add up to more);
 - ``ratio`` = ``import_match_s`` / ``parse_only_s`` (target: at most 3).
 
+Checked before: the plan of the candidates' query reads documents through the three
+indexes of open invoices (``candidate_indexes``).
+
 Then checked: every KID, number and amount+name line booked, the unknown ones waiting;
 each booked line has one payment; the journal balances; no invoice is paid beyond its
 total; the invoices paid in full and in part counted. Writes bench/results/bank_matching.json.
@@ -43,6 +46,7 @@ import gc
 import os
 import pstats
 import random
+import re
 import sys
 import time
 from datetime import date, timedelta
@@ -53,9 +57,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 from stdnum import luhn
 
 from saas.billing.customers.models import Customer
-from saas.billing.documents.models import Document
+from saas.billing.documents.models import AMOUNT_UNITS, Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
-from saas.billing.payments import statements
+from saas.billing.payments import matching, statements
 from saas.billing.payments.bank import services
 from saas.billing.payments.models import (
     Allocation,
@@ -170,6 +174,28 @@ def analyze(owner_url: str) -> None:
     engine.dispose()
 
 
+def candidate_indexes(tenant_id: int, parsed: list) -> list[str]:
+    """The indexes PostgreSQL reads the file's candidates through (as the app's role, under
+    row-level security), from the plan of ``load_candidates``'s query: one per way of
+    finding an open invoice, never a pass over every document."""
+    credits = [matching.BankCredit(n, line.amount, line.currency, line.counterparty_name,
+                                   line.counterparty_account, line.structured_reference,
+                                   line.remittance_text)
+               for n, line in enumerate(parsed[0].lines[::50])]  # of every kind
+    references = {ref for credit in credits for ref in matching.references_in(credit)}
+    numbers = set().union(*(matching.number_candidates(credit.remittance_text)
+                            for credit in credits))
+    units = {int(credit.amount * AMOUNT_UNITS) for credit in credits}
+    query = services.candidates_query(references, numbers, units)
+    with scoping.tenant_context(tenant_id):
+        sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in db.session.execute(text(f"EXPLAIN {sql}")))
+    db.session.rollback()
+    used = sorted(set(re.findall(r"ix_documents_open_\w+", plan)))
+    assert "Seq Scan on documents" not in plan and len(used) == 3, plan
+    return used
+
+
 def check(tenant_id: int, kinds: dict[str, int], line_count: int) -> dict[str, object]:
     with scoping.tenant_context(tenant_id):
         statuses = dict(db.session.execute(select(BankLine.status, func.count())
@@ -248,6 +274,7 @@ def main(line_count: int = LINES, invoice_count: int = INVOICES) -> None:
             parse_times.append(time.perf_counter() - started)
         assert sum(len(s.lines) for s in parsed) == line_count
         parse_s = min(parse_times)
+        results["candidate_indexes"] = candidate_indexes(tenant_id, parsed)
 
         # The import is timed as the parse is, the best of 3: the first two are rolled
         # back (nothing of them stays), the last is committed and its commit timed too.

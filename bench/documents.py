@@ -120,7 +120,8 @@ def prepare_drafts(shop: dict[str, int], count: int) -> list[int]:
 
 def _columns(obj: object, skip: set[str]) -> dict[str, object]:
     return {column.key: getattr(obj, column.key)
-            for column in sa_inspect(obj).mapper.column_attrs if column.key not in skip}
+            for column in sa_inspect(obj).mapper.column_attrs
+            if column.key not in skip and column.columns[0].computed is None}
 
 
 def issue_all(tenant_id: int, ids: list[int]) -> list[float]:

@@ -165,6 +165,21 @@ def test_a_statement_books_references_numbers_parts_overpayments_and_names(shop)
         assert payments[0].reference == KID and payments[0].received_on == lines[0].booked_on
 
 
+def test_an_invoice_paid_in_part_is_found_by_what_is_left_open_of_it(shop):
+    """The open amount the look-up finds an invoice by follows its payments."""
+    tenant, account_id, _, invoices = shop
+    import_file(tenant, camt(credit("300.00", reference=KID_2, name="K. Nordmann"),
+                             statement_id="PART-1"), account_id, name="first.xml")
+    assert invoice(tenant, invoices["in_part"]).status.value == "partly_paid"
+    with scoping.tenant_context(tenant.id):
+        assert db.session.get(Document, invoices["in_part"]).open_units == 500 * 10_000
+    result = import_file(tenant, camt(credit("500.00", name="Kari Nordmann"),
+                                      statement_id="PART-2"), account_id, name="second.xml")
+    assert result.booked == 1
+    assert invoice(tenant, invoices["in_part"]).status.value == "paid"
+    assert invoice(tenant, invoices["unpaid"]).status.value == "issued"
+
+
 def test_the_same_file_again_is_refused_naming_the_earlier_import(shop):
     tenant, account_id, _, invoices = shop
     data = paying_statement(tenant, invoices)

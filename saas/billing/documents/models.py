@@ -15,7 +15,9 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -47,6 +49,11 @@ DEFAULT_FORMATS = {
 
 
 OPEN_INVOICES_SQL = "kind = 'invoice' AND status IN ('issued', 'partly_paid')"
+# Open invoices' indexes for bank matching: (name, column, more of the condition).
+OPEN_INVOICE_KEYS = (("reference", "payment_reference", " AND payment_reference <> ''"),
+                     ("number", "number_key", ""), ("amount", "open_units", ""))
+# An amount in units of 1/10,000 (MONEY's scale): open_units as an exact integer.
+AMOUNT_UNITS = 10_000
 
 
 def _public_id() -> str:
@@ -104,6 +111,13 @@ class Document(TenantScoped, db.Model):
         # The reminder sweep reads open invoices by due date.
         Index("ix_documents_open_invoices_due", "tenant_id", "due_date",
               postgresql_where=text(OPEN_INVOICES_SQL), sqlite_where=text(OPEN_INVOICES_SQL)),
+        # A bank statement's lines look their open invoices up by payment reference,
+        # number (case folded) and open amount (bank.services.load_candidates). A paid
+        # invoice leaves these indexes: booking one writes nothing to them.
+        *(Index(f"ix_documents_open_{name}", "tenant_id", column,
+                postgresql_where=text(f"{OPEN_INVOICES_SQL}{where}"),
+                sqlite_where=text(f"{OPEN_INVOICES_SQL}{where}"))
+          for name, column, where in OPEN_INVOICE_KEYS),
         CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
     )
 
@@ -145,6 +159,14 @@ class Document(TenantScoped, db.Model):
     # changes after issue, as the status does.
     paid_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0),
                                                 server_default="0")
+    # Kept by the database, for bank matching's look-ups (OPEN_INVOICE_KEYS): the number
+    # in lower case, and what is open as an integer (AMOUNT_UNITS). Columns rather than
+    # expression indexes because under row-level security PostgreSQL uses an index only
+    # for conditions of "leakproof" functions, which lower() and numeric's are not.
+    number_key: Mapped[str | None] = mapped_column(String(60), Computed("lower(number)",
+                                                                         persisted=True))
+    open_units: Mapped[int] = mapped_column(BigInteger, Computed(
+        f"CAST(ROUND((gross_total - paid_total) * {AMOUNT_UNITS}) AS BIGINT)", persisted=True))
     # Snapshots taken at issue (R3.9): what was printed, whatever happens to the customer.
     seller: Mapped[dict | None] = mapped_column(JSON)
     buyer: Mapped[dict | None] = mapped_column(JSON)

@@ -263,6 +263,10 @@ class BankLine(TenantScoped, db.Model):
                              ondelete="CASCADE"),
         Index("ix_bank_lines_tenant_status", "tenant_id", "status"),
         Index("ix_bank_lines_tenant_statement", "tenant_id", "statement_id"),
+        # Payers known by their account (bank.services.known_accounts).
+        Index("ix_bank_lines_tenant_account", "tenant_id", "counterparty_account",
+              postgresql_where=text("counterparty_account <> ''"),
+              sqlite_where=text("counterparty_account <> ''")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

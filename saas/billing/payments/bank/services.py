@@ -19,10 +19,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Numeric, String, func, or_, select
+from sqlalchemy import BigInteger, Select, String, and_, literal_column, or_, select
 
 from saas.billing.customers.models import Customer
-from saas.billing.documents.models import Document
+from saas.billing.documents.models import AMOUNT_UNITS, Document
 from saas.billing.documents.states import DocumentKind as K
 from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.money import minor_unit_exponent, quantize_money
@@ -400,20 +400,36 @@ def load_candidates(credits: Sequence[BankCredit],
     for credit in credits:
         numbers |= matching.number_candidates(
             f"{credit.structured_reference} {credit.remittance_text}")
-    amounts = {credit.amount for credit in credits}
-    open_amount = Document.gross_total - Document.paid_total
-    rows = db.session.execute(
-        select(Document.id, Document.number, Document.customer_id, Customer.name, open_amount,
-               Document.currency, Document.payment_reference, Document.due_date)
-        .join(Customer, Customer.id == Document.customer_id)
-        .where(Document.kind == K.INVOICE, Document.status.in_(OPEN_STATUSES),
-               or_(one_of(Document.payment_reference, references, String),
-                   one_of(func.lower(Document.number), numbers, String),
-                   one_of(open_amount, amounts, Numeric)))).all()
+    units = {int(credit.amount * AMOUNT_UNITS) for credit in credits}
+    rows = db.session.execute(candidates_query(references, numbers, units)).all()
     invoices = [OpenInvoice(id=row[0], number=row[1] or "", customer_id=row[2],
                             customer_name=row[3], open_amount=row[4], currency=row[5],
                             payment_reference=row[6] or "", due_date=row[7]) for row in rows]
     return invoices, known_accounts(credit.counterparty_account for credit in credits)
+
+
+def _inline(value: str) -> Any:
+    return literal_column(f"'{value}'")
+
+
+def candidates_query(references: set[str], numbers: set[str], units: set[int]) -> Select:
+    """Open invoices by payment reference, by number (in lower case) or by what is open
+    of them (in ``AMOUNT_UNITS``), with their customer's name.
+
+    Each condition one an index answers (documents.models.OPEN_INVOICE_KEYS): a look-up
+    per value, not a pass over every document. The indexes' own conditions are written
+    with their values in the SQL, not as parameters, so the planner always sees they hold.
+    """
+    return (select(Document.id, Document.number, Document.customer_id, Customer.name,
+                   Document.gross_total - Document.paid_total, Document.currency,
+                   Document.payment_reference, Document.due_date)
+            .join(Customer, Customer.id == Document.customer_id)
+            .where(Document.kind == _inline(K.INVOICE.value),
+                   Document.status.in_([_inline(status.value) for status in OPEN_STATUSES]),
+                   or_(and_(Document.payment_reference != _inline(""),
+                            one_of(Document.payment_reference, references, String)),
+                       one_of(Document.number_key, numbers, String),
+                       one_of(Document.open_units, units, BigInteger))))
 
 
 def known_accounts(accounts: Iterable[str]) -> dict[str, set[int]]:
@@ -421,15 +437,19 @@ def known_accounts(accounts: Iterable[str]) -> dict[str, set[int]]:
     wanted = {matching.compact_reference(a) for a in accounts if a}
     if not wanted:
         return {}
-    rows = db.session.execute(
-        select(BankLine.counterparty_account, Payment.customer_id)
-        .join(Payment, Payment.bank_line_id == BankLine.id)
-        .where(one_of(BankLine.counterparty_account, wanted, String),
-               Payment.reversed_at.is_(None)).distinct()).all()
     found: dict[str, set[int]] = {}
-    for account, customer_id in rows:
+    for account, customer_id in db.session.execute(known_accounts_query(wanted)).all():
         found.setdefault(account, set()).add(customer_id)
     return found
+
+
+def known_accounts_query(wanted: set[str]) -> Select:
+    """The customers of live payments booked from lines of these accounts."""
+    return (select(BankLine.counterparty_account, Payment.customer_id)
+            .join(Payment, Payment.bank_line_id == BankLine.id)
+            .where(BankLine.counterparty_account != _inline(""),  # the index's condition
+                   one_of(BankLine.counterparty_account, wanted, String),
+                   Payment.reversed_at.is_(None)).distinct())
 
 
 def credit_of(line: BankLine) -> BankCredit:
