@@ -57,9 +57,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 from stdnum import luhn
 
 from saas.billing.customers.models import Customer
-from saas.billing.documents.models import AMOUNT_UNITS, Document
+from saas.billing.documents.models import Document
 from saas.billing.documents.states import DocumentKind, DocumentStatus
-from saas.billing.payments import matching, statements
+from saas.billing.payments import statements
 from saas.billing.payments.bank import services
 from saas.billing.payments.models import (
     Allocation,
@@ -178,15 +178,8 @@ def candidate_indexes(tenant_id: int, parsed: list) -> list[str]:
     """The indexes PostgreSQL reads the file's candidates through (as the app's role, under
     row-level security), from the plan of ``load_candidates``'s query: one per way of
     finding an open invoice, never a pass over every document."""
-    credits = [matching.BankCredit(n, line.amount, line.currency, line.counterparty_name,
-                                   line.counterparty_account, line.structured_reference,
-                                   line.remittance_text)
-               for n, line in enumerate(parsed[0].lines[::50])]  # of every kind
-    references = {ref for credit in credits for ref in matching.references_in(credit)}
-    numbers = set().union(*(matching.number_candidates(credit.remittance_text)
-                            for credit in credits))
-    units = {int(credit.amount * AMOUNT_UNITS) for credit in credits}
-    query = services.candidates_query(references, numbers, units)
+    # Every 50th line: lines of every kind (the file has them in runs).
+    query = services.candidates_query_for(services.credits_of(parsed[0].lines)[::50])
     with scoping.tenant_context(tenant_id):
         sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(row[0] for row in db.session.execute(text(f"EXPLAIN {sql}")))

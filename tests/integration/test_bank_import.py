@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from saas.billing.customers.models import Customer
-from saas.billing.documents.models import Document
+from saas.billing.documents.models import AMOUNT_UNITS, Document
 from saas.billing.payments import services as payment_services
 from saas.billing.payments.bank import booking, services
 from saas.billing.payments.bank.services import BankImportError
@@ -172,7 +172,7 @@ def test_an_invoice_paid_in_part_is_found_by_what_is_left_open_of_it(shop):
                              statement_id="PART-1"), account_id, name="first.xml")
     assert invoice(tenant, invoices["in_part"]).status.value == "partly_paid"
     with scoping.tenant_context(tenant.id):
-        assert db.session.get(Document, invoices["in_part"]).open_units == 500 * 10_000
+        assert db.session.get(Document, invoices["in_part"]).open_units == 500 * AMOUNT_UNITS
     result = import_file(tenant, camt(credit("500.00", name="Kari Nordmann"),
                                       statement_id="PART-2"), account_id, name="second.xml")
     assert result.booked == 1

@@ -248,10 +248,7 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
     uses the session meanwhile: this one touches no ORM object until it is done.
     """
     statement_id = statement.id
-    credits = [BankCredit(position, line.amount, line.currency, line.counterparty_name,
-                          line.counterparty_account, line.structured_reference,
-                          line.remittance_text)
-               for position, line in enumerate(lines, start=1) if line.amount > 0]
+    credits = credits_of(lines)
     matcher = matcher_for(credits)
     customers: set[int] = set()
     booked = 0
@@ -389,23 +386,38 @@ def matcher_for(credits: Sequence[BankCredit]) -> matching.Matcher:
     return matching.Matcher(invoices, accounts, references)
 
 
+def credits_of(lines: Sequence[statements.ParsedLine]) -> list[BankCredit]:
+    """A statement's lines of money in as matching takes them, keyed by position (from 1)."""
+    return [BankCredit(position, line.amount, line.currency, line.counterparty_name,
+                       line.counterparty_account, line.structured_reference,
+                       line.remittance_text)
+            for position, line in enumerate(lines, start=1) if line.amount > 0]
+
+
 def load_candidates(credits: Sequence[BankCredit],
                     references_by_line: dict[int, list[str]] | None = None,
                     ) -> tuple[list[OpenInvoice], dict[str, set[int]]]:
     """The open invoices the lines could pay (by reference, number or amount), in a
     query, and the customers known by the lines' counterparty accounts."""
-    by_line = references_by_line or {c.key: matching.references_in(c) for c in credits}
-    references = {ref for found in by_line.values() for ref in found}
-    numbers = set()
-    for credit in credits:
-        numbers |= matching.number_candidates(
-            f"{credit.structured_reference} {credit.remittance_text}")
-    units = {int(credit.amount * AMOUNT_UNITS) for credit in credits}
-    rows = db.session.execute(candidates_query(references, numbers, units)).all()
+    rows = db.session.execute(candidates_query_for(credits, references_by_line)).all()
     invoices = [OpenInvoice(id=row[0], number=row[1] or "", customer_id=row[2],
                             customer_name=row[3], open_amount=row[4], currency=row[5],
                             payment_reference=row[6] or "", due_date=row[7]) for row in rows]
     return invoices, known_accounts(credit.counterparty_account for credit in credits)
+
+
+def candidates_query_for(credits: Sequence[BankCredit],
+                         references_by_line: dict[int, list[str]] | None = None) -> Select:
+    """``candidates_query`` for what the lines carry: their references, the invoice
+    numbers their texts may hold, their amounts."""
+    by_line = references_by_line or {c.key: matching.references_in(c) for c in credits}
+    references = {ref for found in by_line.values() for ref in found}
+    numbers: set[str] = set()
+    for credit in credits:
+        numbers |= matching.number_candidates(
+            f"{credit.structured_reference} {credit.remittance_text}")
+    units = {int(credit.amount * AMOUNT_UNITS) for credit in credits}
+    return candidates_query(references, numbers, units)
 
 
 def _inline(value: str) -> Any:
