@@ -26,6 +26,7 @@ from saas.billing.payments.models import (
 )
 from saas.events.models import DomainEvent
 from saas.extensions import db
+from saas.rows import on_postgresql
 from saas.tenants import scoping
 from saas.tenants.models import AuditEntry, BankAccount
 from tests.factories import BankAccountFactory, CustomerFactory, TenantFactory
@@ -37,10 +38,10 @@ KID_2 = "0000012344"  # MOD10
 
 
 def import_file(tenant, data: bytes, account_id: int, name: str = "statement.xml",
-                fmt: str | None = None):
+                fmt: str | None = None, book_now: bool = True):
     with scoping.tenant_context(tenant.id):
         account = db.session.get(BankAccount, account_id)
-        result = services.import_statement(data, name, account, fmt)
+        result = services.import_statement(data, name, account, fmt, book_now=book_now)
         db.session.commit()
         return result
 
@@ -321,9 +322,12 @@ def snapshot(tenant) -> dict[str, list]:
 
 @pytest.mark.postgres
 def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monkeypatch):
-    def booked(bulk_from: int, part: int = 1000) -> dict[str, list]:
+    def booked(bulk_from: int, part: int = 1000, after: int = 0) -> dict[str, list]:
+        """Booked set-wise from ``bulk_from`` bookings on, ``part`` lines imported at a
+        time; with ``after``, after the import, that many lines at a time."""
         monkeypatch.setattr(booking, "BULK_FROM", bulk_from)
         monkeypatch.setattr(services, "PART", part)
+        monkeypatch.setattr(booking, "CHUNK", after or booking.CHUNK)
         tenant = TenantFactory()
         account_id = BankAccountFactory(tenant=tenant).id
         fjord = CustomerFactory(tenant=tenant, name="Fjord Bakeri AS").id
@@ -339,7 +343,17 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
             credit("350.00", reference=KID_2),
             credit("1480.00", text=f"{numbers[0]} {numbers[3]}",  # the first paid already
                    name="Fjord Bakeri AS"),
-            credit("77.00", text="Gave")), account_id)
+            credit("77.00", text="Gave")), account_id, book_now=not after)
+        if after:
+            with scoping.tenant_context(tenant.id):
+                statement_id = db.session.scalar(select(BankStatement.id))
+                assert [line.status.value for line in db.session.scalars(select(BankLine)
+                        .order_by(BankLine.position))] == ["pending"] * 4 + ["unmatched"]
+                assert count(tenant, Payment) == 0  # the import booked nothing
+                assert booking.book_pending(statement_id) == 4
+                assert booking.book_pending(statement_id) == 0  # each line once
+                assert all(line.sure_match is None for line in db.session.scalars(
+                    select(BankLine)))  # kept only until booked
         return snapshot(tenant)
 
     one_by_one, set_wise = booked(1000), booked(1)
@@ -347,6 +361,8 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
     # Two lines at a time, each pair saved and booked on the thread while the next is
     # matched: the fourth line still sees the first invoice paid by the first line.
     assert booked(1, part=2) == one_by_one == booked(1000, part=2)
+    # Booked after the import, in parts of their own (set-wise, or one by one): the same.
+    assert booked(1, after=3) == one_by_one == booked(1000, after=2)
     assert len(set_wise["payments"]) == 4 and len(set_wise["journal"]) == 4
     assert [e[0] for e in set_wise["events"]].count("payment.received") == 4
     assert [e[0] for e in set_wise["events"]].count("document.paid") == 3
@@ -356,6 +372,42 @@ def test_booking_set_wise_writes_the_rows_record_payment_writes(db_session, monk
     assert receipts[3] == [("1920", D("350"), 0), ("1500", 0, D("300")), ("2900", 0, D("50"))]
     assert receipts[4] == [("1920", D("1480"), 0), ("1500", 0, D("480")),
                            ("2900", 0, D("1000"))]
+
+
+@pytest.mark.parametrize("set_wise", [True, False], ids=["set-wise", "one-by-one"])
+def test_an_invoice_paid_after_the_import_before_its_booking_is_settled_no_further(
+    shop, monkeypatch, set_wise
+):
+    """Between an import and the booking of its sure matches, staff settled part of an
+    invoice by hand: set-wise, the line's share is cut to what is open and the rest is
+    the customer's credit; one by one, the line is refused and waits for staff, saying
+    why. Either way nothing is paid beyond the invoice's total."""
+    if set_wise and not on_postgresql():
+        pytest.skip("set-wise booking is PostgreSQL's")
+    monkeypatch.setattr(booking, "BULK_FROM", 1 if set_wise else 1000)
+    tenant, account_id, customers, invoices = shop
+    result = import_file(tenant, camt(credit("1000.00", reference=KID)), account_id,
+                         book_now=False)
+    assert (result.booked, result.pending, result.waiting) == (0, 1, 0)
+    with scoping.tenant_context(tenant.id):
+        fjord = db.session.get(Customer, customers["fjord"])
+        by_hand = db.session.get(Document, invoices["by_kid"])
+        payment_services.record_payment(fjord, D("400.00"), by_hand.issue_date,
+                                        allocations=[(by_hand, D("400.00"))])
+        db.session.commit()
+        booked = booking.book_pending(result.statement_id)
+        line = db.session.scalar(select(BankLine))
+        paid = db.session.get(Document, invoices["by_kid"])
+        assert paid.paid_total <= paid.gross_total
+        if set_wise:
+            assert (booked, line.status.value, line.matched_automatically) == (
+                1, "matched", True)
+            assert (paid.status.value, paid.paid_total) == ("paid", D("1000.00"))
+            assert payment_services.customer_credit(fjord.id, "NOK") == D("400.00")
+        else:
+            assert (booked, line.status.value, line.sure_match) == (0, "unmatched", None)
+            assert line.match_note.startswith("Not booked automatically:")
+            assert (paid.status.value, paid.paid_total) == ("partly_paid", D("400.00"))
 
 
 @pytest.mark.postgres

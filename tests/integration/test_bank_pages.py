@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from saas.billing.imports.models import ImportRun
 from saas.billing.payments import services as payment_services
-from saas.billing.payments.bank import views
+from saas.billing.payments.bank import booking, views
 from saas.billing.payments.models import BankCsvMapping, BankLine, BankStatement, Payment
 from saas.extensions import db
 from saas.tenants import scoping
@@ -103,9 +103,13 @@ def test_the_same_file_twice_is_refused_naming_the_first(shop):
 
 @pytest.mark.postgres
 def test_a_large_statement_is_imported_by_a_job_whose_page_polls(shop, app, monkeypatch):
+    """Imported by a job, the sure matches booked after the import by another: the run's
+    and the statement's pages show the booking's progress until it is done."""
     monkeypatch.setitem(app.config, "BANK_IMPORT_INLINE_LINES", 1)
-    queued = []
+    queued, booking_jobs = [], []
     monkeypatch.setattr(views, "enqueue", lambda func, *args, **kwargs: queued.append(
+        (func, args, kwargs)))
+    monkeypatch.setattr(booking, "enqueue", lambda func, *args, **kwargs: booking_jobs.append(
         (func, args, kwargs)))
     response = upload(shop, camt(credit("1000.00", reference=KID), credit("7.00")))
     with scoping.tenant_context(shop["tenant"].id):
@@ -119,13 +123,48 @@ def test_a_large_statement_is_imported_by_a_job_whose_page_polls(shop, app, monk
     assert kwargs["job_id"] == f"bank-import-{run.id}"
     for _ in range(2):  # running it twice imports once
         job(*args, tenant_id=kwargs["tenant_id"])
-    db.session.expire_all()  # the job wrote through a session of its own
+    # The job wrote through a session of its own, inside this one's savepoint (the tests'
+    # one connection): committed, a rolled-back request of this app context keeps it.
+    db.session.commit()
+    run_page = shop["client"].get(response.headers["Location"], headers={"HX-Request": "true"}
+                                  ).get_data(as_text=True)
+    assert "Imported 2 lines: 1 matched surely, booked after the import, 1 waiting" in run_page
+    assert "Booking the sure matches: 1 line left" in run_page
+    assert 'hx-trigger="every 1s"' in run_page  # the booking's progress, until it is done
+    assert status(shop, "kid") == "issued"
+
+    # Imported, not yet booked: the line is pending, with its match, and not staff's.
+    statement_page = f"{shop['base']}/statements/{statement_id(shop)}"
+    page = shop["client"].get(statement_page).get_data(as_text=True)
+    assert "2: 0 booked, 1 being booked, 1 waiting, 0 ignored" in page
+    assert "being booked" in page and 'hx-trigger="every 2s"' in page
+    pending = lines_of(shop)[0]
+    assert (pending.status.value, pending.sure_match["customer_id"]) == ("pending", shop["fjord"])
+    line_page = shop["client"].get(f"{shop['base']}/lines/{pending.id}").get_data(as_text=True)
+    assert "being booked automatically" in line_page and "Match by hand" not in line_page
+    refused = shop["client"].post(f"{shop['base']}/lines/{pending.id}/ignore",
+                                  data={"reason": "Not ours"})
+    assert refused.status_code == 422
+    assert "Line 1 is being booked automatically" in refused.get_data(as_text=True)
+    polled = shop["client"].get(f"{statement_page}?booking=1", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and "1 line left" in polled.get_data(as_text=True)
+
+    [(book, args, kwargs)] = booking_jobs
+    assert kwargs["job_id"] == f"bank-book-{statement_id(shop)}"
+    for _ in range(2):  # running it twice books once
+        book(*args, tenant_id=kwargs["tenant_id"])
+    db.session.commit()
+    assert status(shop, "kid") == "paid"
+    polled = shop["client"].get(f"{statement_page}?booking=1", headers={"HX-Request": "true"})
+    assert polled.headers["HX-Redirect"] == statement_page  # done: the page again, whole
+    page = shop["client"].get(statement_page).get_data(as_text=True)
+    assert "2: 1 booked, 1 waiting, 0 ignored" in page and "every 2s" not in page
     done = shop["client"].get(response.headers["Location"], headers={"HX-Request": "true"}
                               ).get_data(as_text=True)
-    assert "hx-trigger" not in done
-    assert "Imported 2 lines: 1 booked automatically, 1 waiting" in done
+    assert "hx-trigger" not in done and "Booking the sure matches" not in done
     assert f"{shop['base']}/statements/{statement_id(shop)}" in done
-    assert status(shop, "kid") == "paid"
+    with scoping.tenant_context(shop["tenant"].id):
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
 
 
 def test_a_job_for_a_file_imported_meanwhile_fails_saying_why(shop, app, monkeypatch):

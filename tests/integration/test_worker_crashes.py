@@ -6,9 +6,11 @@ and sees it die, or (``whole``) the parent dies with it, as in a machine or cont
 restart: then the job is left started in Redis until the dead worker's heartbeat runs
 out, and the next worker to start finds it abandoned. Both jobs are retried by RQ
 (``saas.queue.job_retry``). A billing run commits an invoice chunk at a time and goes on
-from its last commit; a bank import is one transaction and is imported again whole. When
-RQ has lost the job for good (here: Redis emptied), the sweeps take over: a billing run is
-asked for again, a bank import ends asking for the file again.
+from its last commit; a bank import is one transaction and is imported again whole; the
+booking of its sure matches, after it, commits a part at a time and goes on from its last
+part. When RQ has lost the job for good (here: Redis emptied), the sweeps take over: a
+billing run is asked for again, a bank import ends asking for the file again, what a
+booking left pending is booked.
 """
 
 from __future__ import annotations
@@ -280,21 +282,22 @@ def imported(shop) -> dict:
         }
 
 
+IMPORTED = "Imported 3 lines: 2 matched surely, booked after the import, 1 waiting"
 BOOKED_ONCE = {"statements": 1, "payments": 2, "run": ImportStatus.DONE,
                "lines": [(1, BankLineStatus.MATCHED), (2, BankLineStatus.MATCHED),
                          (3, BankLineStatus.UNMATCHED)],
                "invoices": ["paid", "paid"]}
 
 
-def test_a_bank_import_whose_horse_is_killed_while_booking_is_imported_once(
+def test_a_bank_import_whose_horse_is_killed_while_importing_is_imported_once(
     app, database_urls, committed, monkeypatch
 ):
     shop = bank_shop(app, committed("Bank Krasj AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_crashing_worker(app, database_urls, "bank-booking")
+    run_crashing_worker(app, database_urls, "bank-import-part")
     assert imported(shop) == BOOKED_ONCE
     shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
-    assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shown
+    assert IMPORTED in shown
     assert "every 1s" not in shown
 
 
@@ -303,7 +306,7 @@ def test_a_bank_import_whose_whole_worker_dies_is_imported_once_by_the_next_work
 ):
     shop = bank_shop(app, committed("Bank Omstart AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_crashing_worker(app, database_urls, "bank-booking", whole=True)
+    run_crashing_worker(app, database_urls, "bank-import-part", whole=True)
 
     # Nothing half saved: the statement, its lines and payments went with the transaction.
     assert imported(shop) == {"statements": 0, "payments": 0, "lines": [],
@@ -312,10 +315,10 @@ def test_a_bank_import_whose_whole_worker_dies_is_imported_once_by_the_next_work
     assert "lines…" in shown and "every 1s" in shown  # still to be imported, it says so
 
     heartbeat_runs_out(app, DEFAULT_QUEUE)
-    run_crashing_worker(app, database_urls, "bank-booking", crash=False)
+    run_crashing_worker(app, database_urls, "bank-import-part", crash=False)
     assert imported(shop) == BOOKED_ONCE
     shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
-    assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shown
+    assert IMPORTED in shown
     assert "every 1s" not in shown
     assert not get_queue(DEFAULT_QUEUE, app).count  # nothing left to run
 
@@ -325,7 +328,7 @@ def test_a_bank_import_whose_job_redis_lost_ends_and_the_file_uploaded_again_boo
 ):
     shop = bank_shop(app, committed("Bank Tapt AS"))
     page = upload_large(app, shop, monkeypatch)
-    run_crashing_worker(app, database_urls, "bank-booking", whole=True)
+    run_crashing_worker(app, database_urls, "bank-import-part", whole=True)
     later = clock.now() + jobs.LOST_AFTER + timedelta(minutes=1)
     with clock.frozen(later):
         assert jobs.end_lost_imports() == {}  # its job is RQ's to retry
@@ -339,9 +342,9 @@ def test_a_bank_import_whose_job_redis_lost_ends_and_the_file_uploaded_again_boo
                               "run": ImportStatus.FAILED, "invoices": ["issued", "issued"]}
 
     again = upload_large(app, shop, monkeypatch)  # not refused as imported before
-    run_crashing_worker(app, database_urls, "bank-booking", crash=False)
+    run_crashing_worker(app, database_urls, "bank-import-part", crash=False)
     assert imported(shop) == BOOKED_ONCE
-    assert "Imported 3 lines: 2 booked automatically, 1 waiting" in shop["client"].get(
+    assert IMPORTED in shop["client"].get(
         again, headers={"HX-Request": "true"}).text
 
 
@@ -351,8 +354,12 @@ def test_a_bank_import_job_finds_a_live_job_at_its_run_and_leaves_it(
     """Two jobs for one run at once (a retry while the first still runs): one imports."""
     shop = bank_shop(app, committed("Bank Samtidig AS"))
     queued = []
-    monkeypatch.setattr("saas.billing.payments.bank.views.enqueue",
-                        lambda func, *args, **kwargs: queued.append((func, args, kwargs)))
+
+    def keep(func, *args, **kwargs):
+        queued.append((func, args, kwargs))
+
+    monkeypatch.setattr("saas.billing.payments.bank.views.enqueue", keep)
+    monkeypatch.setattr("saas.billing.payments.bank.booking.enqueue", keep)
     upload_large(app, shop, monkeypatch)
     [(job, args, kwargs)] = queued
     imported_inside = []
@@ -372,4 +379,47 @@ def test_a_bank_import_job_finds_a_live_job_at_its_run_and_leaves_it(
     assert imported_inside == [{"statements": 0, "payments": 0, "lines": [],
                                 "run": ImportStatus.RUNNING,
                                 "invoices": ["issued", "issued"]}]
+    # Imported once, and the booking of its sure matches asked for once.
+    [_, (book, book_args, book_kwargs)] = queued
+    assert imported(shop) == {**BOOKED_ONCE, "payments": 0, "invoices": ["issued", "issued"],
+                              "lines": [(1, BankLineStatus.PENDING),
+                                        (2, BankLineStatus.PENDING),
+                                        (3, BankLineStatus.UNMATCHED)]}
+    with app.app_context():
+        assert book(*book_args, tenant_id=book_kwargs["tenant_id"]) == 2
     assert imported(shop) == BOOKED_ONCE
+
+
+def test_a_booking_whose_horse_is_killed_after_its_first_part_goes_on_from_there(
+    app, database_urls, committed, monkeypatch
+):
+    """The import committed; its sure matches are booked a part (here one line) at a time:
+    killed after the first part's commit, the retried job books the rest, each once."""
+    shop = bank_shop(app, committed("Bank Bokføring AS"))
+    page = upload_large(app, shop, monkeypatch)
+    run_crashing_worker(app, database_urls, "bank-book-part")
+    assert imported(shop) == BOOKED_ONCE
+    shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
+    assert IMPORTED in shown and "every 1s" not in shown
+
+
+def test_a_booking_whose_job_is_lost_is_finished_by_the_imports_sweep(
+    app, database_urls, committed, monkeypatch
+):
+    shop = bank_shop(app, committed("Bank Halvveis AS"))
+    page = upload_large(app, shop, monkeypatch)
+    run_crashing_worker(app, database_urls, "bank-book-part", whole=True)
+    redis_connection(app).flushdb()  # Redis restarted with nothing: the job is lost
+    half = {**BOOKED_ONCE, "payments": 1, "invoices": ["paid", "issued"],
+            "lines": [(1, BankLineStatus.MATCHED), (2, BankLineStatus.PENDING),
+                      (3, BankLineStatus.UNMATCHED)]}
+    assert imported(shop) == half  # the first part stays booked, the second is left
+    shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
+    assert "Booking the sure matches: 1 line left" in shown and "every 1s" in shown
+    assert jobs.book_left_pending() == {}  # not before LOST_AFTER: a job may be at it
+    with clock.frozen(clock.now() + jobs.LOST_AFTER + timedelta(minutes=1)):
+        assert jobs.book_left_pending() == {shop["tenant"].id: 1}
+        assert jobs.book_left_pending() == {}
+    assert imported(shop) == BOOKED_ONCE
+    shown = shop["client"].get(page, headers={"HX-Request": "true"}).text
+    assert IMPORTED in shown and "every 1s" not in shown

@@ -9,8 +9,10 @@ and CRASH_AT, one of:
 - ``billing-run-chunk``: a billing run has committed its first chunk of invoices and
   written its second (numbers taken, periods claimed), not yet committed; a chunk is one
   invoice (``COMMIT_EVERY`` is 1 here);
-- ``bank-booking``: a bank statement import has saved and booked its first part of lines
-  (``PART`` is 1 here), nothing committed.
+- ``bank-import-part``: a bank statement import has saved its first part of lines
+  (``PART`` is 1 here), nothing committed;
+- ``bank-book-part``: the booking after an import has committed its first part of
+  pending lines and booked its second (``CHUNK`` is 1 here), not yet committed.
 
 The crash fires once: the first horse to reach the point takes the Redis key ``crash-once``
 and dies. The parent worker (a forking ``Worker``, as in production) sees its horse killed
@@ -31,6 +33,7 @@ from rq import Worker
 
 from saas import create_app, mail
 from saas.billing.contracts import billing, bulk
+from saas.billing.payments.bank import booking
 from saas.billing.payments.bank import services as bank
 from saas.queue import QUEUES, get_queue, redis_connection
 
@@ -74,9 +77,12 @@ def main() -> None:
     if CRASH_AT == "billing-run-chunk":
         billing.COMMIT_EVERY = 1
         bulk.write_chunk = _crash_on_call(app, bulk.write_chunk, 2)
-    if CRASH_AT == "bank-booking":
+    if CRASH_AT == "bank-import-part":
         bank.PART = 1
         bank._save_and_book = _crash_on_call(app, bank._save_and_book, 1)
+    if CRASH_AT == "bank-book-part":
+        booking.CHUNK = 1
+        booking.book_automatic = _crash_on_call(app, booking.book_automatic, 2)
     with app.app_context():
         queues = [get_queue(name, app) for name in QUEUES]
         Worker(queues, connection=redis_connection(app)).work(burst=True)

@@ -249,6 +249,7 @@ class BankStatement(TenantScoped, db.Model):
 class BankLineStatus(enum.StrEnum):
     UNMATCHED = "unmatched"  # waits for staff
     MATCHED = "matched"  # booked as a payment
+    PENDING = "pending"  # matched surely, booked after its import (bank.booking.book_pending)
     IGNORED = "ignored"  # not a customer's payment (fees, outgoing ...)
 
 
@@ -287,6 +288,9 @@ class BankLine(TenantScoped, db.Model):
     confidence: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     matched_automatically: Mapped[bool] = mapped_column(default=False)
     match_note: Mapped[str] = mapped_column(String(300), default="")
+    # A pending line's sure match, until it is booked: its customer, the invoices' shares,
+    # the credit and the rule (bank.booking.pending_match reads it back).
+    sure_match: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     statement: Mapped[BankStatement] = relationship(
         back_populates="lines", primaryjoin="BankStatement.id == BankLine.statement_id",

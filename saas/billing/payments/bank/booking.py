@@ -11,6 +11,12 @@ writes the payments, their receipts (one journal entry each, its lines from ``le
 own receipt postings), the allocations, the audit rows; one UPDATE each the invoices'
 paid totals and states and the bank lines. ``reverse_payment`` undoes either kind the
 same way; a test books the same statement both ways and compares every row.
+
+A large statement's sure matches are booked after its import (``book_now=False``): its
+lines are saved pending, each with its match (``sure_match_of``), and the job asked for
+then (``book_statement``) books them with ``book_pending``, a part at a time, each part
+committed: the import's transaction locks no invoice, and a booking cut short is
+carried on where it stopped (the job retried, or the imports' sweep).
 """
 
 from __future__ import annotations
@@ -34,16 +40,18 @@ from saas.billing.documents.states import DocumentStatus as S
 from saas.billing.documents.states import TransitionRefused, check_transition
 from saas.billing.money import quantize_money
 from saas.billing.payments import ledger, settlement
-from saas.billing.payments.matching import Match
+from saas.billing.payments.matching import InvoiceShare, Match
 from saas.billing.payments.models import (
     BankLine,
     BankLineStatus,
+    BankStatement,
     PaymentKind,
     PaymentMethod,
 )
 from saas.billing.payments.services import SETTLEABLE, PaymentError, record_payment
 from saas.events import services as events
 from saas.extensions import db
+from saas.queue import enqueue, job, job_retry
 from saas.rows import as_json, on_postgresql
 from saas.tenants import audit, scoping
 from saas.tenants.models import utcnow
@@ -100,6 +108,81 @@ def book_automatic(bookings: Sequence[AutoBooking], *, user_id: int | None = Non
     return len(bookings)
 
 
+def reference_of(line: Any) -> str:
+    """A payment's reference from its bank line (parsed, saved, or a row of one)."""
+    return (line.structured_reference or line.remittance_text or line.bank_reference)[:140]
+
+
+# --- booking after the import ----------------------------------------------------------
+
+
+def sure_match_of(match: Match) -> dict[str, Any]:
+    """A sure match as a pending line keeps it (``BankLine.sure_match``); the line keeps
+    its confidence and reason itself."""
+    return {"customer_id": match.customer_id, "credit": str(match.credit), "rule": match.rule,
+            "shares": [[share.invoice_id, str(share.amount)] for share in match.shares]}
+
+
+def pending_match(line: Any) -> Match:
+    """The sure match a pending line (or a row of its columns) keeps."""
+    kept = line.sure_match
+    return Match(line.id, kept["customer_id"],
+                 tuple(InvoiceShare(invoice_id, Decimal(amount))
+                       for invoice_id, amount in kept["shares"]),
+                 Decimal(kept["credit"]), int(line.confidence), kept["rule"], line.match_note)
+
+
+def ask_for_booking(statement_id: int) -> None:
+    """Ask for the statement's pending lines to be booked once this transaction commits."""
+    enqueue(book_statement, statement_id, tenant_id=scoping.require_tenant_id(),
+            job_id=f"bank-book-{statement_id}", retry=job_retry())
+
+
+@job
+def book_statement(statement_id: int) -> int:
+    """Job: book the statement's pending lines; how many were booked."""
+    return book_pending(statement_id)
+
+
+def book_pending(statement_id: int, *, progress: Callable[[int], None] | None = None) -> int:
+    """Book the statement's pending lines as their matches say, ``CHUNK`` at a time, each
+    part committed here; how many were booked (``progress`` is told after each part).
+
+    A part's lines are locked first, skipping those another booking holds (it books
+    them): two jobs at one statement book each line once. An invoice settled meanwhile
+    is settled no further; the rest of the line is the customer's credit.
+    """
+    statement = db.session.get(BankStatement, statement_id)
+    user_id = statement.imported_by_id if statement is not None else None
+    done = booked = 0
+    while statement is not None:
+        lines = db.session.execute(
+            select(BankLine.id, BankLine.booked_on, BankLine.amount, BankLine.currency,
+                   BankLine.structured_reference, BankLine.remittance_text,
+                   BankLine.bank_reference, BankLine.confidence, BankLine.match_note,
+                   BankLine.sure_match)
+            .where(BankLine.statement_id == statement_id,
+                   BankLine.status == BankLineStatus.PENDING)
+            .order_by(BankLine.position).limit(CHUNK).with_for_update(skip_locked=True)).all()
+        if not lines:
+            break
+        customers: set[int] = set()
+        booked += book_automatic(
+            [AutoBooking(line.id, line.booked_on, quantize_money(line.amount, line.currency),
+                         line.currency, reference_of(line), pending_match(line))
+             for line in lines],
+            user_id=user_id, customers=customers)
+        settlement.changed(customers)
+        db.session.commit()
+        done += len(lines)
+        if progress:
+            progress(done)
+    return booked
+
+
+# --- booking ---------------------------------------------------------------------------
+
+
 def _book_one(booking: AutoBooking, user_id: int | None) -> bool:
     line = db.session.get(BankLine, booking.line_id)
     match = booking.match
@@ -112,10 +195,11 @@ def _book_one(booking: AutoBooking, user_id: int | None) -> bool:
                            currency=booking.currency, reference=booking.reference,
                            allocations=allocations, bank_line=line, user_id=user_id)
     except PaymentError as exc:  # settled meanwhile: staff decide
+        line.status, line.sure_match = BankLineStatus.UNMATCHED, None
         line.match_note = f"Not booked automatically: {exc}"[:300]
         return False
     line.matched_automatically, line.confidence = True, Decimal(match.confidence)
-    line.match_note = match.reason[:300]
+    line.match_note, line.sure_match = match.reason[:300], None
     return True
 
 
@@ -237,7 +321,7 @@ def _statements() -> dict[str, Any]:
          " json_to_recordset(CAST(:settled AS json)) AS x(id int, paid numeric, status text)"
          " WHERE d.id = x.id AND d.tenant_id = :t"),
         ("lines", "UPDATE bank_lines AS b SET status = :matched, matched_automatically ="
-         " true, match_note = p.note, confidence = p.confidence FROM"
+         " true, match_note = p.note, confidence = p.confidence, sure_match = NULL FROM"
          " json_to_recordset(CAST(:plan AS json)) AS p(line int, note text, confidence"
          " numeric) WHERE b.id = p.line AND b.tenant_id = :t"),
         ("moved", f"WITH moved AS ({_AUDIT} SELECT :t, :now, :user, :acting,"

@@ -9,6 +9,11 @@ second job for it does nothing. The run's status and progress are written on con
 of their own, so the page polling it sees them while the import's transaction is open.
 An import whose job is lost for good is ended by a sweep, its page asking for the file
 again (``end_lost_imports``).
+
+The import saves the sure matches pending and asks for their booking job
+(``booking.book_statement``), which books them part by part once the import commits.
+The same sweep books what such a job left pending when it was lost
+(``book_left_pending``).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from saas import clock
 from saas.billing.imports.models import ImportRun, ImportStatus
+from saas.billing.payments.bank.booking import book_pending
 from saas.billing.payments.bank.services import BankImportError, import_statement
-from saas.billing.payments.models import BankStatement
+from saas.billing.payments.models import BankLine, BankLineStatus, BankStatement
 from saas.extensions import db
 from saas.queue import job, job_is_lost
 from saas.rows import on_postgresql
@@ -60,7 +66,8 @@ def run_statement_import(run_id: int, data: bytes, file_name: str, bank_account_
         if account is None:
             raise BankImportError("The bank account was deleted.")
         result = import_statement(data, file_name, account, fmt, user_id=user_id,
-                                  progress=lambda done: _update(tenant_id, run_id, done=done))
+                                  progress=lambda done: _update(tenant_id, run_id, done=done),
+                                  book_now=False)
         message = result.summary
     except (BankImportError, IntegrityError) as exc:
         db.session.rollback()
@@ -100,10 +107,32 @@ def end_lost_imports() -> dict[int, int]:
     return ended
 
 
+def book_left_pending() -> dict[int, int]:
+    """Book the sure matches left pending for ``LOST_AFTER`` by a booking job that was
+    lost (its worker died each time it was tried, or Redis lost it); how many lines, per
+    tenant. A job still at work keeps the lines it holds (``book_pending`` skips them)."""
+    since, booked = clock.now() - LOST_AFTER, {}
+    for tenant_id, _ in tenants_and_zones():
+        with scoping.tenant_context(tenant_id):
+            left = db.session.scalars(select(BankStatement.id).where(
+                BankStatement.imported_at < since,
+                BankStatement.id.in_(select(BankLine.statement_id).where(
+                    BankLine.status == BankLineStatus.PENDING)))
+                .order_by(BankStatement.id)).all()
+            count = sum(book_pending(statement_id) for statement_id in left)
+            db.session.commit()
+        if count:
+            booked[tenant_id] = count
+    return booked
+
+
 @job
 def run_lost_imports_sweep() -> int:
-    """Scheduler job: end bank imports no job will carry out; how many."""
-    return sum(end_lost_imports().values())
+    """Scheduler job: end bank imports no job will carry out, and book what a lost
+    booking job left; how many imports ended."""
+    ended = sum(end_lost_imports().values())
+    book_left_pending()
+    return ended
 
 
 def _claim(run_id: int) -> ImportRun | None:

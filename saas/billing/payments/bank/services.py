@@ -3,7 +3,9 @@
 Nothing here commits: the view, job or command does, once. A file is refused, with
 nothing saved, when it cannot be read, when it was imported before (the same bytes, or
 a statement of the same account with the same identification), when it is another
-account's, or when an amount has more decimals than its currency.
+account's, or when an amount has more decimals than its currency. A large statement's
+sure matches are booked after its import (``book_now=False``): saved with its lines,
+pending, they are booked by a job (``booking.book_pending``), a part at a time.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from saas.billing.payments import matching, settlement, statements
 from saas.billing.payments.bank.booking import (
     CHUNK,
     AutoBooking,
+    ask_for_booking,
     book_automatic,
     books_as_set,
+    reference_of,
+    sure_match_of,
 )
 from saas.billing.payments.matching import BankCredit, Match, OpenInvoice
 from saas.billing.payments.models import (
@@ -78,12 +83,15 @@ class ImportResult:
     waiting: int
     ignored: int
     warnings: tuple[str, ...] = ()
+    pending: int = 0  # sure matches to book after the import (book_now=False)
 
     @property
     def summary(self) -> str:
-        return (f"Imported {self.lines} line{'s' if self.lines != 1 else ''}: {self.booked}"
-                f" booked automatically, {self.waiting} waiting in the matching queue,"
-                f" {self.ignored} money out or zero (ignored).")
+        booked = (f"{self.pending} matched surely, booked after the import" if self.pending
+                  else f"{self.booked} booked automatically")
+        return (f"Imported {self.lines} line{'s' if self.lines != 1 else ''}: {booked},"
+                f" {self.waiting} waiting in the matching queue, {self.ignored} money out or"
+                " zero (ignored).")
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -193,11 +201,16 @@ def _split_refs(stored: str) -> list[str]:
 
 def import_statement(data: bytes, file_name: str, account: BankAccount,
                      fmt: str | None = None, *, user_id: int | None = None,
-                     progress: Callable[[int], None] | None = None) -> ImportResult:
+                     progress: Callable[[int], None] | None = None,
+                     book_now: bool = True) -> ImportResult:
     """Import a statement file for the account, match its lines and book the sure ones.
 
     The statement and all its lines, or nothing (BankImportError): the caller commits.
-    ``progress`` is told how many lines are done, now and then.
+    ``progress`` is told how many lines are done, now and then. ``book_now=False`` (a
+    large file's job): the sure matches are saved pending, with their match, and booked
+    after the import commits, by the job asked for here (``booking.book_statement``), in
+    parts of their own: the import's transaction holds no invoice, and a booking cut
+    short is taken up again (the job is retried; the imports' sweep finds what is left).
     """
     fmt, parsed = read_statement(data, account, fmt)
     sha = hashlib.sha256(data).hexdigest()
@@ -215,7 +228,8 @@ def import_statement(data: bytes, file_name: str, account: BankAccount,
     db.session.add(statement)
     db.session.flush()
     with _collector_paused():
-        return _match_and_book(statement, parsed, lines, file_name, user_id, progress)
+        return _match_and_book(statement, parsed, lines, file_name, user_id, progress,
+                               book_now)
 
 
 @contextmanager
@@ -239,7 +253,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
                     lines: list[statements.ParsedLine], file_name: str, user_id: int | None,
-                    progress: Callable[[int], None] | None) -> ImportResult:
+                    progress: Callable[[int], None] | None, book_now: bool) -> ImportResult:
     """Match the statement's lines, save them, book the sure ones (``import_statement``).
 
     A part of ``PART`` lines at a time, in their order: on PostgreSQL the database saves
@@ -251,7 +265,7 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
     credits = credits_of(lines)
     matcher = matcher_for(credits)
     customers: set[int] = set()
-    booked = 0
+    booked = to_book = 0
     postgresql = on_postgresql()
     # On PostgreSQL, the lines' ids are taken at once, before the thread starts: a part's
     # rows (and their JSON) are then made on this thread, the thread only writes them.
@@ -262,8 +276,10 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
         for start in range(0, len(lines), PART):
             part = range(start + 1, min(start + PART, len(lines)) + 1)
             matches = match_credits([c for c in credits if c.key in part], matcher)
+            if not book_now:
+                to_book += sum(1 for match in matches.values() if match.automatic)
             work = _part_work(statement_id, lines, part, matches, user_id, customers,
-                              line_ids, postgresql)
+                              line_ids, postgresql, book_now)
             if pending is not None:
                 booked += pending.result()
                 if progress:
@@ -279,9 +295,12 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
     if progress:
         progress(len(lines))
     result = ImportResult(statement_id, len(lines), booked,
-                          waiting=sum(1 for line in lines if line.amount > 0) - booked,
+                          waiting=sum(1 for line in lines if line.amount > 0) - booked - to_book,
                           ignored=sum(1 for line in lines if line.amount <= 0),
-                          warnings=tuple(w for s in parsed for w in s.warnings))
+                          warnings=tuple(w for s in parsed for w in s.warnings),
+                          pending=to_book)
+    if to_book:
+        ask_for_booking(statement_id)
     audit.record("bank.statement_imported", statement,
                  f"Bank statement {file_name} imported: {result.summary}", user_id=user_id)
     return result
@@ -289,19 +308,26 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
 
 def _part_work(statement_id: int, lines: list[statements.ParsedLine], part: range,
                matches: dict[int, Match], user_id: int | None, customers: set[int],
-               line_ids: list[int] | None, postgresql: bool) -> Callable[[], int]:
-    """Saving a part of the statement's lines and booking its sure matches, to run (on
-    the import's thread, on PostgreSQL); it returns how many lines it booked.
+               line_ids: list[int] | None, postgresql: bool,
+               book_now: bool = True) -> Callable[[], int]:
+    """Saving a part of the statement's lines and booking its sure matches (or saving
+    them pending, ``book_now=False``), to run (on the import's thread, on PostgreSQL);
+    it returns how many lines it booked.
 
     The rows are made here, without the database, when the lines' ids are known already
     (``line_ids``, on PostgreSQL): that Python is done while the thread writes the part
     before, not between that part's statements and this one's.
     """
     sure = {position: match for position, match in matches.items() if match.automatic}
-    # Booked set-wise, the lines are saved matched at once (booking.book_automatic).
+    # Booked set-wise, the lines are saved matched at once (booking.book_automatic);
+    # booked one by one, waiting (booking marks each); booked after, pending.
     marked = books_as_set(len(sure), postgresql)
+    saved_as = (BankLineStatus.PENDING if not book_now else BankLineStatus.MATCHED if marked
+                else BankLineStatus.UNMATCHED)
     rows = [_line_row(statement_id, position, lines[position - 1], matches.get(position),
-                      marked) for position in part]
+                      saved_as) for position in part]
+    if not book_now:
+        sure = {}
     if line_ids is None:
         return partial(_save_and_book, lines, part, sure, user_id, customers, marked, rows)
     ids = line_ids[part.start - 1:part.stop - 1]
@@ -317,7 +343,7 @@ def _save_and_book(lines: list[statements.ParsedLine], part: range, sure: dict[i
     return book_automatic(
         [AutoBooking(line_ids[position - part.start], lines[position - 1].booked_on,
                      lines[position - 1].amount, lines[position - 1].currency,
-                     _payment_reference(lines[position - 1]), match)
+                     reference_of(lines[position - 1]), match)
          for position, match in sure.items()],
         user_id=user_id, lines_marked=marked, customers=customers)
 
@@ -329,9 +355,10 @@ def save_lines(rows: list[dict[str, Any]] | PreparedInsert) -> list[int]:
 
 
 def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
-              found: Match | None, marked: bool) -> dict[str, Any]:
-    """A bank line to save: money out ignored, a suggestion noted, a sure match (booked
-    set-wise) saved matched."""
+              found: Match | None, saved_as: BankLineStatus) -> dict[str, Any]:
+    """A bank line to save: money out ignored, a suggestion noted, a sure match saved as
+    ``saved_as`` says: matched (booked set-wise), pending with its match (booked after
+    the import), or waiting (booked one by one, which marks it)."""
     row: dict[str, Any] = {
         "statement_id": statement_id, "position": position, "booked_on": line.booked_on,
         "value_date": line.value_date, "amount": line.amount, "currency": line.currency,
@@ -340,7 +367,7 @@ def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
         "structured_reference": line.structured_reference[:40],
         "remittance_text": line.remittance_text, "bank_reference": line.bank_reference[:100],
         "status": BankLineStatus.UNMATCHED, "confidence": None,
-        "matched_automatically": False, "match_note": ""}
+        "matched_automatically": False, "match_note": "", "sure_match": None}
     if line.amount <= 0:
         row["status"] = BankLineStatus.IGNORED
         row["match_note"] = ("Money out: not a customer's payment." if line.amount < 0
@@ -348,14 +375,13 @@ def _line_row(statement_id: int, position: int, line: statements.ParsedLine,
     elif found is not None and not found.automatic:
         row["confidence"] = Decimal(found.confidence)
         row["match_note"] = f"Suggested: {found.reason}"[:300]
-    elif found is not None and marked:
-        row.update(status=BankLineStatus.MATCHED, matched_automatically=True,
+    elif found is not None and saved_as == BankLineStatus.MATCHED:
+        row.update(status=saved_as, matched_automatically=True,
                    confidence=Decimal(found.confidence), match_note=found.reason[:300])
+    elif found is not None and saved_as == BankLineStatus.PENDING:
+        row.update(status=saved_as, confidence=Decimal(found.confidence),
+                   match_note=found.reason[:300], sure_match=sure_match_of(found))
     return row
-
-
-def _payment_reference(line: statements.ParsedLine) -> str:
-    return (line.structured_reference or line.remittance_text or line.bank_reference)[:140]
 
 
 # --- matching --------------------------------------------------------------------------
@@ -485,9 +511,16 @@ def payment_of(line: BankLine) -> Payment | None:
                                                    Payment.reversed_at.is_(None)))
 
 
+def _not_waiting(line: BankLine) -> BankImportError:
+    if line.status == BankLineStatus.PENDING:
+        return BankImportError(f"Line {line.position} is being booked automatically, as"
+                               " matched; it can be undone once booked.")
+    return BankImportError(f"Line {line.position} is {line.status.value}, not waiting.")
+
+
 def _waiting(line: BankLine) -> None:
     if line.status != BankLineStatus.UNMATCHED:
-        raise BankImportError(f"Line {line.position} is {line.status.value}, not waiting.")
+        raise _not_waiting(line)
     if line.amount <= 0:
         raise BankImportError("Only money in can be booked as a customer's payment.")
 
@@ -500,7 +533,7 @@ def book_by_hand(line: BankLine, customer: Customer,
     _waiting(line)
     shares = [(invoice, amount) for invoice, amount in shares if amount]
     payment = record_payment(customer, line.amount, line.booked_on, method=PaymentMethod.BANK,
-                             currency=line.currency, reference=_line_reference(line),
+                             currency=line.currency, reference=reference_of(line),
                              allocations=shares, bank_line=line, user_id=user_id)
     line.matched_automatically, line.confidence = False, None
     parts = ", ".join(f"{invoice.number} {amount}" for invoice, amount in shares)
@@ -532,7 +565,7 @@ def ignore_line(line: BankLine, reason: str, *, user_id: int | None = None) -> N
     if not reason:
         raise BankImportError("Say why the line is ignored.")
     if line.status != BankLineStatus.UNMATCHED:
-        raise BankImportError(f"Line {line.position} is {line.status.value}, not waiting.")
+        raise _not_waiting(line)
     line.status, line.match_note = BankLineStatus.IGNORED, f"Ignored: {reason}"[:300]
     audit.record("bank.line_ignored", line, f"Bank line {line.position} of statement"
                  f" #{line.statement_id} ignored: {reason}", user_id=user_id)
@@ -560,8 +593,6 @@ def undo_line(line: BankLine, *, user_id: int | None = None) -> None:
     line.confidence, line.match_note = None, "Booking undone."
 
 
-def _line_reference(line: BankLine) -> str:
-    return (line.structured_reference or line.remittance_text or line.bank_reference)[:140]
 
 
 # --- CSV mappings ----------------------------------------------------------------------

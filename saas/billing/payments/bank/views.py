@@ -1,7 +1,9 @@
 """Bank statement pages: upload, statements, the matching queue, one line, CSV mappings.
 
 A statement of up to ``BANK_IMPORT_INLINE_LINES`` lines is imported in the request; a
-larger one by a job on the default queue, whose page polls its progress.
+larger one by a job on the default queue, whose page polls its progress; that import's
+sure matches are booked after it (pending lines), and the statement's page and the
+run's poll the booking's progress until every one is booked.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ BANK_STAFF = MANAGERS | {Role.ACCOUNTANT, Role.STAFF}
 MAPPERS = MANAGERS | {Role.ACCOUNTANT}
 LINES_PER_PAGE, QUEUE_PER_PAGE = 100, 25
 STATUS_FILTERS = {"waiting": BankLineStatus.UNMATCHED, "matched": BankLineStatus.MATCHED,
-                  "ignored": BankLineStatus.IGNORED}
+                  "pending": BankLineStatus.PENDING, "ignored": BankLineStatus.IGNORED}
 
 
 @bp.route("/")
@@ -154,8 +156,9 @@ def import_run(import_run_id: int) -> Response:
     if not run.kind.startswith(BANK_RUN_KIND):
         abort(404)
     statement = statement_of_run(run) if run.finished else None
+    counts = _line_counts(statement.id) if statement is not None else {}
     return render("bank/run.html", block="run_status" if wants_fragment() else None,
-                  run=run, statement=statement)
+                  run=run, statement=statement, counts=counts)
 
 
 # --- statements and the queue ----------------------------------------------------------
@@ -166,19 +169,28 @@ def import_run(import_run_id: int) -> Response:
 def statement(bank_statement_id: int) -> Response:
     """A statement and its lines with their status (all, or of one status)."""
     found = get_or_404(BankStatement, bank_statement_id)
+    counts = _line_counts(found.id)
+    if "booking" in request.args and wants_fragment():  # the booking's progress, polled
+        if not counts.get(BankLineStatus.PENDING.value):  # done: the page again, whole
+            return redirect_to(url_for("bank.statement", bank_statement_id=found.id))
+        return render("bank/statement.html", block="booking", statement=found, counts=counts)
     shown = request.args.get("status", "")
     lines = select(BankLine).where(BankLine.statement_id == found.id)
     if shown in STATUS_FILTERS:
         lines = lines.where(BankLine.status == STATUS_FILTERS[shown])
     page = paginate(lines.order_by(BankLine.position), request.args.get("page", 1, type=int),
                     per_page=LINES_PER_PAGE, count_limit=None)
-    counts = {status.value: count for status, count in db.session.execute(
-        select(BankLine.status, func.count()).where(BankLine.statement_id == found.id)
-        .group_by(BankLine.status)).all()}
     account = db.session.get(BankAccount, found.bank_account_id) if found.bank_account_id \
         else None
     return render("bank/statement.html", block="statement_lines" if wants_fragment() else None,
                   statement=found, page=page, counts=counts, shown=shown, account=account)
+
+
+def _line_counts(statement_id: int) -> dict[str, int]:
+    """How many of the statement's lines are of each status (by its value)."""
+    return {status.value: count for status, count in db.session.execute(
+        select(BankLine.status, func.count()).where(BankLine.statement_id == statement_id)
+        .group_by(BankLine.status)).all()}
 
 
 @bp.route("/queue")
