@@ -144,9 +144,10 @@ def book_statement(statement_id: int) -> int:
     return book_pending(statement_id)
 
 
-def book_pending(statement_id: int, *, progress: Callable[[int], None] | None = None) -> int:
+def book_pending(statement_id: int) -> int:
     """Book the statement's pending lines as their matches say, ``CHUNK`` at a time, each
-    part committed here; how many were booked (``progress`` is told after each part).
+    part committed here; how many were booked (the pages read the progress off the
+    lines' statuses).
 
     A part's lines are locked first, skipping those another booking holds (it books
     them): two jobs at one statement book each line once. An invoice settled meanwhile
@@ -154,7 +155,7 @@ def book_pending(statement_id: int, *, progress: Callable[[int], None] | None = 
     """
     statement = db.session.get(BankStatement, statement_id)
     user_id = statement.imported_by_id if statement is not None else None
-    done = booked = 0
+    booked = 0
     while statement is not None:
         lines = db.session.execute(
             select(BankLine.id, BankLine.booked_on, BankLine.amount, BankLine.currency,
@@ -174,9 +175,6 @@ def book_pending(statement_id: int, *, progress: Callable[[int], None] | None = 
             user_id=user_id, customers=customers)
         settlement.changed(customers)
         db.session.commit()
-        done += len(lines)
-        if progress:
-            progress(done)
     return booked
 
 

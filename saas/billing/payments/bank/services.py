@@ -309,7 +309,7 @@ def _match_and_book(statement: BankStatement, parsed: list[ParsedStatement],
 def _part_work(statement_id: int, lines: list[statements.ParsedLine], part: range,
                matches: dict[int, Match], user_id: int | None, customers: set[int],
                line_ids: list[int] | None, postgresql: bool,
-               book_now: bool = True) -> Callable[[], int]:
+               book_now: bool) -> Callable[[], int]:
     """Saving a part of the statement's lines and booking its sure matches (or saving
     them pending, ``book_now=False``), to run (on the import's thread, on PostgreSQL);
     it returns how many lines it booked.
